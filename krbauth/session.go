@@ -1,0 +1,86 @@
+package krbauth
+
+import (
+	"errors"
+
+	"github.com/jcmturner/gokrb5/v8/types"
+)
+
+// Role says which side of the handshake a Session is on. It decides the
+// conventions of the KRB-ERRORs the session builds (MIT's kprop and kpropd
+// fill them differently).
+type Role int
+
+const (
+	// RoleClient is the sendauth side (kprop).
+	RoleClient Role = iota
+	// RoleServer is the recvauth side (kpropd).
+	RoleServer
+)
+
+// Session is the outcome of a sendauth/recvauth handshake: it alone owns
+// the session key, the sequence numbers and the KRB-PRIV cipher state, and
+// it builds and checks every protected message that follows (KRB-SAFE,
+// KRB-PRIV, KRB-ERROR). A Session is not safe for concurrent use; one
+// goroutine drives one connection.
+type Session struct {
+	role        Role
+	key         types.EncryptionKey
+	localSeq    uint32
+	remoteSeq   uint32
+	localAddr   types.HostAddress
+	client      Principal
+	server      Principal
+	ticketEtype int32
+}
+
+// sessionParams carries what a handshake established.
+type sessionParams struct {
+	role        Role
+	key         types.EncryptionKey // ticket session key (MIT kprop uses no subkeys)
+	localSeq    uint32              // our sequence number (authenticator or AP-REP)
+	remoteSeq   uint32              // the peer's sequence number
+	localAddr   types.HostAddress   // s-address of messages we send
+	client      Principal           // the authenticated client
+	server      Principal           // the service principal
+	ticketEtype int32               // enctype of the ticket's enc-part
+}
+
+// newSession builds the Session a handshake hands to its caller.
+func newSession(p sessionParams) (*Session, error) {
+	if len(p.key.KeyValue) == 0 {
+		return nil, errors.New("krbauth: session without a key")
+	}
+	return &Session{
+		role:        p.role,
+		key:         p.key,
+		localSeq:    p.localSeq,
+		remoteSeq:   p.remoteSeq,
+		localAddr:   p.localAddr,
+		client:      p.client,
+		server:      p.server,
+		ticketEtype: p.ticketEtype,
+	}, nil
+}
+
+// Role reports which side of the handshake this session is on.
+func (s *Session) Role() Role { return s.role }
+
+// Client is the authenticated client principal (kprop's host principal).
+func (s *Session) Client() Principal { return s.client }
+
+// Server is the service principal the ticket was issued for.
+func (s *Session) Server() Principal { return s.server }
+
+// Enctype is the session key's encryption type.
+func (s *Session) Enctype() int32 { return s.key.KeyType }
+
+// TicketEnctype is the encryption type of the ticket's enc-part, which MIT
+// kpropd compares against the optional enctype column of kpropd.acl.
+func (s *Session) TicketEnctype() int32 { return s.ticketEtype }
+
+// LocalSeq is the sequence number the next message we send will carry.
+func (s *Session) LocalSeq() uint32 { return s.localSeq }
+
+// RemoteSeq is the sequence number we expect on the next message received.
+func (s *Session) RemoteSeq() uint32 { return s.remoteSeq }
