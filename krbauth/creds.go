@@ -1,0 +1,20 @@
+package krbauth
+
+import (
+	"time"
+
+	"github.com/jcmturner/gokrb5/v8/messages"
+	"github.com/jcmturner/gokrb5/v8/types"
+)
+
+// Credentials is a service ticket with its session key, as an AS exchange
+// returns it: what SendAuth presents to the server.
+type Credentials struct {
+	Client     Principal
+	Server     Principal
+	Ticket     messages.Ticket
+	SessionKey types.EncryptionKey
+	AuthTime   time.Time
+	StartTime  time.Time
+	EndTime    time.Time
+}
