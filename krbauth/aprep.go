@@ -73,7 +73,7 @@ func readAPRep(msg []byte, key types.EncryptionKey, auth types.Authenticator) (a
 		return apRepFields{}, asn1Failure("AP-REP", err)
 	}
 	if w.PVNO != iana.PVNO {
-		return apRepFields{}, fmt.Errorf("AP-REP pvno %d: %w", w.PVNO, errBadPVNO)
+		return apRepFields{}, fmt.Errorf("AP-REP pvno %d: %w", w.PVNO, hsErrBadPVNO)
 	}
 	plain, err := hsDecrypt(w.EncPart, key, keyusage.AP_REP_ENCPART)
 	if err != nil {

@@ -47,9 +47,9 @@ var (
 	ErrMalformed = errors.New("malformed ASN.1 message")
 )
 
-// errBadPVNO is KRB5KDC_ERR_BAD_PVNO, what MIT's decoder returns for a
+// hsErrBadPVNO is KRB5KDC_ERR_BAD_PVNO, what MIT's decoder returns for a
 // protocol version other than 5.
-const errBadPVNO ErrorCode = 3
+const hsErrBadPVNO ErrorCode = 3
 
 // apOptionsMutual is the ap-options MIT kprop sends: mutual-required only.
 func apOptionsMutual() asn1.BitString {
@@ -223,14 +223,14 @@ func parseAPReq(msg []byte) (*apReq, error) {
 		return nil, asn1Failure("AP-REQ", err)
 	}
 	if w.PVNO != iana.PVNO {
-		return nil, fmt.Errorf("AP-REQ pvno %d: %w", w.PVNO, errBadPVNO)
+		return nil, fmt.Errorf("AP-REQ pvno %d: %w", w.PVNO, hsErrBadPVNO)
 	}
 	var tkt messages.Ticket
 	if err := hsUnmarshal(w.Ticket.Bytes, &tkt, "application,explicit,tag:1"); err != nil {
 		return nil, asn1Failure("ticket", err)
 	}
 	if tkt.TktVNO != iana.PVNO {
-		return nil, fmt.Errorf("ticket tkt-vno %d: %w", tkt.TktVNO, errBadPVNO)
+		return nil, fmt.Errorf("ticket tkt-vno %d: %w", tkt.TktVNO, hsErrBadPVNO)
 	}
 	return &apReq{options: w.APOptions, ticket: tkt, authenticator: w.Authenticator}, nil
 }
@@ -247,10 +247,9 @@ func (r *apReq) ticketServer() Principal {
 
 // verifiedAPReq is what a successful verification establishes.
 type verifiedAPReq struct {
-	ticket  messages.EncTicketPart
-	auth    types.Authenticator
-	etype   int32     // ticket enc-part etype
-	keyUsed Principal // keytab principal whose key decrypted the ticket
+	ticket messages.EncTicketPart
+	auth   types.Authenticator
+	etype  int32 // ticket enc-part etype
 }
 
 // decryptTicket decrypts the ticket with the keytab key MIT's rd_req would
@@ -385,7 +384,7 @@ func decryptAuthenticator(r *apReq, session types.EncryptionKey) (types.Authenti
 		return types.Authenticator{}, asn1Failure("authenticator", err)
 	}
 	if a.AVNO != iana.PVNO {
-		return types.Authenticator{}, fmt.Errorf("authenticator-vno %d: %w", a.AVNO, errBadPVNO)
+		return types.Authenticator{}, fmt.Errorf("authenticator-vno %d: %w", a.AVNO, hsErrBadPVNO)
 	}
 	return a, nil
 }
@@ -406,7 +405,7 @@ type verifyParams struct {
 // match, replay cache, ticket times, clock skew, INVALID flag, permitted
 // enctypes. No client address is checked (MIT kpropd passes none).
 func verifyAPReq(r *apReq, p verifyParams) (*verifiedAPReq, error) {
-	etp, used, err := decryptTicket(r, p.keytab, p.server, p.anyHost)
+	etp, _, err := decryptTicket(r, p.keytab, p.server, p.anyHost)
 	if err != nil {
 		return nil, err
 	}
@@ -457,7 +456,7 @@ func verifyAPReq(r *apReq, p verifyParams) (*verifiedAPReq, error) {
 			return nil, fmt.Errorf("authenticator subkey of %d bytes: %w", len(auth.SubKey.KeyValue), ErrBadEnctype)
 		}
 	}
-	return &verifiedAPReq{ticket: etp, auth: auth, etype: r.ticket.EncPart.EType, keyUsed: used}, nil
+	return &verifiedAPReq{ticket: etp, auth: auth, etype: r.ticket.EncPart.EType}, nil
 }
 
 // hsHasKey reports whether an optional key field is present.

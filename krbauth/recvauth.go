@@ -34,8 +34,8 @@ type ServerConfig struct {
 	// PermittedEnctypes lists the session key (and subkey) enctypes
 	// accepted, like MIT's permitted_enctypes; nil means DefaultEnctypes.
 	PermittedEnctypes []int32
-	// ClockSkew is the tolerated clock difference; 0 means
-	// DefaultClockSkew.
+	// ClockSkew is the tolerated clock difference; 0 means MIT's default
+	// of 300 seconds.
 	ClockSkew time.Duration
 	// ReplayCache records accepted authenticators. nil disables replay
 	// detection, which MIT never does; a server should share one cache
@@ -95,7 +95,7 @@ func RecvAuth(ctx context.Context, conn net.Conn, cfg *ServerConfig) (*Session, 
 	}
 	skew := cfg.ClockSkew
 	if skew <= 0 {
-		skew = DefaultClockSkew
+		skew = hsDefaultSkew
 	}
 	var sess *Session
 	err = hsWithContext(ctx, conn, func() error {

@@ -162,7 +162,7 @@ func TestRecvAuthRejects(t *testing.T) {
 		{name: "realm mismatch", ticket: good, mod: func(a *types.Authenticator) { a.CRealm = "OTHER.ORG" },
 			code: ErrBadMatch, text: "Ticket/authenticator don't match", is: ErrBadMatch},
 		{name: "authenticator vno", ticket: good, mod: func(a *types.Authenticator) { a.AVNO = 4 },
-			code: errBadPVNO, text: "Requested protocol version not supported", is: errBadPVNO},
+			code: hsErrBadPVNO, text: "Requested protocol version not supported", is: hsErrBadPVNO},
 		{name: "not an AP-REQ", raw: []byte{0x30, 0x00},
 			code: ErrMsgType, text: "Invalid message type", is: ErrMsgType},
 		{name: "empty AP-REQ", raw: []byte{},

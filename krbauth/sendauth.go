@@ -19,8 +19,9 @@ const SendauthVersion = "KRB5_SENDAUTH_V1.0"
 // (KPROP_PROT_VERSION in MIT's src/kprop/kprop.h), sent with a trailing NUL.
 const DefaultApplVersion = "kprop5_01"
 
-// DefaultClockSkew is MIT's default clockskew.
-const DefaultClockSkew = 300 * time.Second
+// hsDefaultSkew is MIT's default clockskew, used when a configuration
+// leaves ClockSkew at 0.
+const hsDefaultSkew = 300 * time.Second
 
 // ErrSendauthRejected: the server answered the AP-REQ with a KRB-ERROR
 // (MIT's KRB5_SENDAUTH_REJECTED). SendAuth wraps it together with the
@@ -50,7 +51,7 @@ type ClientConfig struct {
 	ApplVersion string
 	// ClockSkew is the tolerance when SendAuth checks, as MIT's
 	// krb5_mk_req_extended does, that the credentials are currently valid;
-	// 0 means DefaultClockSkew.
+	// 0 means MIT's default of 300 seconds.
 	ClockSkew time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -96,7 +97,7 @@ func SendAuth(ctx context.Context, conn net.Conn, cfg *ClientConfig) (*Session, 
 	now := hsNow(cfg.Now)()
 	skew := cfg.ClockSkew
 	if skew <= 0 {
-		skew = DefaultClockSkew
+		skew = hsDefaultSkew
 	}
 	if err := validCredTimes(creds, now, skew); err != nil {
 		return nil, fmt.Errorf("sendauth: credentials for %s: %w", creds.Server, err)
