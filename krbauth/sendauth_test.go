@@ -508,3 +508,22 @@ func TestHSSeqNumber(t *testing.T) {
 		t.Error("short random source accepted")
 	}
 }
+
+// FuzzReadAPRep feeds the client's AP-REP check arbitrary bytes: it must
+// return an error, never panic.
+func FuzzReadAPRep(f *testing.F) {
+	key := hsRandomKey(f, EnctypeAES128CTSSHA1)
+	auth := newAuthenticator(hsClientPrinc, time.Now(), 99)
+	good := hsMustAPRep(f, key, apRepFields{ctime: auth.CTime, cusec: auth.Cusec, seq: 5})
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add([]byte{0x6f, 0x00})
+	f.Add([]byte{0x6f, 0x84, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		// Only the authentic reply (possibly re-framed) can be accepted.
+		got, err := readAPRep(msg, key, auth)
+		if err == nil && got.seq != 5 {
+			t.Errorf("accepted a forged AP-REP: %+v", got)
+		}
+	})
+}
