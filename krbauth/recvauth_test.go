@@ -74,7 +74,7 @@ func hsAPReq(t testing.TB, creds *Credentials, now time.Time, mod func(*types.Au
 }
 
 // hsCheckRecvauthError checks a KRB-ERROR against MIT recvauth's
-// conventions (PROTOCOL.md section 6.2).
+// conventions (MIT's recvauth.c).
 func hsCheckRecvauthError(t *testing.T, msg []byte, server Principal, code ErrorCode, text string) {
 	t.Helper()
 	re, ok := ParseError(msg)
@@ -314,7 +314,7 @@ func TestRecvAuthReplay(t *testing.T) {
 }
 
 // TestRecvAuthAPRep checks the AP-REP RecvAuth sends against MIT's
-// (PROTOCOL.md section 2.4), and that a subkey is echoed and used.
+// (MIT's mk_rep.c), and that a subkey is echoed and used.
 func TestRecvAuthAPRep(t *testing.T) {
 	for _, withSubkey := range []bool{false, true} {
 		setup := newHSSetup(t, EnctypeDES3CBCSHA1)

@@ -117,7 +117,7 @@ func TestHandshakeLoopback(t *testing.T) {
 }
 
 // TestSendAuthWire checks the bytes SendAuth puts on the wire against
-// what MIT kprop sends (PROTOCOL.md sections 2.1 and 2.2).
+// what MIT kprop sends (MIT's sendauth.c and mk_req_ext.c).
 func TestSendAuthWire(t *testing.T) {
 	setup := newHSSetup(t, EnctypeAES256CTSSHA1)
 	cc, sc := hsLoopback(t)
