@@ -186,7 +186,9 @@ func TestReadSafeChecksumTypes(t *testing.T) {
 		{"crc32 (gone from MIT 1.20)", aes128,
 			func() []byte { return safeMsg(body(aes128), 1, make([]byte, 4)) }, errSumtypeNosupp, ErrGeneric},
 		{"truncated checksum", aes128,
-			func() []byte { return safeMsg(body(aes128), 15, gokrb5Sum(t, k, 15, safeMsg(body(aes128), 0, nil))[:11]) }, ErrModified, ErrModified},
+			func() []byte {
+				return safeMsg(body(aes128), 15, gokrb5Sum(t, k, 15, safeMsg(body(aes128), 0, nil))[:11])
+			}, ErrModified, ErrModified},
 	}
 	for _, tc := range tests {
 		before := tc.s.remoteSeq
