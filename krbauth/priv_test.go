@@ -499,6 +499,38 @@ func TestPrivEnvelopeErrors(t *testing.T) {
 	}
 }
 
+// Ciphertexts too short for confounder and checksum, or (des3) not a
+// multiple of the block size, are MIT's KRB5_BAD_MSIZE.
+func TestPrivCiphertextSizes(t *testing.T) {
+	tests := []struct {
+		id       int32
+		tooShort int
+		ragged   int
+	}{
+		{EnctypeAES128CTSSHA1, 16 + 12 - 1, 0},
+		{EnctypeAES256CTSSHA384, 16 + 24 - 1, 0},
+		{EnctypeDES3CBCSHA1, 8 + 20 - 1, 8 + 20 + 3},
+		{EnctypeRC4HMAC, 16 + 8 - 1, 0},
+	}
+	for _, tc := range tests {
+		_, s := sessionPair(t, tc.id)
+		for _, n := range []int{0, tc.tooShort, tc.ragged} {
+			if n == 0 && tc.ragged == 0 {
+				continue
+			}
+			_, err := s.OpenPriv(nil, privMsg(5, tc.id, make([]byte, n)))
+			if !errors.Is(err, errBadMsize) || CodeOf(err) != ErrGeneric {
+				t.Errorf("%s, %d-byte ciphertext: %v", EnctypeName(tc.id), n, err)
+			}
+		}
+		// The smallest well-formed size decrypts (and then fails integrity).
+		_, err := s.OpenPriv(nil, privMsg(5, tc.id, make([]byte, tc.tooShort+1)))
+		if !errors.Is(err, ErrBadIntegrity) {
+			t.Errorf("%s minimal ciphertext: %v", EnctypeName(tc.id), err)
+		}
+	}
+}
+
 func TestNewSessionErrors(t *testing.T) {
 	for _, id := range []int32{EnctypeCamellia128CTSCMAC, EnctypeCamellia256CTSCMAC, 1, 3} {
 		_, err := newSession(sessionParams{key: types.EncryptionKey{KeyType: id, KeyValue: make([]byte, 32)}})

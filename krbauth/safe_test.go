@@ -98,6 +98,13 @@ func TestSafeRoundTrip(t *testing.T) {
 				!bytes.Equal(ks.SafeBody.SAddress.Address, clientAddr.Address) || !ks.SafeBody.Timestamp.IsZero() {
 				t.Fatalf("%s: %+v", name, ks)
 			}
+			// MIT's convention, recomputed with gokrb5 over a hand-built
+			// zeroed message around our body bytes.
+			f, _ := parseEnvelope(msg, tagKRBSafe)
+			bodyDER, _ := f.required(2)
+			if want := gokrb5Sum(t, c.key.KeyValue, mandatory[id], safeMsg(bodyDER, 0, nil)); !bytes.Equal(ks.Cksum.Checksum, want) {
+				t.Fatalf("%s: checksum %x, gokrb5 gives %x", name, ks.Cksum.Checksum, want)
+			}
 			got, err := s.ReadSafe(msg)
 			if err != nil || !bytes.Equal(got, size) {
 				t.Fatalf("%s: ReadSafe: %x %v", name, got, err)
