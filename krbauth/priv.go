@@ -28,8 +28,10 @@ func (s *Session) InitCipherState() {
 // encrypted with the session key (usage 13, enc-part kvno omitted) from the
 // current cipher state. On success the local sequence number advances.
 //
-// When dst has room for the message, SealPriv does not allocate. data may
-// overlap dst's spare capacity. On error dst is returned unchanged (bytes
+// With a chained cipher state and a dst that has room for the message,
+// SealPriv does not allocate (RC4 allocates its keystream once, for the
+// first message after InitCipherState, and for every message when the
+// state is not chained). data may overlap dst's spare capacity. On error dst is returned unchanged (bytes
 // beyond its length may have been overwritten).
 func (s *Session) SealPriv(dst, data []byte) ([]byte, error) {
 	if len(s.localAddr.Address) == 0 {
@@ -102,8 +104,10 @@ func (s *Session) SealPriv(dst, data []byte) ([]byte, error) {
 // integrity check fails; MIT kpropd aborts the transfer on any error, so
 // the difference is not observable.)
 //
-// OpenPriv does not allocate in steady state when dst has room for the data.
-// dst may overlap msg. On error dst is returned unchanged.
+// OpenPriv does not allocate in steady state (chained state, dst with room
+// for the data; the plaintext goes through a buffer the Session keeps and
+// grows to the largest message seen). dst may overlap msg. On error dst is
+// returned unchanged.
 func (s *Session) OpenPriv(dst, msg []byte) ([]byte, error) {
 	if re, ok := ParseError(msg); ok {
 		return dst, re
