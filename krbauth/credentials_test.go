@@ -322,8 +322,8 @@ func serverKeytab(t *testing.T) *keytab.Keytab {
 	return newKeytab(t, testServerPrinc, 3, 18, 17, 20, 19, 16, 23)
 }
 
-// decryptTicket opens a ticket with the service keytab.
-func decryptTicket(t *testing.T, kt *keytab.Keytab, tkt messages.Ticket) messages.EncTicketPart {
+// openTestTicket opens a ticket with the service keytab.
+func openTestTicket(t *testing.T, kt *keytab.Keytab, tkt messages.Ticket) messages.EncTicketPart {
 	t.Helper()
 	key, err := FindKey(kt, testServerPrinc, AnyKVNO, tkt.EncPart.EType)
 	if err != nil {
@@ -389,7 +389,7 @@ func TestGetInitialCredentialsLikeKprop(t *testing.T) {
 	if creds.SessionKey.KeyType != 17 || creds.Ticket.EncPart.EType != 18 {
 		t.Errorf("session etype %d ticket etype %d", creds.SessionKey.KeyType, creds.Ticket.EncPart.EType)
 	}
-	etp := decryptTicket(t, skt, creds.Ticket)
+	etp := openTestTicket(t, skt, creds.Ticket)
 	if string(etp.Key.KeyValue) != string(creds.SessionKey.KeyValue) {
 		t.Error("ticket session key differs from the reply's")
 	}
