@@ -492,6 +492,7 @@ func (r *asRequest) processReply(k *KDCClient, kt *keytab.Keytab, reply, encoded
 		if err := verifyEncPARep(enc.EncPAData, key.Key, encodedReq); err != nil {
 			return nil, err
 		}
+		k.logger().Debug("KDC confirmed the request with PA-REQ-ENC-PA-REP", "fast_available", enc.EncPAData.Contains(patype.PA_FX_FAST))
 	}
 
 	reqServer := r.server
