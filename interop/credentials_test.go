@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -351,4 +352,63 @@ func TestDeprecatedEnctypesWithMITKDC(t *testing.T) {
 			r.checkCreds(t, creds, client, krbauth.EnctypeAES256CTSSHA1)
 		}
 	})
+}
+
+var (
+	traceClient  = regexp.MustCompile(`Getting initial credentials for (\S+)`)
+	traceService = regexp.MustCompile(`Setting initial creds service to (\S+)`)
+)
+
+// The Go canonicalizer names kprop's client and server as MIT kprop does
+// (read from kprop's KRB5_TRACE before it fails for want of a keytab). Only
+// names that resolve without DNS servers are looked up: localhost and
+// names under dns_canonicalize_hostname = false.
+func TestCanonicalizationMatchesMITKprop(t *testing.T) {
+	kprop := mitrealm.Require(t, "kprop")["kprop"]
+	dir := t.TempDir()
+	tests := []struct {
+		libdefaults string
+		host        string
+	}{
+		{"dns_canonicalize_hostname = false", "Replica"},
+		{"dns_canonicalize_hostname = false", "Replica.Example.ORG."},
+		{"dns_canonicalize_hostname = false\nqualify_shortname = q.example", "replica"},
+		{"dns_canonicalize_hostname = false\nqualify_shortname = \"\"", "REPLICA"},
+		{"dns_canonicalize_hostname = true\nrdns = false", "LocalHost"},
+		{"dns_canonicalize_hostname = true", "localhost"},
+		{"dns_canonicalize_hostname = true", "127.0.0.1"},
+		{"dns_canonicalize_hostname = true\nrdns = false", "127.0.0.1"},
+	}
+	for i, tt := range tests {
+		conf := filepath.Join(dir, fmt.Sprintf("krb5-%d.conf", i))
+		text := "[libdefaults]\ndefault_realm = CANON.TEST\n" + tt.libdefaults + "\n"
+		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(kprop, "-s", filepath.Join(dir, "no-keytab"), "-f", os.DevNull, tt.host)
+		cmd.Env = mitrealm.SetEnv(os.Environ(), "KRB5_CONFIG="+conf, "KRB5_TRACE=/dev/stdout", "LOCALDOMAIN=search.example")
+		out, _ := cmd.CombinedOutput()
+		mc, ms := traceClient.FindSubmatch(out), traceService.FindSubmatch(out)
+		if mc == nil || ms == nil {
+			t.Fatalf("no trace from kprop:\n%s", out)
+		}
+		cfg, err := krbauth.LoadConfigFiles(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &krbauth.Canonicalizer{PrimaryDomain: func() string { return "search.example" }}
+		ctx := context.Background()
+		client, err := c.Principal(ctx, cfg, "host", "", "CANON.TEST")
+		if err != nil {
+			t.Fatal(err)
+		}
+		server, err := c.Principal(ctx, cfg, "host", tt.host, "CANON.TEST")
+		if err != nil {
+			t.Fatal(err)
+		}
+		serverNoRealm := strings.TrimSuffix(server.String(), "@CANON.TEST")
+		if client.String() != string(mc[1]) || serverNoRealm != string(ms[1]) {
+			t.Errorf("%q, %q: Go %s -> %s, MIT kprop %s -> %s", tt.libdefaults, tt.host, client, serverNoRealm, mc[1], ms[1])
+		}
+	}
 }
