@@ -38,7 +38,7 @@ type HostResolver interface {
 // which matches glibc's default ordering. Address literals are returned as
 // given, as glibc does.
 type NetResolver struct {
-	Resolver *net.Resolver
+	Resolver *net.Resolver // nil means net.DefaultResolver
 }
 
 func (r NetResolver) resolver() *net.Resolver {

@@ -551,8 +551,8 @@ func (c *Config) libdefaultDuration(realm, tag string, def time.Duration) (time.
 	return d, nil
 }
 
-// permittedEnctypeList parses an enctype list setting with the fallbacks of
-// MIT's krb5_get_default_in_tkt_ktypes.
+// enctypeList parses the first of the tags that is set as an enctype list
+// (DEFAULT when none is), with MIT's krb5_get_default_in_tkt_ktypes rules.
 func (c *Config) enctypeList(tags ...string) ([]int32, error) {
 	weak := c.AllowWeakCrypto()
 	for _, tag := range tags {
@@ -621,7 +621,7 @@ const (
 // KDCAddress is one KDC of a realm as krb5.conf lists it.
 type KDCAddress struct {
 	Host      string // name or address, without IPv6 brackets
-	Port      int
+	Port      int    // default 88 (443 for https)
 	Transport string // one of the Transport constants
 	Path      string // URI path of an https:// entry
 }

@@ -46,7 +46,7 @@ var (
 // print); the e-text is kept in Text. errors.Is(err, ErrServerUnknown) and
 // CodeOf work on it.
 type KDCError struct {
-	Code   ErrorCode
+	Code   ErrorCode // the KRB-ERROR's error-code
 	Text   string    // e-text without MIT's trailing NUL
 	Client Principal // the client the request was for
 }
@@ -105,6 +105,9 @@ func (k *KDCClient) GetInitialCredentials(ctx context.Context, kt *keytab.Keytab
 	cfg := k.Config
 	if kt == nil {
 		return nil, errors.New("krbauth: no keytab")
+	}
+	if len(server.Name.NameString) == 0 {
+		return nil, errors.New("krbauth: no server principal")
 	}
 	if client.Realm == "" {
 		r, err := cfg.DefaultRealm()

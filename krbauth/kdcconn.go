@@ -456,7 +456,7 @@ func (s *kdcSend) wait(d time.Duration) ([]byte, bool, error) {
 	for s.live > 0 {
 		select {
 		case <-s.ctx.Done():
-			return nil, true, s.ctx.Err()
+			return nil, true, fmt.Errorf("contacting the KDCs: %w", s.ctx.Err())
 		case <-timer.C:
 			return nil, false, nil
 		case ev := <-s.events:

@@ -52,10 +52,10 @@ var (
 // ProfileError is an error found while reading a profile file. Err is one of
 // the ErrProfile* values; Cause, when set, is the underlying I/O error.
 type ProfileError struct {
-	File  string
-	Line  int // 1-based; 0 when the error is not tied to a line
-	Err   error
-	Cause error
+	File  string // the file being read
+	Line  int    // 1-based; 0 when the error is not tied to a line
+	Err   error  // one of the ErrProfile* values
+	Cause error  // the underlying error, or nil
 }
 
 // Error formats the error as "file:line: message".
