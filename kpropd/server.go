@@ -91,6 +91,7 @@ type Server struct {
 	active    map[net.Conn]context.CancelFunc
 	wg        sync.WaitGroup
 	closed    bool
+	busy      sync.Mutex // held by the transfer in progress
 }
 
 // Serve accepts connections on l and handles each in its own goroutine
@@ -133,13 +134,18 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
 		return ErrServerClosed
 	}
 	defer s.unregister(conn)
-	defer conn.Close()
 	err := s.receive(ctx, conn)
+	conn.Close()
 	if err != nil {
 		s.logger().Error(err.Error(), "peer", conn.RemoteAddr().String())
 	}
+	s.logger().Debug(MsgConnectionDone, "peer", conn.RemoteAddr().String(), "ok", err == nil)
 	return err
 }
+
+// MsgConnectionDone is the message the server logs (at debug level) when
+// it has finished with a connection, cleanup included.
+const MsgConnectionDone = "connection done"
 
 // Shutdown stops accepting connections and waits for transfers in
 // progress to finish. If ctx ends first, the remaining transfers are

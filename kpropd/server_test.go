@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -37,6 +38,41 @@ type fixture struct {
 	dir    string
 	kt     *keytab.Keytab
 	loaded chan []byte
+	done   chan bool // one value per connection the server has finished
+}
+
+// doneHandler reports the server's end-of-connection events.
+type doneHandler struct {
+	slog.Handler
+	done chan bool
+}
+
+func (h doneHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h doneHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == kpropd.MsgConnectionDone {
+		ok := false
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "ok" {
+				ok = a.Value.Bool()
+			}
+			return true
+		})
+		h.done <- ok
+	}
+	return nil
+}
+
+// finished waits for the server to finish n more connections.
+func (f *fixture) finished(t *testing.T, n int) {
+	t.Helper()
+	for range n {
+		select {
+		case <-f.done:
+		case <-time.After(15 * time.Second):
+			t.Fatal("server did not finish the connection")
+		}
+	}
 }
 
 func newFixture(t *testing.T, enctype int32, mutate func(*kpropd.Server)) *fixture {
@@ -45,7 +81,7 @@ func newFixture(t *testing.T, enctype int32, mutate func(*kpropd.Server)) *fixtu
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{dir: t.TempDir(), kt: kt, loaded: make(chan []byte, 4)}
+	f := &fixture{dir: t.TempDir(), kt: kt, loaded: make(chan []byte, 4), done: make(chan bool, 16)}
 	f.srv = &kpropd.Server{
 		Principal: replica,
 		Keytab:    func() (*keytab.Keytab, error) { return kt, nil },
@@ -63,6 +99,7 @@ func newFixture(t *testing.T, enctype int32, mutate func(*kpropd.Server)) *fixtu
 		}),
 		Timeout:          20 * time.Second,
 		HandshakeTimeout: 5 * time.Second,
+		Logger:           slog.New(doneHandler{done: f.done}),
 	}
 	if mutate != nil {
 		mutate(f.srv)
@@ -157,6 +194,7 @@ func TestUnauthorizedClientIsToldAndNothingInstalled(t *testing.T) {
 	if !errors.As(err, &re) || !strings.Contains(re.Text, "unauthorized principal") {
 		t.Fatalf("err = %v, want remote unauthorized error", err)
 	}
+	f.finished(t, 1)
 	assertUntouched(t, f)
 }
 
@@ -185,6 +223,7 @@ func TestVerifyRejectsBeforeInstall(t *testing.T) {
 	if !errors.As(err, &re) || !strings.Contains(re.Text, "not a dump") {
 		t.Fatalf("err = %v", err)
 	}
+	f.finished(t, 1)
 	if got, _ := os.ReadFile(f.srv.File); string(got) != "previous" {
 		t.Fatalf("installed file replaced: %q", got)
 	}
@@ -222,6 +261,7 @@ func TestTamperedChunkIsRejected(t *testing.T) {
 	if !strings.Contains(re.Text, "while decoding database block starting at offset") {
 		t.Errorf("e-text %q", re.Text)
 	}
+	f.finished(t, 1)
 	assertUntouched(t, f)
 	// The daemon is still serving.
 	if _, err := f.push(t, 18, dump, nil); err != nil {
@@ -253,14 +293,7 @@ func TestCutConnectionLeavesNothing(t *testing.T) {
 			t.Fatalf("cut at %d: propagation succeeded", at)
 		}
 	}
-	// Give the server a moment to notice the last cut.
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := os.Stat(f.srv.File + ".temp"); os.IsNotExist(err) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	f.finished(t, 6)
 	assertUntouched(t, f)
 	if _, err := f.push(t, 20, dump, nil); err != nil {
 		t.Fatalf("propagation after cuts: %v", err)
@@ -281,6 +314,7 @@ func TestPrematureEOFIsReported(t *testing.T) {
 	if !errors.Is(err, kprop.ErrPrematureEOF) {
 		t.Fatalf("err = %v, want premature EOF", err)
 	}
+	f.finished(t, 1)
 	assertUntouched(t, f)
 }
 

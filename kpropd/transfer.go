@@ -16,6 +16,10 @@ import (
 	"github.com/gokprop/gokprop/krbauth"
 )
 
+// ErrBusy refuses a transfer while another one to the same server is in
+// progress.
+var ErrBusy = errors.New("another propagation is in progress")
+
 // TooMuchDataError: the client sent more bytes than it announced.
 type TooMuchDataError struct{ Received, Expected uint64 }
 
@@ -88,6 +92,14 @@ func (t *transfer) run() error {
 	}
 
 	temp := s.File + ".temp"
+	// One transfer at a time: the exclusive lock below excludes other
+	// processes while we receive, but the rename moves that lock to the
+	// installed file, so a second transfer could otherwise start while
+	// the first one is still loading.
+	if !s.busy.TryLock() {
+		return &TransferError{Op: fmt.Sprintf("while trying to lock '%s'", temp), Err: ErrBusy}
+	}
+	defer s.busy.Unlock()
 	old := syscall.Umask(0o077)
 	lockf, err := os.OpenFile(temp, os.O_RDWR|os.O_CREATE, 0o600)
 	syscall.Umask(old)
