@@ -33,10 +33,7 @@ func (h *Host) StartKDC(t testing.TB) *Daemon {
 		if !addrInUse(err) || attempt == startAttempts {
 			t.Fatalf("%s: %v", h.Name, err)
 		}
-		port, perr := freePort()
-		if perr != nil {
-			t.Fatal(perr)
-		}
+		port := reservePort(t)
 		h.mu.Lock()
 		h.kdcPort = port
 		err = h.writeProfiles()

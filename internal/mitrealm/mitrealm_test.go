@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -143,49 +142,6 @@ func TestIsReadyLine(t *testing.T) {
 		if got := isReadyLine(tc.line, tc.ready); got != tc.want {
 			t.Errorf("isReadyLine(%q, %q) = %v", tc.line, tc.ready, got)
 		}
-	}
-}
-
-// alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	// The state follows the parenthesized command name.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
-func TestDaemonCleanupKillsProcessGroup(t *testing.T) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh")
-	}
-	var leader, child int
-	t.Run("daemon", func(t *testing.T) {
-		d := StartDaemon(t, exec.Command(sh, "-c", `sleep 300 & echo "child $!"; echo ready; wait`), "ready")
-		leader = d.Pid()
-		for _, l := range strings.Split(d.Output(), "\n") {
-			if v, ok := strings.CutPrefix(l, "child "); ok {
-				child, _ = strconv.Atoi(v)
-			}
-		}
-		if child == 0 || !alive(leader) || !alive(child) {
-			t.Fatalf("leader %d child %d not running; output %q", leader, child, d.Output())
-		}
-		d.WaitFor(t, "child", time.Second)
-	})
-	deadline := time.Now().Add(5 * time.Second)
-	for (alive(leader) || alive(child)) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if alive(leader) || alive(child) {
-		t.Errorf("after cleanup: leader %d alive %v, child %d alive %v", leader, alive(leader), child, alive(child))
 	}
 }
 
