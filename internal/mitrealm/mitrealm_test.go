@@ -280,3 +280,32 @@ func TestMITPropagation(t *testing.T) {
 	replica.StartKDC(t)
 	replica.Kinit(t, pop.User, pop.Password)
 }
+
+// TestRequireMissing runs this test binary again to see Require skip a
+// test for a missing program, or fail it when CI is set.
+func TestRequireMissing(t *testing.T) {
+	if os.Getenv("MITREALM_REQUIRE_HELPER") == "1" {
+		Require(t, "kdb5_util", "no-such-mit-program")
+		t.Log("Require returned")
+		return
+	}
+	for _, tc := range []struct {
+		ci       string
+		wantFail bool
+		want     string
+	}{
+		{"", false, "--- SKIP"},
+		{"true", true, "CI is set"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestRequireMissing$", "-test.v", "-test.count=1")
+		cmd.Env = SetEnv(os.Environ(), "MITREALM_REQUIRE_HELPER=1", "CI="+tc.ci)
+		out, err := cmd.CombinedOutput()
+		if failed := err != nil; failed != tc.wantFail {
+			t.Errorf("CI=%q: failed = %v (%v), want %v; output:\n%s", tc.ci, failed, err, tc.wantFail, out)
+		}
+		if !strings.Contains(string(out), tc.want) || !strings.Contains(string(out), "no-such-mit-program") ||
+			strings.Contains(string(out), "Require returned") {
+			t.Errorf("CI=%q: output lacks %q and the program name, or Require returned:\n%s", tc.ci, tc.want, out)
+		}
+	}
+}
