@@ -167,6 +167,7 @@ func RecvAuth(ctx context.Context, conn net.Conn, cfg *ServerConfig) (*Session, 
 		}
 		sess, err = newSession(sessionParams{
 			role:        RoleServer,
+			rand:        cfg.Rand,
 			key:         key,
 			localSeq:    localSeq,
 			remoteSeq:   remoteSeq,

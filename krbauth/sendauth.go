@@ -165,6 +165,7 @@ func SendAuth(ctx context.Context, conn net.Conn, cfg *ClientConfig) (*Session, 
 		}
 		sess, err = newSession(sessionParams{
 			role:        RoleClient,
+			rand:        cfg.Rand,
 			key:         key,
 			localSeq:    seq,
 			remoteSeq:   f.seq,
