@@ -139,6 +139,7 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
 	if err != nil {
 		s.logger().Error(err.Error(), "peer", conn.RemoteAddr().String())
 	}
+	s.logger().Info("Database load process for full propagation completed.")
 	s.logger().Debug(MsgConnectionDone, "peer", conn.RemoteAddr().String(), "ok", err == nil)
 	return err
 }

@@ -1,0 +1,315 @@
+// Command kpropd receives Kerberos database propagations on a replica KDC,
+// as MIT's kpropd does, with the same flags, files and messages:
+//
+//	kpropd [-r realm] [-s keytab] [-d] [-D] [-S] [-f replica_file]
+//	       [-F kerberos_db_file] [-p kdb5_util_pathname] [-x db_args]*
+//	       [-P port] [-a acl_file] [-A admin_server] [--pid-file=pid_file]
+//
+// Started from inetd (standard input is a socket) it serves that one
+// connection; otherwise it listens on the kprop port (krb5_prop, else 754)
+// on every address. Each authenticated and authorized transfer is written
+// to FILE.temp, renamed to FILE (default /var/lib/krb5kdc/from_master) and
+// loaded with "kdb5_util load" before the primary is told it succeeded.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jcmturner/gokrb5/v8/keytab"
+
+	"github.com/gokprop/gokprop/internal/comerr"
+	"github.com/gokprop/gokprop/internal/getopt"
+	"github.com/gokprop/gokprop/internal/wire"
+	"github.com/gokprop/gokprop/kpropd"
+	"github.com/gokprop/gokprop/krbauth"
+)
+
+// Debian's compiled-in defaults.
+const (
+	defaultFile = "/var/lib/krb5kdc/from_master"
+	defaultACL  = "/etc/krb5kdc/kpropd.acl"
+)
+
+func main() {
+	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+}
+
+type options struct {
+	realm, keytab, file, database, kdb5util, port, acl, pidFile string
+	debug, nodaemon                                           int
+	runOnce                                                   bool
+}
+
+func usage(prog string, stderr io.Writer) int {
+	fmt.Fprintf(stderr, "\nUsage: %s [-r realm] [-s keytab] [-d] [-D] [-S]\n"+
+		"\t[-f replica_file] [-F kerberos_db_file ]\n"+
+		"\t[-p kdb5_util_pathname] [-x db_args]* [-P port]\n"+
+		"\t[-a acl_file] [-A admin_server] [--pid-file=pid_file]\n", prog)
+	return 1
+}
+
+func parseArgs(args []string, stderr io.Writer) (*options, int) {
+	prog := args[0]
+	o := &options{file: defaultFile, kdb5util: kpropd.DefaultKDB5Util, acl: defaultACL}
+	opts, operands, err := getopt.Parse(args[1:], "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file="})
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return nil, usage(prog, stderr)
+	}
+	if len(operands) != 0 {
+		return nil, usage(prog, stderr)
+	}
+	for _, op := range opts {
+		switch op.Name {
+		case "f":
+			o.file = op.Arg
+		case "F":
+			o.database = op.Arg
+		case "p":
+			o.kdb5util = op.Arg
+		case "P":
+			o.port = op.Arg
+		case "r":
+			o.realm = op.Arg
+		case "s":
+			o.keytab = op.Arg
+		case "D":
+			o.nodaemon++
+		case "d":
+			o.debug++
+		case "a":
+			o.acl = op.Arg
+		case "t":
+			o.runOnce = true
+		case "pid-file":
+			o.pidFile = op.Arg
+		case "A", "S", "x":
+			// -A names the admin server for incremental propagation,
+			// which is not supported; -S is obsolete (standalone mode is
+			// detected); -x database arguments only matter to iprop.
+		}
+	}
+	return o, 0
+}
+
+func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	prog := args[0]
+	o, code := parseArgs(args, stderr)
+	if o == nil {
+		return code
+	}
+	fail := func(err error, context string, a ...any) int {
+		comerr.Print(stderr, prog, err, context, a...)
+		return 1
+	}
+
+	cfg, err := krbauth.LoadKDCConfig()
+	if err != nil {
+		return fail(err, "while initializing krb5")
+	}
+	realm := o.realm
+	if realm == "" {
+		if realm, err = cfg.DefaultRealm(); err != nil {
+			return fail(err, "Unable to get default realm")
+		}
+	}
+	ctx := context.Background()
+	me, err := (&krbauth.Canonicalizer{}).Principal(ctx, cfg, wire.ServiceName, "", realm)
+	if err != nil {
+		return fail(err, "while trying to construct my service name")
+	}
+	timeout, err := cfg.RealmDuration(realm, "iprop_resync_timeout", kpropd.DefaultTimeout)
+	if err != nil {
+		return fail(err, "while initializing")
+	}
+	permitted, err := usableEnctypes(cfg)
+	if err != nil {
+		return fail(err, "while initializing")
+	}
+
+	log := newLogger(o.debug > 0, stderr)
+	if iprop, _ := cfg.RealmBool(realm, "iprop_enable", false); iprop {
+		log.Warn("iprop_enable is set for " + realm + ", but incremental propagation is not supported yet: serving full propagation only")
+	}
+
+	ktName := o.keytab
+	if ktName == "" {
+		ktName = krbauth.KeytabName(cfg)
+	}
+	loader := &kpropd.KDB5Util{Path: o.kdb5util, Realm: realm, Database: o.database}
+	if o.debug > 0 {
+		loader.Output = stderr
+		loader.Started = func(pid int) { fmt.Fprintf(stderr, "Load PID is %d\n", pid) }
+	}
+	srv := &kpropd.Server{
+		Principal:              me,
+		Keytab:                 func() (*keytab.Keytab, error) { return krbauth.LoadKeytab(ktName) },
+		AcceptAnyHostPrincipal: cfg.IgnoreAcceptorHostname(),
+		PermittedEnctypes:      permitted,
+		ClockSkew:              cfg.ClockSkew(),
+		Authorizer:             kpropd.ACLFile(o.acl),
+		File:                   o.file,
+		Loader:                 loader,
+		Timeout:                timeout,
+		Logger:                 log,
+	}
+
+	if isSocket(stdin) {
+		// inetd: one connection on standard input.
+		conn, err := net.FileConn(stdin)
+		if err != nil {
+			return fail(err, "while checking if stdin is a socket")
+		}
+		if err := srv.ServeConn(ctx, conn); err != nil {
+			return 1
+		}
+		return 0
+	}
+
+	port, err := lookupPort(o.port)
+	if err != nil {
+		return fail(err, "while binding listener socket")
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(port)))
+	if err != nil {
+		return fail(err, "while binding listener socket")
+	}
+	if o.runOnce {
+		l = &onceListener{Listener: l}
+	}
+	if o.debug > 0 || o.nodaemon > 0 {
+		fmt.Fprintln(stdout, "ready")
+	}
+	if o.pidFile != "" {
+		if err := os.WriteFile(o.pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			return fail(err, "Could not write pid file %s", o.pidFile)
+		}
+	}
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	for {
+		select {
+		case err := <-served:
+			if errors.Is(err, kpropd.ErrServerClosed) || errors.Is(err, errOnce) {
+				waitIdle(srv)
+				return 0
+			}
+			return fail(err, "while accepting connection")
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				// The keytab and the ACL are read for every connection,
+				// so a reload needs nothing more than this.
+				log.Info("SIGHUP received: the keytab and ACL are re-read for every connection")
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = srv.Shutdown(ctx)
+			cancel()
+			return 0
+		}
+	}
+}
+
+// usableEnctypes is the configuration's permitted_enctypes less what we
+// cannot or may not use (des3 and rc4 need allow_des3 / allow_rc4).
+func usableEnctypes(cfg *krbauth.Config) ([]int32, error) {
+	list, err := cfg.PermittedEnctypes()
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(list, func(e int32) bool { return cfg.EnctypeUsable(e) != nil }), nil
+}
+
+func lookupPort(p string) (int, error) {
+	if p == "" {
+		if n, err := net.LookupPort("tcp", wire.PortName); err == nil {
+			return n, nil
+		}
+		return wire.DefaultPort, nil
+	}
+	if n, err := strconv.Atoi(p); err == nil {
+		return n, nil
+	}
+	return net.LookupPort("tcp", p)
+}
+
+func isSocket(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeSocket != 0
+}
+
+// onceListener hands out one connection, then reports errOnce (MIT's
+// undocumented -t: serve exactly one propagation).
+type onceListener struct {
+	net.Listener
+	mu   sync.Mutex
+	done bool
+}
+
+var errOnce = errors.New("served once")
+
+func (l *onceListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done {
+		return nil, errOnce
+	}
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.done = true
+		l.Listener.Close()
+	}
+	return c, err
+}
+
+// waitIdle lets transfers in progress finish before the process exits.
+func waitIdle(srv *kpropd.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 24*time.Hour)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
+}
+
+// newLogger returns the daemon's logger: with -d, MIT kpropd's debug
+// lines on standard error; otherwise only warnings and errors there.
+func newLogger(debug bool, stderr io.Writer) *slog.Logger {
+	level := slog.LevelWarn
+	if debug {
+		level = slog.LevelInfo
+	}
+	return slog.New(&lineHandler{w: stderr, level: level})
+}
+
+// lineHandler writes each record's message as one line, as MIT's
+// fprintf(stderr, ...) debugging does.
+type lineHandler struct {
+	mu    sync.Mutex
+	w     io.Writer
+	level slog.Level
+}
+
+func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+
+func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := fmt.Fprintln(h.w, r.Message)
+	return err
+}
+
+func (h *lineHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *lineHandler) WithGroup(string) slog.Handler      { return h }
