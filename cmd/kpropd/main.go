@@ -48,8 +48,8 @@ func main() {
 
 type options struct {
 	realm, keytab, file, database, kdb5util, port, acl, pidFile string
-	debug, nodaemon                                           int
-	runOnce                                                   bool
+	debug, nodaemon                                             int
+	runOnce                                                     bool
 }
 
 func usage(prog string, stderr io.Writer) int {

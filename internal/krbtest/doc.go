@@ -1,0 +1,5 @@
+// Package krbtest mints Kerberos material for tests that run without a
+// KDC: keytabs from passwords and service tickets encrypted in a keytab's
+// key, packaged as the krbauth.Credentials an AS exchange would return.
+// It is for tests only; interop tests use real MIT KDCs instead.
+package krbtest
