@@ -239,7 +239,7 @@ func recvauthWireError(err error) (ErrorCode, string) {
 	if errors.As(err, &c) {
 		return c, c.Error()
 	}
-	var le *mitLibError
+	var le *libError
 	if errors.As(err, &le) {
 		return ErrGeneric, le.msg
 	}

@@ -149,7 +149,7 @@ func SendAuth(ctx context.Context, conn net.Conn, cfg *ClientConfig) (*Session, 
 				return fmt.Errorf("%w: %w", ErrSendauthRejected, re)
 			}
 			return fmt.Errorf("sendauth: answer to AP-REQ is neither empty nor a KRB-ERROR: %w",
-				&mitLibError{msg: "ASN.1 identifier doesn't match expected value", is: ErrMalformed})
+				&libError{msg: "ASN.1 identifier doesn't match expected value", is: ErrMalformed})
 		}
 		rep, err := ReadMessage(conn, maxAPFrame)
 		if err != nil {
