@@ -1,0 +1,151 @@
+package dumpfmt
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// errShort is returned by the field scanner when the line has no more
+// fields; callers turn it into a count or syntax error for the field.
+var errShort = errors.New("line ends early")
+
+// fieldScanner walks the tab-separated fields of one line.
+type fieldScanner struct {
+	b []byte
+	i int
+}
+
+// next returns the bytes up to the next tab (or the end of the line) and
+// moves past the tab.
+func (s *fieldScanner) next() ([]byte, error) {
+	if s.i > len(s.b) {
+		return nil, errShort
+	}
+	rest := s.b[s.i:]
+	if j := bytes.IndexByte(rest, '\t'); j >= 0 {
+		s.i += j + 1
+		return rest[:j], nil
+	}
+	s.i = len(s.b) + 1
+	return rest, nil
+}
+
+// done reports whether all fields have been consumed.
+func (s *fieldScanner) done() bool { return s.i > len(s.b) }
+
+// rest returns what has not been consumed.
+func (s *fieldScanner) rest() []byte {
+	if s.i > len(s.b) {
+		return nil
+	}
+	return s.b[s.i:]
+}
+
+// parseUint parses a canonical unsigned decimal (no sign, no leading
+// zeros) no larger than max.
+func parseUint(b []byte, max uint64) (uint64, error) {
+	if len(b) == 0 {
+		return 0, fmt.Errorf("%w: empty number", ErrSyntax)
+	}
+	if len(b) > 1 && b[0] == '0' {
+		return 0, fmt.Errorf("%w: %q has a leading zero", ErrSyntax, truncateForError(b))
+	}
+	if len(b) > 20 {
+		return 0, fmt.Errorf("%w: %q too long", ErrRange, truncateForError(b))
+	}
+	var v uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("%w: %q is not a decimal number", ErrSyntax, truncateForError(b))
+		}
+		d := uint64(c - '0')
+		if v > (max-d)/10 {
+			return 0, fmt.Errorf("%w: %s exceeds %d", ErrRange, b, max)
+		}
+		v = v*10 + d
+	}
+	return v, nil
+}
+
+// parseInt parses a canonical signed decimal within [min, max].
+func parseInt(b []byte, min, max int64) (int64, error) {
+	if len(b) > 0 && b[0] == '-' {
+		if len(b) == 2 && b[1] == '0' {
+			return 0, fmt.Errorf("%w: \"-0\"", ErrSyntax)
+		}
+		u, err := parseUint(b[1:], uint64(-min))
+		if err != nil {
+			if errors.Is(err, ErrRange) {
+				return 0, fmt.Errorf("%w: %s below %d", ErrRange, b, min)
+			}
+			return 0, fmt.Errorf("%w: %q is not a decimal number", ErrSyntax, truncateForError(b))
+		}
+		return -int64(u), nil
+	}
+	u, err := parseUint(b, uint64(max))
+	return int64(u), err
+}
+
+const hexDigits = "0123456789abcdef"
+
+// hexVal maps a byte to its value as a lower-case hex digit, or 0xff.
+var hexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i := 0; i < 16; i++ {
+		t[hexDigits[i]] = byte(i)
+	}
+	return t
+}()
+
+// checkHex verifies that b is lower-case hex and, when dst is not nil,
+// decodes it into dst (len(dst) == len(b)/2).
+func checkHex(b, dst []byte) error {
+	if dst == nil {
+		// Validation only: OR the table values together; any 0xff marks a
+		// bad digit, found afterwards.
+		var acc byte
+		for _, c := range b {
+			acc |= hexVal[c]
+		}
+		if acc&0xf0 == 0 {
+			return nil
+		}
+		return badHex(b)
+	}
+	for i := 0; i+1 < len(b); i += 2 {
+		hi, lo := hexVal[b[i]], hexVal[b[i+1]]
+		if (hi|lo)&0xf0 != 0 {
+			return badHex(b)
+		}
+		dst[i/2] = hi<<4 | lo
+	}
+	return nil
+}
+
+func badHex(b []byte) error {
+	for i, c := range b {
+		if hexVal[c] == 0xff {
+			return fmt.Errorf("%w: byte %q at hex offset %d", ErrHex, c, i)
+		}
+	}
+	return ErrHex
+}
+
+// appendHex appends the lower-case hex form of b, or "-1" when b is empty,
+// as MIT's dump_octets_or_minus1 does.
+func appendHex(dst, b []byte) []byte {
+	if len(b) == 0 {
+		return append(dst, '-', '1')
+	}
+	for _, c := range b {
+		dst = append(dst, hexDigits[c>>4], hexDigits[c&0xf])
+	}
+	return dst
+}
+
+func appendInt(dst []byte, v int64) []byte  { return strconv.AppendInt(dst, v, 10) }
+func appendUint(dst []byte, v uint64) []byte { return strconv.AppendUint(dst, v, 10) }
