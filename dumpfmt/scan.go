@@ -147,5 +147,5 @@ func appendHex(dst, b []byte) []byte {
 	return dst
 }
 
-func appendInt(dst []byte, v int64) []byte  { return strconv.AppendInt(dst, v, 10) }
+func appendInt(dst []byte, v int64) []byte   { return strconv.AppendInt(dst, v, 10) }
 func appendUint(dst []byte, v uint64) []byte { return strconv.AppendUint(dst, v, 10) }
