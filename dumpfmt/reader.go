@@ -324,6 +324,14 @@ func (r *Reader) parsePrincipal(line []byte, p *Principal) error {
 		return r.fieldErr(fld("name"), err)
 	}
 	s.i += int(nameLen) + 1
+	// Count check before parsing: after the name come 8 fixed fields, 3
+	// per tl-data, the tab closing the tl-data, and per key 2 + 3 per
+	// (type, contents) pair, which is 1 or 2 pairs.
+	tabs := int64(bytes.Count(s.rest(), []byte{'\t'}))
+	if lo, hi := 8+3*nTL+5*nKey, 8+3*nTL+8*nKey; tabs < lo || tabs > hi {
+		return r.fieldErr(fld("n_tl_data"), fmt.Errorf("%w: n_tl_data=%d and n_key_data=%d need %d to %d fields after the name, line has %d",
+			ErrCount, nTL, nKey, lo, hi, tabs))
+	}
 
 	var v [8]int64
 	fixed := [8]struct {

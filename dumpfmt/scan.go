@@ -61,7 +61,7 @@ func parseUint(b []byte, max uint64) (uint64, error) {
 			return 0, fmt.Errorf("%w: %q is not a decimal number", ErrSyntax, truncateForError(b))
 		}
 		d := uint64(c - '0')
-		if v > (max-d)/10 {
+		if v > max/10 || (v == max/10 && d > max%10) {
 			return 0, fmt.Errorf("%w: %s exceeds %d", ErrRange, b, max)
 		}
 		v = v*10 + d
@@ -72,6 +72,9 @@ func parseUint(b []byte, max uint64) (uint64, error) {
 // parseInt parses a canonical signed decimal within [min, max].
 func parseInt(b []byte, min, max int64) (int64, error) {
 	if len(b) > 0 && b[0] == '-' {
+		if min >= 0 {
+			return 0, fmt.Errorf("%w: %q is negative", ErrSyntax, truncateForError(b))
+		}
 		if len(b) == 2 && b[1] == '0' {
 			return 0, fmt.Errorf("%w: \"-0\"", ErrSyntax)
 		}
