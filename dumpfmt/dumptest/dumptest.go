@@ -1,8 +1,3 @@
-// Package dumptest generates synthetic kdb5_util dumps for tests and
-// benchmarks: realistic in shape and size (MIT's record layout, AES key
-// data of the sizes MIT stores, the tl-data kadmin writes), reproducible
-// from a seed. The keys are random bytes, not encrypted under any master
-// key, so MIT's kdb5_util can load such a dump but a KDC cannot use it.
 package dumptest
 
 import (
