@@ -1,0 +1,20 @@
+//go:build !unix
+
+package mitrealm
+
+import (
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+// MIT krb5's programs are Unix programs; elsewhere the harness only kills
+// the process it started.
+
+func setProcessGroup(cmd *exec.Cmd) {}
+
+func signalGroup(pid int, sig syscall.Signal) {
+	if p, err := os.FindProcess(pid); err == nil {
+		_ = p.Kill()
+	}
+}

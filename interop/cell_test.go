@@ -1,0 +1,214 @@
+package interop
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gokprop/gokprop/internal/mitrealm"
+	"github.com/gokprop/gokprop/krbauth"
+)
+
+// A sender is a program that pushes a dump with MIT kprop's command line
+// (mitrealm.KpropArgs) and prints mitrealm.KpropSucceeded when the replica
+// has acknowledged it.
+type sender struct {
+	name string // for test names: "MIT", "Go"
+	path string
+	// mitTrace: the program is MIT's and writes KRB5_TRACE output, which
+	// the cell checks for the session key enctype.
+	mitTrace bool
+}
+
+// A receiver is a program that takes MIT kpropd's command line
+// (mitrealm.KpropdArgs, plus -d), prints "ready" once listening and loads
+// what it receives with kdb5_util.
+type receiver struct {
+	name     string
+	path     string
+	mitTrace bool
+	// doneLine, if set, is printed after the load has finished; the cell
+	// waits for it before looking at the replica's database.
+	doneLine string
+}
+
+func mitSender(t testing.TB) sender {
+	return sender{name: "MIT", path: mitrealm.Require(t, "kprop")["kprop"], mitTrace: true}
+}
+
+func mitReceiver(t testing.TB) receiver {
+	return receiver{name: "MIT", path: mitrealm.Require(t, "kpropd")["kpropd"], mitTrace: true,
+		doneLine: "Database load process for full propagation completed."}
+}
+
+// runMatrix runs one parallel cell per sender, receiver and enctype, named
+// sender-to-receiver/enctype.
+func runMatrix(t *testing.T, senders []sender, receivers []receiver, enctypes []string) {
+	for _, s := range senders {
+		for _, r := range receivers {
+			t.Run(s.name+"-to-"+r.name, func(t *testing.T) {
+				for _, e := range enctypes {
+					t.Run(e, func(t *testing.T) {
+						t.Parallel()
+						runCell(t, s, r, e)
+					})
+				}
+			})
+		}
+	}
+}
+
+// runCell propagates the snapshot database from a fresh primary with s to a
+// fresh replica running r, with a session key of the given enctype, and
+// checks the result.
+func runCell(t *testing.T, s sender, r receiver, enctype string) {
+	mitrealm.Require(t, "kdb5_util", "kadmin.local", "krb5kdc", "kinit")
+	etype, ok := krbauth.EnctypeByName(enctype)
+	if !ok {
+		t.Fatalf("unknown enctype %q", enctype)
+	}
+	start := time.Now()
+	primary := snap.NewPrimary(t)
+	replica := primary.NewReplica(t)
+	primary.SetupKprop(t, replica)
+	primary.StartKDC(t)
+	kpropd := replica.StartKpropdBinary(t, r.path, "-d")
+	dump := filepath.Join(primary.Dir, "propagated.dump")
+	primary.Dump(t, dump)
+	ready := time.Now()
+
+	// The sender asks for exactly one enctype, so the KDC can only issue a
+	// session key (and an AS reply key) of that type; the KDC itself and
+	// kadmin.local keep reading the host's full krb5.conf.
+	cmd := primary.Command(s.path, primary.KpropArgs(dump, kpropd.Port)...)
+	cmd.Env = primary.ClientEnv(t,
+		"default_tkt_enctypes = "+enctype,
+		"default_tgs_enctypes = "+enctype,
+		"permitted_enctypes = "+enctype)
+	stdout, stderr, err := mitrealm.Exec(cmd, "")
+	if err != nil {
+		t.Fatalf("%s kprop: %v\nstdout:\n%s", s.name, err, stdout)
+	}
+	if !strings.Contains(stdout, mitrealm.KpropSucceeded) {
+		t.Fatalf("%s kprop did not print %q; stdout:\n%s\nstderr:\n%s", s.name, mitrealm.KpropSucceeded, stdout, stderr)
+	}
+	if r.doneLine != "" {
+		kpropd.WaitFor(t, r.doneLine, 30*time.Second)
+	}
+	propagated := time.Now()
+
+	// The replica received exactly the bytes that were sent ...
+	sent := readFile(t, dump)
+	if got := readFile(t, kpropd.File); !bytes.Equal(got, sent) {
+		t.Errorf("kpropd wrote %d bytes to %s, the dump sent has %d; first difference: %s",
+			len(got), kpropd.File, len(sent), firstDifference(sent, got))
+	}
+	// ... and loaded them: its own dump equals the primary's. Dumps list
+	// principals in database order and policies after them; both databases
+	// are db2 files built by kdb5_util load from the same text, so the
+	// order is the same and the files are byte-identical.
+	if got := []byte(replica.DumpString(t)); !bytes.Equal(got, sent) {
+		t.Errorf("replica dump (%d bytes) differs from the primary's (%d bytes); first difference: %s",
+			len(got), len(sent), firstDifference(sent, got))
+	}
+	if n := bytes.Count(sent, []byte("\nprinc\t")); n < populated {
+		t.Errorf("the propagated dump has %d principals, want at least %d", n, populated)
+	}
+	if n := bytes.Count(sent, []byte("\npolicy\t")); n < 4 {
+		t.Errorf("the propagated dump has %d policies, want at least 4", n)
+	}
+
+	checkSessionEnctype(t, s, r, primary, replica, etype)
+
+	// The replica's KDC serves the propagated database.
+	replica.StartKDC(t)
+	pop := snap.Population(t)
+	replica.Kinit(t, pop.User, pop.Password)
+	var served bool
+	for _, is := range replica.KDCIssues(t) {
+		served = served || is.Client == pop.User+"@"+replica.Realm
+	}
+	if !served {
+		t.Errorf("the replica's KDC log shows no ticket for %s:\n%s", pop.User, replica.KDCLog(t))
+	}
+	t.Logf("%s -> %s %s: setup %v, propagation %v, checks %v", s.name, r.name, enctype,
+		ready.Sub(start).Round(time.Millisecond), propagated.Sub(ready).Round(time.Millisecond),
+		time.Since(propagated).Round(time.Millisecond))
+}
+
+// traceSessionKey matches MIT's KRB5_TRACE lines that name the session key
+// of kprop's ticket: the client's after the AS exchange, kpropd's after
+// decrypting the AP-REQ.
+var (
+	clientSessionKey = regexp.MustCompile(`Decrypted AS reply; session key is: ([^/\s]+)/`)
+	serverSessionKey = regexp.MustCompile(`AP-REQ ticket: \S+ -> \S+, session key ([^/\s]+)/`)
+)
+
+// checkSessionEnctype asserts that the propagation's ticket had a session
+// key of etype: always from the primary KDC's log, and from the trace of
+// each MIT end.
+func checkSessionEnctype(t *testing.T, s sender, r receiver, primary, replica *mitrealm.Host, etype int32) {
+	t.Helper()
+	var issued []mitrealm.ASIssue
+	for _, is := range primary.KDCIssues(t) {
+		if is.Client == primary.KpropPrincipal() && is.Server == primary.ReplicaPrincipal() {
+			issued = append(issued, is)
+		}
+	}
+	if len(issued) != 1 {
+		t.Fatalf("want one ticket %s -> %s in the primary KDC's log, found %v:\n%s",
+			primary.KpropPrincipal(), primary.ReplicaPrincipal(), issued, primary.KDCLog(t))
+	}
+	if is := issued[0]; is.Session != etype || is.Reply != etype {
+		t.Errorf("KDC issued session key enctype %d and reply enctype %d, want %d (%s)",
+			is.Session, is.Reply, etype, krbauth.EnctypeName(etype))
+	}
+	check := func(who string, h *mitrealm.Host, re *regexp.Regexp) {
+		m := re.FindAllStringSubmatch(h.TraceLog(t), -1)
+		if len(m) != 1 {
+			t.Errorf("%s trace: want one session key line, found %d", who, len(m))
+			return
+		}
+		if got, ok := krbauth.EnctypeByName(m[0][1]); !ok || got != etype {
+			t.Errorf("%s trace: session key enctype %q, want %s", who, m[0][1], krbauth.EnctypeName(etype))
+		}
+	}
+	if s.mitTrace {
+		check("kprop", primary, clientSessionKey)
+	}
+	if r.mitTrace {
+		check("kpropd", replica, serverSessionKey)
+	}
+}
+
+func readFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// firstDifference describes the first line where two dumps differ.
+func firstDifference(want, got []byte) string {
+	wl, gl := bytes.Split(want, []byte("\n")), bytes.Split(got, []byte("\n"))
+	for i := 0; i < len(wl) || i < len(gl); i++ {
+		var w, g []byte
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if !bytes.Equal(w, g) {
+			return fmt.Sprintf("line %d:\nwant %.300q\n got %.300q", i+1, w, g)
+		}
+	}
+	return "none (equal)"
+}

@@ -1,0 +1,29 @@
+// Package interop holds the tests that prove gokprop compatible with MIT
+// krb5 by running it against real MIT programs: krb5kdc, kpropd, kprop,
+// kdb5_util, kadmin.local and kinit from Debian's krb5 1.20 packages
+// (krb5-kdc, krb5-admin-server, krb5-kpropd, krb5-user).
+//
+// Every test builds throwaway realms with the internal/mitrealm harness:
+// each host lives in t.TempDir(), every daemon listens on a free 127.0.0.1
+// port and is killed when its test ends. The propagation tests are cells of
+// one matrix, sender × receiver × session enctype, where a sender is MIT
+// kprop or a program with the same command line and a receiver is MIT
+// kpropd or a program with the same command line. Every cell pushes the
+// same populated database (over 10,000 principals, several policies; built
+// once per test binary by a mitrealm.Snapshot) and checks that the replica
+// received the exact bytes, that its kdb5_util dump equals the primary's,
+// that its KDC then serves a kinit, and that the session key really had the
+// cell's enctype (from the primary KDC's log, and from MIT's KRB5_TRACE
+// output on the MIT ends). TestMITToMITControl is the MIT → MIT control.
+//
+// Run the tests with
+//
+//	go test ./interop
+//
+// The MIT programs are looked up in PATH and in /usr/sbin, /usr/bin and
+// /sbin. Without them the tests are skipped, unless the environment
+// variable CI is non-empty (CI=1 go test ./interop): then a missing MIT
+// program is a failure. "make test" and the CI script set CI.
+//
+// This package has no API; it contains only tests.
+package interop

@@ -1,0 +1,23 @@
+package interop
+
+import (
+	"os"
+	"testing"
+
+	"github.com/gokprop/gokprop/internal/mitrealm"
+)
+
+// populated is the principal count of the propagated database.
+const populated = 10000
+
+// snap is the populated realm every propagation cell loads into a fresh
+// primary. des3 and rc4 session keys must be allowed for those cells.
+var snap = mitrealm.NewSnapshot(mitrealm.Options{AllowDES3: true, AllowRC4: true, Trace: true}, populated)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if err := snap.Close(); err != nil && code == 0 {
+		code = 1
+	}
+	os.Exit(code)
+}
