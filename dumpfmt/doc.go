@@ -13,7 +13,13 @@
 // strict: it accepts MIT's output exactly (canonical decimals, lower-case
 // hex, MIT's separators), not every variation MIT's scanf-based loader
 // would tolerate, because a replica should never load a dump we have not
-// understood. Errors are *ParseError values saying file, line and field,
+// understood. Among what MIT's loader takes and this package refuses:
+// numbers with signs, leading zeros or surrounding blanks, upper-case hex,
+// CR-LF line ends, text after a record's ';', principal names without a
+// realm or with a NUL byte, key data versions other than 1 and 2, counts
+// beyond the 16-bit fields MIT stores them in, and (in Validate) a
+// principal or policy appearing twice, which MIT's loader silently
+// resolves by keeping the last. Errors are *ParseError values saying file, line and field,
 // and unwrap to sentinels such as ErrLength or ErrTruncated.
 //
 // Validate is the fast path for "is this dump safe to load": it checks

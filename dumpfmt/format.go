@@ -1,6 +1,7 @@
 package dumpfmt
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 )
@@ -155,6 +156,9 @@ func parseHeader(line []byte) (Header, string, error) {
 			return h, "header", fmt.Errorf("%w: ipropx header needs 4 numbers, has %d", ErrHeader, len(fields)-1)
 		}
 	default:
+		if bytes.HasPrefix(line, []byte("OpenV*Secure")) {
+			return h, "", fmt.Errorf("%w: OpenV*Secure (kadmin -ov) format, which MIT no longer loads", ErrHeader)
+		}
 		return h, "", fmt.Errorf("%w: %q", ErrHeader, truncateForError(line))
 	}
 	for _, f := range fields[1:] {

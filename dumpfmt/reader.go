@@ -37,6 +37,7 @@ type Reader struct {
 	offset  int64
 	hdr     Header
 	hdrDone bool
+	hdrErr  error
 	err     error
 	long    []byte
 
@@ -64,7 +65,7 @@ func (r *Reader) Header() (Header, error) {
 	if !r.hdrDone {
 		r.readHeader()
 	}
-	return r.hdr, r.err
+	return r.hdr, r.hdrErr
 }
 
 // Line returns the number of the last line read (the header is line 1).
@@ -80,12 +81,13 @@ func (r *Reader) readHeader() {
 		if err == io.EOF {
 			err = r.errorf(0, "", fmt.Errorf("%w: empty input, no header", ErrTruncated))
 		}
-		r.err = err
+		r.err, r.hdrErr = err, err
 		return
 	}
 	h, field, err := parseHeader(line)
 	if err != nil {
 		r.err = r.errorf(r.line, field, err)
+		r.hdrErr = r.err
 		return
 	}
 	r.hdr = h

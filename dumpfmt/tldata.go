@@ -337,9 +337,7 @@ func DecodeKadmData(b []byte) (KadmData, error) {
 	if x.err != nil {
 		return k, x.err
 	}
-	if len(x.b) != 0 {
-		return k, tlErr(TLKadmData, "%d bytes after the record", len(x.b))
-	}
+	// Like MIT's XDR decoder, ignore bytes after the record.
 	return k, nil
 }
 

@@ -39,6 +39,7 @@ type stats struct {
 	Expired          []string       `json:"expired_principals"`
 	LockedOut        []string       `json:"locked_out"`
 	PoliciesInUse    []policyUse    `json:"policies_in_use"`
+	BadKadmData      int            `json:"undecodable_kadm_data"`
 	Now              int64          `json:"now"`
 }
 
@@ -105,9 +106,10 @@ func cmdStats(e *env, args []string) int {
 			if r.Expiration != 0 && r.Expiration <= t {
 				st.Expired = append(st.Expired, r.Name)
 			}
+			// Undecodable KADM data means no policy, as in MIT's loader.
 			pol, hasPol, err := r.PolicyName()
 			if err != nil {
-				return fmt.Errorf("%s:%d: principal %s: %w", name, line, r.Name, err)
+				st.BadKadmData++
 			}
 			if hasPol {
 				uses[pol]++
@@ -175,6 +177,9 @@ func cmdStats(e *env, args []string) int {
 		for _, n := range names {
 			fmt.Fprintf(w, "  %s\n", n)
 		}
+	}
+	if st.BadKadmData > 0 {
+		fmt.Fprintf(w, "principals with undecodable KADM data (treated as no policy): %d\n", st.BadKadmData)
 	}
 	list("expired passwords", st.ExpiredPasswords)
 	list("expired principals", st.Expired)
