@@ -243,6 +243,14 @@ func (r *Reader) num(s *fieldScanner, f fieldName, min, max int64) (int64, error
 	return v, nil
 }
 
+// hexLen is the width of a contents field of the given length.
+func hexLen(length int64) int {
+	if length == 0 {
+		return 2 // "-1"
+	}
+	return 2 * int(length)
+}
+
 // arenaFor prepares the buffer decoded contents are carved from; n bounds
 // the decoded size of the line.
 func (r *Reader) arenaFor(n int) []byte {
@@ -274,17 +282,26 @@ func (r *Reader) octets(tok []byte, length int, f fieldName, arena *[]byte) ([]b
 		}
 		return nil, r.fieldErr(f, fmt.Errorf("%w: length %d but %d hex digits", ErrLength, length, len(tok)))
 	}
-	if r.noDecode {
-		if err := checkHex(tok, nil); err != nil {
-			return nil, r.fieldErr(f, err)
-		}
-		return nil, nil
-	}
+	var dst []byte
 	a := *arena
 	start := len(a)
-	a = a[:start+length]
-	if err := checkHex(tok, a[start:]); err != nil {
+	if !r.noDecode {
+		a = a[:start+length]
+		dst = a[start:]
+	}
+	if err := checkHex(tok, dst); err != nil {
+		// The scanner took the declared width without looking for tabs;
+		// a tab inside means the contents are shorter than declared.
+		if i := bytes.IndexByte(tok, '\t'); i >= 0 {
+			if i == 2 && tok[0] == '-' && tok[1] == '1' {
+				return nil, r.fieldErr(f, fmt.Errorf("%w: length %d but contents absent (-1)", ErrLength, length))
+			}
+			return nil, r.fieldErr(f, fmt.Errorf("%w: length %d but %d hex digits", ErrLength, length, i))
+		}
 		return nil, r.fieldErr(f, err)
+	}
+	if r.noDecode {
+		return nil, nil
 	}
 	*arena = a
 	return a[start : start+length : start+length], nil
@@ -439,7 +456,7 @@ func (r *Reader) tlData(s *fieldScanner, i int, arena *[]byte, n int64) (TLData,
 		return TLData{}, err
 	}
 	f.sub = "contents"
-	cb, err := s.next()
+	cb, err := s.nextN(hexLen(length))
 	if err != nil {
 		return TLData{}, r.fieldErr(f, fmt.Errorf("%w: n_tl_data is %d but the line ends", ErrCount, n))
 	}
@@ -483,7 +500,7 @@ func (r *Reader) keyData(s *fieldScanner, i int, arena *[]byte, n int64) (KeyDat
 			return k, err
 		}
 		f.sub = "contents"
-		cb, err := s.next()
+		cb, err := s.nextN(hexLen(length))
 		if err != nil {
 			return k, r.fieldErr(f, fmt.Errorf("%w: line ends before key contents", ErrCount))
 		}

@@ -1,6 +1,7 @@
 package dumpfmt
 
 import (
+	"encoding/binary"
 	"bytes"
 	"errors"
 	"fmt"
@@ -30,6 +31,19 @@ func (s *fieldScanner) next() ([]byte, error) {
 	}
 	s.i = len(s.b) + 1
 	return rest, nil
+}
+
+// nextN returns the next field when it is exactly n bytes long and
+// followed by a tab or the end of the line, without scanning for the tab;
+// otherwise it behaves like next.
+func (s *fieldScanner) nextN(n int) ([]byte, error) {
+	end := s.i + n
+	if end < len(s.b) && s.b[end] == '\t' {
+		tok := s.b[s.i:end]
+		s.i = end + 1
+		return tok, nil
+	}
+	return s.next()
 }
 
 // done reports whether all fields have been consumed.
@@ -107,17 +121,11 @@ var hexVal = func() (t [256]byte) {
 // checkHex verifies that b is lower-case hex and, when dst is not nil,
 // decodes it into dst (len(dst) == len(b)/2).
 func checkHex(b, dst []byte) error {
-	if dst == nil {
-		// Validation only: OR the table values together; any 0xff marks a
-		// bad digit, found afterwards.
-		var acc byte
-		for _, c := range b {
-			acc |= hexVal[c]
-		}
-		if acc&0xf0 == 0 {
-			return nil
-		}
+	if !isHex(b) {
 		return badHex(b)
+	}
+	if dst == nil {
+		return nil
 	}
 	for i := 0; i+1 < len(b); i += 2 {
 		hi, lo := hexVal[b[i]], hexVal[b[i+1]]
@@ -127,6 +135,34 @@ func checkHex(b, dst []byte) error {
 		dst[i/2] = hi<<4 | lo
 	}
 	return nil
+}
+
+// isHex reports whether b is all lower-case hex digits, eight bytes at a
+// time: for bytes below 0x80, adding 0x80-k to a byte sets its top bit
+// exactly when the byte is at least k, without carrying into the next.
+func isHex(b []byte) bool {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		if x&high != 0 {
+			return false
+		}
+		ge := func(k uint64) uint64 { return (x + (0x80-k)*ones) & high }
+		digit := ge('0') &^ ge('9'+1)
+		letter := ge('a') &^ ge('f'+1)
+		if digit|letter != high {
+			return false
+		}
+		b = b[8:]
+	}
+	var acc byte
+	for _, c := range b {
+		acc |= hexVal[c]
+	}
+	return acc&0xf0 == 0
 }
 
 func badHex(b []byte) error {
