@@ -1,8 +1,8 @@
 package dumpfmt
 
 import (
-	"encoding/binary"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
