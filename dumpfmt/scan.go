@@ -127,6 +127,18 @@ func checkHex(b, dst []byte) error {
 	if dst == nil {
 		return nil
 	}
+	// Eight digits at a time: a digit's value is its low nibble, plus 9
+	// for the letters (bit 6 set); then pair the nibbles and pack the
+	// even bytes together.
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		n := x&0x0f0f0f0f0f0f0f0f + 9*(x>>6&0x0101010101010101)
+		t := (n<<4 | n>>8) & 0x00ff00ff00ff00ff
+		t = (t | t>>8) & 0x0000ffff0000ffff
+		t = t | t>>16
+		binary.LittleEndian.PutUint32(dst, uint32(t))
+		b, dst = b[8:], dst[4:]
+	}
 	for i := 0; i+1 < len(b); i += 2 {
 		hi, lo := hexVal[b[i]], hexVal[b[i+1]]
 		if (hi|lo)&0xf0 != 0 {

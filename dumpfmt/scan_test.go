@@ -58,3 +58,21 @@ func TestParseNumbers(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckHexDecodes(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(2, 2))
+	for n := 0; n < 64; n++ {
+		want := make([]byte, n)
+		for i := range want {
+			want[i] = byte(rnd.Uint32())
+		}
+		enc := appendHex(nil, want)
+		if n == 0 {
+			enc = nil
+		}
+		got := make([]byte, n)
+		if err := checkHex(enc, got); err != nil || string(got) != string(want) {
+			t.Fatalf("%x: got %x, %v", want, got, err)
+		}
+	}
+}
