@@ -232,6 +232,9 @@ func (r *Reader) parseRecord(line []byte) (Record, error) {
 
 // num reads the next field as a signed number in [min, max].
 func (r *Reader) num(s *fieldScanner, f fieldName, min, max int64) (int64, error) {
+	if v, ok := s.fastInt(min, max); ok {
+		return v, nil
+	}
 	b, err := s.next()
 	if err != nil {
 		return 0, r.fieldErr(f, fmt.Errorf("%w: line ends before this field", ErrCount))
@@ -440,15 +443,10 @@ func (r *Reader) parsePrincipal(line []byte, p *Principal) error {
 
 func (r *Reader) tlData(s *fieldScanner, i int, arena *[]byte, n int64) (TLData, error) {
 	f := fieldName{base: "tl-data", i: i, j: -1}
-	tb, err := s.next()
-	if err != nil {
-		f.sub = "type"
-		return TLData{}, r.fieldErr(f, fmt.Errorf("%w: n_tl_data is %d but the line ends", ErrCount, n))
-	}
 	f.sub = "type"
-	typ, err := parseInt(tb, -1<<15, 1<<15-1)
+	typ, err := r.num(s, f, -1<<15, 1<<15-1)
 	if err != nil {
-		return TLData{}, r.fieldErr(f, err)
+		return TLData{}, err
 	}
 	f.sub = "length"
 	length, err := r.num(s, f, 0, 1<<16-1)

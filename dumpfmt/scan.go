@@ -46,6 +46,49 @@ func (s *fieldScanner) nextN(n int) ([]byte, error) {
 	return s.next()
 }
 
+// fastInt parses the next field as a canonical decimal in [min, max] and
+// moves past it, in one pass. It reports false, consuming nothing, for
+// anything unusual; the caller then takes the slow path, which explains.
+func (s *fieldScanner) fastInt(min, max int64) (int64, bool) {
+	b, i := s.b, s.i
+	if i >= len(b) {
+		return 0, false
+	}
+	neg := b[i] == '-'
+	if neg {
+		i++
+	}
+	start := i
+	var v int64
+	for i < len(b) && i-start < 18 {
+		c := b[i] - '0'
+		if c > 9 {
+			break
+		}
+		v = v*10 + int64(c)
+		i++
+	}
+	n := i - start
+	if n == 0 || n == 18 || (n > 1 && b[start] == '0') || (neg && v == 0) {
+		return 0, false
+	}
+	if neg {
+		v = -v
+	}
+	if v < min || v > max {
+		return 0, false
+	}
+	switch {
+	case i == len(b):
+		s.i = len(b) + 1
+	case b[i] == '\t':
+		s.i = i + 1
+	default:
+		return 0, false
+	}
+	return v, true
+}
+
 // done reports whether all fields have been consumed.
 func (s *fieldScanner) done() bool { return s.i > len(s.b) }
 
@@ -102,7 +145,13 @@ func parseInt(b []byte, min, max int64) (int64, error) {
 		return -int64(u), nil
 	}
 	u, err := parseUint(b, uint64(max))
-	return int64(u), err
+	if err != nil {
+		return 0, err
+	}
+	if int64(u) < min {
+		return 0, fmt.Errorf("%w: %s below %d", ErrRange, b, min)
+	}
+	return int64(u), nil
 }
 
 const hexDigits = "0123456789abcdef"

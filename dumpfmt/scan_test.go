@@ -49,7 +49,7 @@ func TestParseNumbers(t *testing.T) {
 		{"2147483647", -1 << 31, 1<<31 - 1, true, 1<<31 - 1}, {"-2147483648", -1 << 31, 1<<31 - 1, true, -1 << 31},
 		{"2147483648", -1 << 31, 1<<31 - 1, false, 0}, {"-2147483649", -1 << 31, 1<<31 - 1, false, 0},
 		{"4294967295", 0, 1<<32 - 1, true, 1<<32 - 1}, {"4294967296", 0, 1<<32 - 1, false, 0},
-		{"-1", 0, 10, false, 0}, {"-0", -5, 5, false, 0}, {"01", 0, 10, false, 0}, {"+1", 0, 10, false, 0},
+		{"-1", 0, 10, false, 0}, {"0", 1, 2, false, 0}, {"-0", -5, 5, false, 0}, {"01", 0, 10, false, 0}, {"+1", 0, 10, false, 0},
 		{"", 0, 10, false, 0}, {"1 ", 0, 10, false, 0}, {"99999999999999999999999", 0, 1<<32 - 1, false, 0},
 	} {
 		v, err := parseInt([]byte(tc.in), tc.min, tc.max)
@@ -73,6 +73,29 @@ func TestCheckHexDecodes(t *testing.T) {
 		got := make([]byte, n)
 		if err := checkHex(enc, got); err != nil || string(got) != string(want) {
 			t.Fatalf("%x: got %x, %v", want, got, err)
+		}
+	}
+}
+
+// TestFastIntAgrees checks the one-pass number parser against parseInt:
+// whenever it accepts a field, parseInt must accept it with the same value.
+func TestFastIntAgrees(t *testing.T) {
+	inputs := []string{"0", "7", "-7", "10", "-0", "00", "01", "2147483647", "2147483648", "-2147483648",
+		"-2147483649", "4294967295", "4294967296", "999999999999999999", "12a", "", "-", "5;", "65535", "65536"}
+	ranges := [][2]int64{{0, 1<<32 - 1}, {-1 << 31, 1<<31 - 1}, {0, 1<<16 - 1}, {1, 2}}
+	for _, in := range inputs {
+		for _, tail := range []string{"", "\t", "\tx"} {
+			for _, rg := range ranges {
+				s := fieldScanner{b: []byte(in + tail)}
+				v, ok := s.fastInt(rg[0], rg[1])
+				want, err := parseInt([]byte(in), rg[0], rg[1])
+				if ok && (err != nil || v != want) {
+					t.Errorf("fastInt(%q, %v) = %d; parseInt = %d, %v", in+tail, rg, v, want, err)
+				}
+				if !ok && err == nil && in != "" {
+					t.Errorf("fastInt(%q, %v) refused what parseInt takes", in+tail, rg)
+				}
+			}
 		}
 	}
 }
