@@ -68,7 +68,7 @@ func TestErrors(t *testing.T) {
 		{name: "attributes overflow", old: "\t0\t0\t0\t0\t0\t0\t0\t0\t8", new: "\t2147483648\t0\t0\t0\t0\t0\t0\t0\t8", want: dumpfmt.ErrRange, line: 2, field: "attributes"},
 		{name: "key version 3", old: "0100\t1\t1\t18", new: "0100\t3\t1\t18", want: dumpfmt.ErrRange, line: 2, field: "key-data[0].version"},
 		{name: "key version 0", old: "\t12\t1\t1\t0\tK/M@TEST.ORG\t0\t0\t0\t0\t0\t0\t0\t0\t8\t2\t0100\t1\t1\t18\t4\tdeadbeef\t",
-			new: "\t12\t1\t2\t0\tK/M@TEST.ORG\t0\t0\t0\t0\t0\t0\t0\t0\t8\t2\t0100\t0\t1\t2\t1\t18\t4\tdeadbeef\t4\t0\t-1\t",
+			new:  "\t12\t1\t2\t0\tK/M@TEST.ORG\t0\t0\t0\t0\t0\t0\t0\t0\t8\t2\t0100\t0\t1\t2\t1\t18\t4\tdeadbeef\t4\t0\t-1\t",
 			want: dumpfmt.ErrRange, line: 2, field: "key-data[0].version"},
 		{name: "kvno overflow", old: "0100\t1\t1\t18", new: "0100\t1\t65536\t18", want: dumpfmt.ErrRange, line: 2, field: "key-data[0].kvno"},
 		{name: "tl type overflow", old: "\t8\t2\t0100", new: "\t32768\t2\t0100", want: dumpfmt.ErrRange, line: 2, field: "tl-data[0].type"},
