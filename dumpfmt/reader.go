@@ -521,8 +521,7 @@ func (r *Reader) parsePolicy(line []byte, p *Policy) error {
 	if err := checkPolicyName(name); err != nil {
 		return r.fieldErr(fld("name"), err)
 	}
-	write, acc1, acc2 := r.hdr.policyForms()
-	_ = write
+	_, acc1, acc2 := r.hdr.policyForms()
 	nfields := bytes.Count(line, []byte{'\t'}) // numbers after the name
 	form := acc1
 	switch {
@@ -619,26 +618,23 @@ func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
-func checkWord(b []byte, max int) error {
+func checkWord(b []byte, max int, kind error, what string) error {
 	if len(b) == 0 {
-		return fmt.Errorf("%w: empty", ErrName)
+		return fmt.Errorf("%w: empty %s", kind, what)
 	}
 	if len(b) > max {
-		return fmt.Errorf("%w: %d bytes, MIT reads at most %d", ErrName, len(b), max)
+		return fmt.Errorf("%w: %s of %d bytes, MIT reads at most %d", kind, what, len(b), max)
 	}
 	for _, c := range b {
 		if isSpace(c) || c == 0 {
-			return fmt.Errorf("%w: %q contains white space or NUL", ErrName, truncateForError(b))
+			return fmt.Errorf("%w: %s %q contains white space or NUL", kind, what, truncateForError(b))
 		}
 	}
 	return nil
 }
 
-func checkPolicyName(b []byte) error { return checkWord(b, maxPolicyName) }
+func checkPolicyName(b []byte) error { return checkWord(b, maxPolicyName, ErrName, "policy name") }
 
 func checkKeysalts(b []byte) error {
-	if err := checkWord(b, maxKeysalts); err != nil {
-		return fmt.Errorf("%w (allowed key/salt list)", err)
-	}
-	return nil
+	return checkWord(b, maxKeysalts, ErrSyntax, "allowed key/salt list")
 }

@@ -25,6 +25,10 @@ type Config struct {
 	Seed uint64
 	// Time is the base time stamp (default 1700000000).
 	Time uint32
+	// Master, if set, is written as the K/M principal instead of a
+	// generated one: with a real realm's K/M (and its stash) MIT's tools
+	// can open the loaded database. Its realm should be Realm.
+	Master *dumpfmt.Principal
 }
 
 // Bytes returns the generated dump.
@@ -57,6 +61,9 @@ func Generate(w io.Writer, cfg Config) error {
 	km := g.principal("K/M@"+realm, 1, 1, 0x00800040)
 	km.TLData = append(km.TLData,
 		dumpfmt.TLData{Type: dumpfmt.TLActKvno, Contents: []byte{1, 0, 1, 0, 0, 0, 0, 0}})
+	if cfg.Master != nil {
+		km = cfg.Master
+	}
 	if err := dw.WritePrincipal(km); err != nil {
 		return err
 	}
