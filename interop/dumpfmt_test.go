@@ -388,3 +388,124 @@ func TestGeneratedDumpLoadsInMIT(t *testing.T) {
 		}
 	}
 }
+
+// decryptEverything builds the keyring from the dump's K/M and the given
+// stash keys and decrypts every key in the dump.
+func decryptEverything(t *testing.T, dump []byte, stash []dumpfmt.MasterKey) (*dumpfmt.Keyring, map[string][]dumpfmt.KeyData, int) {
+	t.Helper()
+	_, recs := readAll(t, "dump", dump)
+	var kr *dumpfmt.Keyring
+	for _, rec := range recs {
+		if p, ok := rec.(*dumpfmt.Principal); ok && p.IsMaster() {
+			var err error
+			if kr, err = dumpfmt.NewKeyring(p, stash); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if kr == nil {
+		t.Fatal("no K/M")
+	}
+	plain := map[string][]dumpfmt.KeyData{}
+	n := 0
+	for _, rec := range recs {
+		p, ok := rec.(*dumpfmt.Principal)
+		if !ok {
+			continue
+		}
+		for i := range p.KeyData {
+			k, err := kr.DecryptKey(p, &p.KeyData[i])
+			if err != nil {
+				t.Fatalf("%s key %d: %v", p.Name, i, err)
+			}
+			plain[p.Name] = append(plain[p.Name], dumpfmt.KeyData{Kvno: p.KeyData[i].Kvno, Enctype: int16(k.KeyType), Key: k.KeyValue})
+			n++
+		}
+	}
+	return kr, plain, n
+}
+
+// checkAgainstKeytab compares decrypted keys of principal with a keytab
+// MIT's kadmin.local extracted with -norandkey.
+func checkAgainstKeytab(t *testing.T, h *mitrealm.Host, plain map[string][]dumpfmt.KeyData, principal string) {
+	t.Helper()
+	kt := filepath.Join(h.Dir, "check.keytab")
+	os.Remove(kt)
+	h.Kadmin(t, "ktadd -k "+kt+" -norandkey "+principal)
+	raw, err := os.ReadFile(kt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := parseKeytab(t, raw)
+	got := plain[principal+"@"+h.Realm]
+	if len(entries) == 0 || len(entries) != len(got) {
+		t.Fatalf("%s: %d keytab entries, %d decrypted keys", principal, len(entries), len(got))
+	}
+	for _, e := range entries {
+		found := false
+		for _, k := range got {
+			found = found || (uint32(k.Kvno) == e.KVNO && int32(k.Enctype) == e.Key.KeyType && bytes.Equal(k.Key, e.Key.KeyValue))
+		}
+		if !found {
+			t.Errorf("%s kvno %d enctype %d: keytab key not among the decrypted keys", principal, e.KVNO, e.Key.KeyType)
+		}
+	}
+}
+
+// TestDumpMasterKeys decrypts dumps of realms with different master key
+// enctypes, and of a realm whose master key was rolled over (kdb5_util
+// add_mkey, use_mkey), with the stash, comparing with kadmin's
+// -norandkey keytabs.
+func TestDumpMasterKeys(t *testing.T) {
+	for _, mkt := range []string{mitrealm.AES256SHA1, mitrealm.AES128SHA1, mitrealm.AES256SHA384, mitrealm.AES128SHA256, mitrealm.DES3} {
+		t.Run(mkt, func(t *testing.T) {
+			primary := mitrealm.NewPrimary(t, mitrealm.Options{MasterKeyType: mkt, AllowDES3: true, AllowRC4: true})
+			mitrealm.Populate(t, primary, 20)
+			stash, err := dumpfmt.ReadStashFile(primary.Stash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, plain, n := decryptEverything(t, []byte(primary.DumpString(t)), stash)
+			if n < 40 {
+				t.Errorf("%d keys", n)
+			}
+			checkAgainstKeytab(t, primary, plain, mitrealm.PopulatedUser)
+			checkAgainstKeytab(t, primary, plain, "legacy")
+		})
+	}
+	t.Run("rollover", func(t *testing.T) {
+		primary := mitrealm.NewPrimary(t, mitrealm.Options{})
+		primary.Kadmin(t, "addprinc -pw Old-Passw0rd oldkey")
+		oldStash, err := dumpfmt.ReadStashFile(primary.Stash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// add_mkey reads the new master password twice from standard input
+		// ("-P" would be taken as the current master password).
+		primary.RunInput(t, "second-master-pw\nsecond-master-pw\n", "kdb5_util", "-r", primary.Realm, "add_mkey", "-s", "-e", mitrealm.AES128SHA1)
+		primary.Run(t, "kdb5_util", "-r", primary.Realm, "use_mkey", "2", "now-1day")
+		primary.Kadmin(t, "addprinc -pw New-Passw0rd newkey")
+		dump := []byte(primary.DumpString(t))
+		stash, err := dumpfmt.ReadStashFile(primary.Stash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// MIT's add_mkey -s replaces the stash with the new key alone; the
+		// old one is reached through K/M.
+		if len(stash) != 1 || stash[0].Kvno != 2 {
+			t.Fatalf("stash after add_mkey: %+v", stash)
+		}
+		kr, plain, _ := decryptEverything(t, dump, stash)
+		if len(kr.Keys()) != 2 {
+			t.Fatalf("keyring %+v", kr.Keys())
+		}
+		checkAgainstKeytab(t, primary, plain, "oldkey")
+		checkAgainstKeytab(t, primary, plain, "newkey")
+		// With only the old master key, K/M's KRB5_TL_MKEY_AUX leads to the
+		// new one, as in MIT's krb5_def_fetch_mkey_list.
+		kr, _, _ = decryptEverything(t, dump, oldStash)
+		if len(kr.Keys()) != 2 {
+			t.Fatalf("keyring from the old stash %+v", kr.Keys())
+		}
+	})
+}
