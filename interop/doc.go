@@ -15,6 +15,11 @@
 // that its KDC then serves a kinit, and that the session key really had the
 // cell's enctype (from the primary KDC's log, and from MIT's KRB5_TRACE
 // output on the MIT ends). TestMITToMITControl is the MIT → MIT control.
+// TestMITKpropdACL is the control for kpropd's ACL decisions (listed or
+// not, exact names, the optional enctype compared with the ticket's).
+//
+// To add cells for another program, build it into a temporary directory
+// and pass it as a sender or receiver value to runMatrix or runACLCells.
 //
 // Run the tests with
 //

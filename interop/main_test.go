@@ -16,8 +16,10 @@ var snap = mitrealm.NewSnapshot(mitrealm.Options{AllowDES3: true, AllowRC4: true
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if err := snap.Close(); err != nil && code == 0 {
-		code = 1
+	for _, err := range []error{snap.Close(), removePrograms()} {
+		if err != nil && code == 0 {
+			code = 1
+		}
 	}
 	os.Exit(code)
 }

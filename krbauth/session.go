@@ -1,7 +1,10 @@
 package krbauth
 
 import (
+	"crypto/rand"
 	"errors"
+	"fmt"
+	"io"
 
 	"github.com/jcmturner/gokrb5/v8/types"
 )
@@ -23,6 +26,9 @@ const (
 // it builds and checks every protected message that follows (KRB-SAFE,
 // KRB-PRIV, KRB-ERROR). A Session is not safe for concurrent use; one
 // goroutine drives one connection.
+//
+// Like an MIT auth context, a Session has one KRB-PRIV cipher state, used
+// by both SealPriv and OpenPriv once InitCipherState has been called.
 type Session struct {
 	role        Role
 	key         types.EncryptionKey
@@ -32,6 +38,15 @@ type Session struct {
 	client      Principal
 	server      Principal
 	ticketEtype int32
+
+	spec    *enctypeSpec // the session key's row of the enctype table
+	priv    privCipher   // KRB-PRIV keys and cipher state (usage 13)
+	chained bool         // InitCipherState was called
+	rand    io.Reader    // confounder source
+	// MIT's KRB5_AUTH_CONN_SANE_SEQ / HEIMDAL_SEQ: what the peer's
+	// sequence-number encoding has been found to be.
+	seqSane, seqHeimdal bool
+	scratch             []byte // decrypted KRB-PRIV plaintext, reused
 }
 
 // sessionParams carries what a handshake established.
@@ -44,12 +59,32 @@ type sessionParams struct {
 	client      Principal           // the authenticated client
 	server      Principal           // the service principal
 	ticketEtype int32               // enctype of the ticket's enc-part
+	rand        io.Reader           // confounder source; nil means crypto/rand
 }
 
-// newSession builds the Session a handshake hands to its caller.
+// newSession builds the Session a handshake hands to its caller. It fails
+// for a session key whose enctype this package cannot protect messages with
+// (the error wraps ErrUnsupportedEnctype) or whose length does not fit its
+// enctype.
 func newSession(p sessionParams) (*Session, error) {
 	if len(p.key.KeyValue) == 0 {
 		return nil, errors.New("krbauth: session without a key")
+	}
+	spec, err := lookupEnctype(p.key.KeyType)
+	if err != nil {
+		return nil, fmt.Errorf("krbauth: session key: %w", err)
+	}
+	if len(p.key.KeyValue) != spec.keyLen {
+		return nil, fmt.Errorf("krbauth: session key of %d bytes for %s: %w",
+			len(p.key.KeyValue), EnctypeName(spec.id), errBadKeysize)
+	}
+	priv, err := spec.newPriv(p.key.KeyValue, usagePrivEncPart)
+	if err != nil {
+		return nil, fmt.Errorf("krbauth: session key: %w", err)
+	}
+	r := p.rand
+	if r == nil {
+		r = rand.Reader
 	}
 	return &Session{
 		role:        p.role,
@@ -60,6 +95,9 @@ func newSession(p sessionParams) (*Session, error) {
 		client:      p.client,
 		server:      p.server,
 		ticketEtype: p.ticketEtype,
+		spec:        spec,
+		priv:        priv,
+		rand:        r,
 	}, nil
 }
 

@@ -122,10 +122,12 @@ type StartError struct {
 	Output string // everything it printed
 }
 
+// Error reports the command, why it did not become ready, and its output.
 func (e *StartError) Error() string {
 	return fmt.Sprintf("mitrealm: %s did not become ready: %v; output:\n%s", e.Cmd, e.Err, e.Output)
 }
 
+// Unwrap returns the exit status or timeout error.
 func (e *StartError) Unwrap() error { return e.Err }
 
 // addrInUse reports whether a StartError was caused by a port already in use.

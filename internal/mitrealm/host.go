@@ -3,7 +3,6 @@ package mitrealm
 import (
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -82,9 +81,7 @@ func newHost(t testing.TB, dir, name string, opts Options, moreLibdefaults []str
 			t.Fatal(err)
 		}
 	}
-	if h.kdcPort, err = freePort(); err != nil {
-		t.Fatal(err)
-	}
+	h.kdcPort = reservePort(t)
 	if err := h.writeProfiles(); err != nil {
 		t.Fatal(err)
 	}
@@ -209,26 +206,6 @@ func (h *Host) Kinit(t testing.TB, principal, password string) string {
 func (h *Host) Klist(t testing.TB) string {
 	t.Helper()
 	return h.Run(t, "klist")
-}
-
-// freePort returns a 127.0.0.1 port that was free for both TCP and UDP a
-// moment ago. Callers retry if another process takes it in between.
-func freePort() (int, error) {
-	for i := 0; i < 20; i++ {
-		l, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err != nil {
-			continue
-		}
-		u.Close()
-		return port, nil
-	}
-	return 0, fmt.Errorf("mitrealm: no free 127.0.0.1 port for TCP and UDP")
 }
 
 // copyFile copies src to dst with mode 0600.

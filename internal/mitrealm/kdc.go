@@ -33,10 +33,7 @@ func (h *Host) StartKDC(t testing.TB) *Daemon {
 		if !addrInUse(err) || attempt == startAttempts {
 			t.Fatalf("%s: %v", h.Name, err)
 		}
-		port, perr := freePort()
-		if perr != nil {
-			t.Fatal(perr)
-		}
+		port := reservePort(t)
 		h.mu.Lock()
 		h.kdcPort = port
 		err = h.writeProfiles()
@@ -97,6 +94,8 @@ type ASIssue struct {
 	Reply, Ticket, Session int32
 }
 
+// String renders the issue like the KDC log: client for server and the
+// three enctype numbers.
 func (a ASIssue) String() string {
 	return fmt.Sprintf("%s for %s: rep=%d tkt=%d ses=%d", a.Client, a.Server, a.Reply, a.Ticket, a.Session)
 }

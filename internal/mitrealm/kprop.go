@@ -39,10 +39,7 @@ func (h *Host) StartKpropd(t testing.TB, args ...string) *Kpropd {
 func (h *Host) StartKpropdBinary(t testing.TB, path string, args ...string) *Kpropd {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			t.Fatal(err)
-		}
+		port := reservePort(t)
 		cmd := h.Command(path, append(h.KpropdArgs(t, port), args...)...)
 		d, err := startDaemon(cmd, "ready", ReadyTimeout)
 		if err == nil {

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -146,49 +145,6 @@ func TestIsReadyLine(t *testing.T) {
 	}
 }
 
-// alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	// The state follows the parenthesized command name.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
-func TestDaemonCleanupKillsProcessGroup(t *testing.T) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh")
-	}
-	var leader, child int
-	t.Run("daemon", func(t *testing.T) {
-		d := StartDaemon(t, exec.Command(sh, "-c", `sleep 300 & echo "child $!"; echo ready; wait`), "ready")
-		leader = d.Pid()
-		for _, l := range strings.Split(d.Output(), "\n") {
-			if v, ok := strings.CutPrefix(l, "child "); ok {
-				child, _ = strconv.Atoi(v)
-			}
-		}
-		if child == 0 || !alive(leader) || !alive(child) {
-			t.Fatalf("leader %d child %d not running; output %q", leader, child, d.Output())
-		}
-		d.WaitFor(t, "child", time.Second)
-	})
-	deadline := time.Now().Add(5 * time.Second)
-	for (alive(leader) || alive(child)) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if alive(leader) || alive(child) {
-		t.Errorf("after cleanup: leader %d alive %v, child %d alive %v", leader, alive(leader), child, alive(child))
-	}
-}
-
 func TestDaemonExitBeforeReady(t *testing.T) {
 	sh, err := exec.LookPath("sh")
 	if err != nil {
@@ -323,4 +279,33 @@ func TestMITPropagation(t *testing.T) {
 	}
 	replica.StartKDC(t)
 	replica.Kinit(t, pop.User, pop.Password)
+}
+
+// TestRequireMissing runs this test binary again to see Require skip a
+// test for a missing program, or fail it when CI is set.
+func TestRequireMissing(t *testing.T) {
+	if os.Getenv("MITREALM_REQUIRE_HELPER") == "1" {
+		Require(t, "kdb5_util", "no-such-mit-program")
+		t.Log("Require returned")
+		return
+	}
+	for _, tc := range []struct {
+		ci       string
+		wantFail bool
+		want     string
+	}{
+		{"", false, "--- SKIP"},
+		{"true", true, "CI is set"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestRequireMissing$", "-test.v", "-test.count=1")
+		cmd.Env = SetEnv(os.Environ(), "MITREALM_REQUIRE_HELPER=1", "CI="+tc.ci)
+		out, err := cmd.CombinedOutput()
+		if failed := err != nil; failed != tc.wantFail {
+			t.Errorf("CI=%q: failed = %v (%v), want %v; output:\n%s", tc.ci, failed, err, tc.wantFail, out)
+		}
+		if !strings.Contains(string(out), tc.want) || !strings.Contains(string(out), "no-such-mit-program") ||
+			strings.Contains(string(out), "Require returned") {
+			t.Errorf("CI=%q: output lacks %q and the program name, or Require returned:\n%s", tc.ci, tc.want, out)
+		}
+	}
 }

@@ -3,6 +3,7 @@
 package mitrealm
 
 import (
+	"os"
 	"os/exec"
 	"syscall"
 )
@@ -20,4 +21,11 @@ func setProcessGroup(cmd *exec.Cmd) {
 // signalGroup sends sig to the process group led by pid.
 func signalGroup(pid int, sig syscall.Signal) {
 	_ = syscall.Kill(-pid, sig)
+}
+
+// tryLock takes an exclusive, non-blocking lock on f. Locks belong to the
+// open file, so a second open of the same file fails to lock it even in
+// the same process.
+func tryLock(f *os.File) bool {
+	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
 }

@@ -1,0 +1,76 @@
+// Package comerr prints errors the way MIT krb5 programs do through
+// com_err: "WHOAMI: MESSAGE CONTEXT", where MESSAGE is the library's text
+// for the error code (strerror for system errors, the Kerberos error
+// table for protocol codes), so scripts that match MIT's output keep
+// working with ours.
+package comerr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gokprop/gokprop/krbauth"
+)
+
+// Message returns the text MIT's error_message() gives for the cause of
+// err: for a system error the C library's strerror text (Go's with the
+// first letter in upper case, as glibc writes them), for a Kerberos code
+// MIT's table entry, otherwise err's own text.
+func Message(err error) string {
+	if err == nil {
+		return ""
+	}
+	var kdc *krbauth.KDCError
+	if errors.As(err, &kdc) {
+		return kdc.Error()
+	}
+	var re *krbauth.RemoteError
+	if errors.As(err, &re) {
+		return re.Error()
+	}
+	var code krbauth.ErrorCode
+	if errors.As(err, &code) {
+		return code.Error()
+	}
+	if errors.Is(err, krbauth.ErrConnAborted) {
+		return krbauth.ErrConnAborted.Error()
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return capitalize(syscall.ETIMEDOUT.Error())
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return capitalize(errno.Error())
+	}
+	return err.Error()
+}
+
+// Line formats one com_err line without its newline: whoami, then the
+// message of err (if any), then the context text.
+func Line(whoami string, err error, context string) string {
+	s := ""
+	if whoami != "" {
+		s = whoami + ": "
+	}
+	if err != nil {
+		s += Message(err) + " "
+	}
+	return s + context
+}
+
+// Print writes one com_err line to w. Debian's MIT uses e2fsprogs'
+// com_err, which ends lines with a plain newline.
+func Print(w io.Writer, whoami string, err error, format string, args ...any) {
+	fmt.Fprintln(w, Line(whoami, err, fmt.Sprintf(format, args...)))
+}
+
+func capitalize(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
+}

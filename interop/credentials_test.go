@@ -1,0 +1,414 @@
+package interop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gokprop/gokprop/internal/mitrealm"
+	"github.com/gokprop/gokprop/krbauth"
+	"github.com/jcmturner/gokrb5/v8/keytab"
+)
+
+// asRealm is an MIT realm with a running KDC, a service principal
+// host/replica.test with keys of every kprop enctype, and its keytab.
+type asRealm struct {
+	host     *mitrealm.Host
+	server   krbauth.Principal
+	serverKT *keytab.Keytab
+}
+
+func newASRealm(t *testing.T, opts mitrealm.Options) *asRealm {
+	t.Helper()
+	mitrealm.Require(t, "kdb5_util", "kadmin.local", "krb5kdc", "kinit")
+	h := mitrealm.NewPrimary(t, opts)
+	h.AddHostPrincipal(t, "replica.test")
+	ktPath := filepath.Join(h.Dir, "replica.keytab")
+	h.Ktadd(t, ktPath, "host/replica.test@"+h.Realm)
+	h.StartKDC(t)
+	return &asRealm{
+		host:     h,
+		server:   krbauth.HostPrincipal("host", "replica.test", h.Realm),
+		serverKT: loadKeytab(t, ktPath),
+	}
+}
+
+func loadKeytab(t *testing.T, path string) *keytab.Keytab {
+	t.Helper()
+	kt, err := keytab.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kt
+}
+
+// addClient creates host/<name> with keys of enctypes only, optionally
+// requiring pre-authentication, and returns its principal and a keytab of
+// its keys (ktadd -norandkey).
+func (r *asRealm) addClient(t *testing.T, name string, preauth bool, enctypes ...string) (krbauth.Principal, *keytab.Keytab, string) {
+	t.Helper()
+	p := r.host.AddHostPrincipal(t, name, enctypes...)
+	if preauth {
+		r.host.Kadmin(t, "modprinc +requires_preauth "+p)
+	}
+	path := filepath.Join(r.host.Dir, name+".keytab")
+	r.host.Ktadd(t, path, p)
+	return krbauth.HostPrincipal("host", name, r.host.Realm), loadKeytab(t, path), path
+}
+
+// clientConfig reads the host's krb5.conf as the Go client, with extra
+// [libdefaults] lines in a file in front of it.
+func (r *asRealm) clientConfig(t *testing.T, libdefaults ...string) *krbauth.Config {
+	t.Helper()
+	front := filepath.Join(t.TempDir(), "front.conf")
+	if err := os.WriteFile(front, []byte("[libdefaults]\n"+strings.Join(libdefaults, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := krbauth.LoadConfigFiles(front, r.host.KRB5Conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func (r *asRealm) get(t *testing.T, cfg *krbauth.Config, kt *keytab.Keytab, client krbauth.Principal) (*krbauth.Credentials, error) {
+	t.Helper()
+	return r.getWith(t, &krbauth.KDCClient{Config: cfg}, kt, client)
+}
+
+func (r *asRealm) getWith(t *testing.T, k *krbauth.KDCClient, kt *keytab.Keytab, client krbauth.Principal) (*krbauth.Credentials, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return k.GetInitialCredentials(ctx, kt, client, r.server)
+}
+
+// syncLog collects a KDCClient's debug log.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// checkCreds verifies credentials the way the replica will: the service
+// key opens the ticket, which names the client and carries the session key.
+func (r *asRealm) checkCreds(t *testing.T, creds *krbauth.Credentials, client krbauth.Principal, sessionEtype int32) {
+	t.Helper()
+	if !creds.Client.Equal(client) || !creds.Server.Equal(r.server) {
+		t.Errorf("credentials for %v -> %v", creds.Client, creds.Server)
+	}
+	if creds.SessionKey.KeyType != sessionEtype {
+		t.Errorf("session key %s, want %s", krbauth.EnctypeName(creds.SessionKey.KeyType), krbauth.EnctypeName(sessionEtype))
+	}
+	key, err := krbauth.FindKey(r.serverKT, r.server, uint32(creds.Ticket.EncPart.KVNO), creds.Ticket.EncPart.EType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tkt := creds.Ticket
+	if err := tkt.Decrypt(key.Key); err != nil {
+		t.Fatalf("the service key does not open the ticket: %v", err)
+	}
+	etp := tkt.DecryptedEncPart
+	if etp.Key.KeyType != creds.SessionKey.KeyType || string(etp.Key.KeyValue) != string(creds.SessionKey.KeyValue) {
+		t.Error("the ticket's session key differs from the AS-REP's")
+	}
+	if got := (krbauth.Principal{Name: etp.CName, Realm: etp.CRealm}); !got.Equal(client) {
+		t.Errorf("ticket client %v", got)
+	}
+	if !creds.EndTime.After(time.Now()) || creds.EndTime.After(time.Now().Add(24*time.Hour+time.Minute)) {
+		t.Errorf("end time %v", creds.EndTime)
+	}
+}
+
+// asReqLines returns the KDC's AS_REQ log lines about client.
+func asReqLines(t *testing.T, h *mitrealm.Host, client krbauth.Principal) []string {
+	var out []string
+	for _, l := range strings.Split(h.KDCLog(t), "\n") {
+		if strings.Contains(l, "AS_REQ") && strings.Contains(l, " "+client.String()+" for ") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+var (
+	etypesInLog = regexp.MustCompile(`AS_REQ \(\d+ etypes \{([^}]*)\}\)`)
+	etypeNumber = regexp.MustCompile(`[^ ,]+\((-?\d+)\)`)
+)
+
+func TestGetInitialCredentialsFromMITKDC(t *testing.T) {
+	r := newASRealm(t, mitrealm.Options{})
+	enctypes := []struct {
+		name string
+		id   int32
+	}{
+		{mitrealm.AES256SHA1, krbauth.EnctypeAES256CTSSHA1},
+		{mitrealm.AES128SHA1, krbauth.EnctypeAES128CTSSHA1},
+		{mitrealm.AES256SHA384, krbauth.EnctypeAES256CTSSHA384},
+		{mitrealm.AES128SHA256, krbauth.EnctypeAES128CTSSHA256},
+	}
+	for _, e := range enctypes {
+		for _, preauth := range []bool{false, true} {
+			for _, transport := range []string{"udp", "tcp"} {
+				name := fmt.Sprintf("%s/preauth=%v/%s", e.name, preauth, transport)
+				t.Run(name, func(t *testing.T) {
+					host := fmt.Sprintf("client-%d-%v-%s.test", e.id, preauth, transport)
+					client, kt, _ := r.addClient(t, host, preauth, e.name)
+					var extra []string
+					if transport == "tcp" {
+						extra = append(extra, "udp_preference_limit = 0")
+					}
+					var log syncLog
+					k := &krbauth.KDCClient{
+						Config: r.clientConfig(t, extra...),
+						Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+					}
+					creds, err := r.getWith(t, k, kt, client)
+					if err != nil {
+						t.Fatal(err)
+					}
+					r.checkCreds(t, creds, client, e.id)
+					// The reply came over the intended transport, and MIT's KDC
+					// confirmed the request (RFC 6806 enc-pa-rep), which the
+					// client checked.
+					replied := regexp.MustCompile(`msg="received reply from KDC".* proto=` + transport + ` `)
+					if s := log.String(); !replied.MatchString(s) || !strings.Contains(s, "PA-REQ-ENC-PA-REP") {
+						t.Errorf("client log:\n%s", s)
+					}
+					lines := asReqLines(t, r.host, client)
+					needed := 0
+					for _, l := range lines {
+						if strings.Contains(l, "NEEDED_PREAUTH") {
+							needed++
+						}
+					}
+					if preauth && needed != 1 || !preauth && needed != 0 {
+						t.Errorf("KDC log for preauth=%v:\n%s", preauth, strings.Join(lines, "\n"))
+					}
+					var issued []mitrealm.ASIssue
+					for _, is := range r.host.KDCIssues(t) {
+						if is.Client == client.String() {
+							issued = append(issued, is)
+						}
+					}
+					if len(issued) != 1 || issued[0].Reply != e.id || issued[0].Session != e.id || issued[0].Server != r.server.String() {
+						t.Errorf("KDC issued %v", issued)
+					}
+				})
+			}
+		}
+	}
+}
+
+// MIT's own client (kinit -k -S, the same library call as kprop's) asks the
+// KDC for the same enctypes, in the same order, as the Go client, except
+// for those the Go client does not implement or allow (camellia; des3 and
+// rc4 without allow_des3/allow_rc4), which it leaves out so that the KDC
+// cannot pick them for the session key.
+func TestASRequestMatchesMITClient(t *testing.T) {
+	r := newASRealm(t, mitrealm.Options{})
+	goClient, kt, _ := r.addClient(t, "go-client.test", true, mitrealm.AES128SHA256, mitrealm.AES256SHA1)
+	mitClient, _, mitKT := r.addClient(t, "mit-client.test", true, mitrealm.AES128SHA256, mitrealm.AES256SHA1)
+	for _, conf := range [][]string{nil, {"default_tkt_enctypes = aes128-sha1 aes256-sha2 aes256-sha1 aes128-sha2"}} {
+		env := r.host.ClientEnv(t, conf...)
+		cmd := r.host.Command("kinit", "-k", "-t", mitKT, "-S", r.server.String(), mitClient.String())
+		cmd.Env = env
+		if out, stderr, err := mitrealm.Exec(cmd, ""); err != nil {
+			t.Fatalf("kinit: %v\n%s%s", err, out, stderr)
+		}
+		if _, err := r.get(t, r.clientConfig(t, conf...), kt, goClient); err != nil {
+			t.Fatal(err)
+		}
+		etypes := func(p krbauth.Principal) [][]string {
+			var out [][]string
+			for _, l := range asReqLines(t, r.host, p) {
+				m := etypesInLog.FindStringSubmatch(l)
+				if m == nil {
+					continue
+				}
+				var list []string
+				for _, e := range etypeNumber.FindAllStringSubmatch(m[1], -1) {
+					if !strings.HasPrefix(e[0], "DEPRECATED:") && !strings.HasPrefix(e[0], "camellia") {
+						list = append(list, e[1])
+					}
+				}
+				out = append(out, list)
+			}
+			return out
+		}
+		g, m := etypes(goClient), etypes(mitClient)
+		if len(g) == 0 || !slices.EqualFunc(g, m, slices.Equal) {
+			t.Errorf("config %q: requested enctypes differ:\nGo:  %q\nMIT: %q", conf, g, m)
+		}
+	}
+}
+
+func TestMITKDCErrors(t *testing.T) {
+	r := newASRealm(t, mitrealm.Options{})
+	client, kt, _ := r.addClient(t, "errors.test", false, mitrealm.AES256SHA1)
+	cfg := r.clientConfig(t)
+	ctx := context.Background()
+
+	k := &krbauth.KDCClient{Config: cfg}
+	_, err := k.GetInitialCredentials(ctx, kt, client, krbauth.HostPrincipal("host", "no-such-replica.test", r.host.Realm))
+	var ke *krbauth.KDCError
+	if !errors.As(err, &ke) || ke.Code != krbauth.ErrServerUnknown || err.Error() != "Server not found in Kerberos database" {
+		t.Errorf("unknown server: %v", err)
+	}
+	ghost := krbauth.HostPrincipal("host", "ghost.test", r.host.Realm)
+	ghostKT := keytab.New()
+	if err := ghostKT.AddEntry("host/ghost.test", r.host.Realm, "pw", time.Now(), 1, krbauth.EnctypeAES256CTSSHA1); err != nil {
+		t.Fatal(err)
+	}
+	_, err = k.GetInitialCredentials(ctx, ghostKT, ghost, r.server)
+	if !errors.As(err, &ke) || ke.Code != 6 || err.Error() != "Client 'host/ghost.test@"+r.host.Realm+"' not found in Kerberos database" {
+		t.Errorf("unknown client: %v", err)
+	}
+
+	// A keytab whose keys the database no longer has.
+	r.host.Kadmin(t, "cpw -randkey "+client.String())
+	if _, err := k.GetInitialCredentials(ctx, kt, client, r.server); !errors.Is(err, krbauth.ErrBadIntegrity) {
+		t.Errorf("stale key, no preauth: %v", err)
+	}
+	r.host.Kadmin(t, "modprinc +requires_preauth "+client.String())
+	if _, err := k.GetInitialCredentials(ctx, kt, client, r.server); !errors.As(err, &ke) || ke.Code != krbauth.ErrPreauthFailed {
+		t.Errorf("stale key, preauth: %v", err)
+	}
+}
+
+// des3 and rc4 work only when both the KDC (Debian's allow_des3/allow_rc4)
+// and the Go client's configuration allow them.
+func TestDeprecatedEnctypesWithMITKDC(t *testing.T) {
+	deprecated := []struct {
+		name, allow string
+		id          int32
+	}{
+		{mitrealm.DES3, "allow_des3 = true", krbauth.EnctypeDES3CBCSHA1},
+		{mitrealm.RC4, "allow_rc4 = true", krbauth.EnctypeRC4HMAC},
+	}
+	t.Run("KDC allows", func(t *testing.T) {
+		r := newASRealm(t, mitrealm.Options{AllowDES3: true, AllowRC4: true})
+		for _, d := range deprecated {
+			for _, preauth := range []bool{false, true} {
+				client, kt, _ := r.addClient(t, fmt.Sprintf("old-%d-%v.test", d.id, preauth), preauth, d.name)
+				creds, err := r.get(t, r.clientConfig(t, d.allow), kt, client)
+				if err != nil {
+					t.Errorf("%s preauth=%v: %v", d.name, preauth, err)
+					continue
+				}
+				r.checkCreds(t, creds, client, d.id)
+			}
+			// Without the client-side switch the Go client refuses, naming
+			// the enctype and the setting, before asking the KDC.
+			client, kt, _ := r.addClient(t, fmt.Sprintf("refused-%d.test", d.id), false, d.name)
+			_, err := r.get(t, r.clientConfig(t, "allow_des3 = false", "allow_rc4 = false"), kt, client)
+			if !errors.Is(err, krbauth.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), d.name) || !strings.Contains(err.Error(), strings.Fields(d.allow)[0]) {
+				t.Errorf("%s without %s: %v", d.name, d.allow, err)
+			}
+			if lines := asReqLines(t, r.host, client); len(lines) != 0 {
+				t.Errorf("request sent anyway:\n%s", strings.Join(lines, "\n"))
+			}
+		}
+	})
+	t.Run("KDC refuses", func(t *testing.T) {
+		r := newASRealm(t, mitrealm.Options{})
+		for _, d := range deprecated {
+			client, kt, _ := r.addClient(t, fmt.Sprintf("nokdc-%d.test", d.id), false, d.name)
+			// Only the deprecated enctype requested: Debian's KDC will not
+			// issue such a session key.
+			_, err := r.get(t, r.clientConfig(t, d.allow, "default_tkt_enctypes = "+d.name), kt, client)
+			var ke *krbauth.KDCError
+			if !errors.As(err, &ke) || ke.Code != krbauth.ErrEtypeNoSupp || err.Error() != "KDC has no support for encryption type" {
+				t.Errorf("%s only: %v", d.name, err)
+			}
+			// With AES also requested the KDC picks an AES session key for
+			// the deprecated reply key.
+			creds, err := r.get(t, r.clientConfig(t, d.allow), kt, client)
+			if err != nil {
+				t.Errorf("%s with AES: %v", d.name, err)
+				continue
+			}
+			r.checkCreds(t, creds, client, krbauth.EnctypeAES256CTSSHA1)
+		}
+	})
+}
+
+var (
+	traceClient  = regexp.MustCompile(`Getting initial credentials for (\S+)`)
+	traceService = regexp.MustCompile(`Setting initial creds service to (\S+)`)
+)
+
+// The Go canonicalizer names kprop's client and server as MIT kprop does
+// (read from kprop's KRB5_TRACE before it fails for want of a keytab). Only
+// names that resolve without DNS servers are looked up: localhost and
+// names under dns_canonicalize_hostname = false.
+func TestCanonicalizationMatchesMITKprop(t *testing.T) {
+	kprop := mitrealm.Require(t, "kprop")["kprop"]
+	dir := t.TempDir()
+	tests := []struct {
+		libdefaults string
+		host        string
+	}{
+		{"dns_canonicalize_hostname = false", "Replica"},
+		{"dns_canonicalize_hostname = false", "Replica.Example.ORG."},
+		{"dns_canonicalize_hostname = false\nqualify_shortname = q.example", "replica"},
+		{"dns_canonicalize_hostname = false\nqualify_shortname = \"\"", "REPLICA"},
+		{"dns_canonicalize_hostname = true\nrdns = false", "LocalHost"},
+		{"dns_canonicalize_hostname = true", "localhost"},
+		{"dns_canonicalize_hostname = true", "127.0.0.1"},
+		{"dns_canonicalize_hostname = true\nrdns = false", "127.0.0.1"},
+	}
+	for i, tt := range tests {
+		conf := filepath.Join(dir, fmt.Sprintf("krb5-%d.conf", i))
+		text := "[libdefaults]\ndefault_realm = CANON.TEST\n" + tt.libdefaults + "\n"
+		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(kprop, "-s", filepath.Join(dir, "no-keytab"), "-f", os.DevNull, tt.host)
+		cmd.Env = mitrealm.SetEnv(os.Environ(), "KRB5_CONFIG="+conf, "KRB5_TRACE=/dev/stdout", "LOCALDOMAIN=search.example")
+		out, _ := cmd.CombinedOutput()
+		mc, ms := traceClient.FindSubmatch(out), traceService.FindSubmatch(out)
+		if mc == nil || ms == nil {
+			t.Fatalf("no trace from kprop:\n%s", out)
+		}
+		cfg, err := krbauth.LoadConfigFiles(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &krbauth.Canonicalizer{PrimaryDomain: func() string { return "search.example" }}
+		ctx := context.Background()
+		client, err := c.Principal(ctx, cfg, "host", "", "CANON.TEST")
+		if err != nil {
+			t.Fatal(err)
+		}
+		server, err := c.Principal(ctx, cfg, "host", tt.host, "CANON.TEST")
+		if err != nil {
+			t.Fatal(err)
+		}
+		serverNoRealm := strings.TrimSuffix(server.String(), "@CANON.TEST")
+		if client.String() != string(mc[1]) || serverNoRealm != string(ms[1]) {
+			t.Errorf("%q, %q: Go %s -> %s, MIT kprop %s -> %s", tt.libdefaults, tt.host, client, serverNoRealm, mc[1], ms[1])
+		}
+	}
+}

@@ -1,0 +1,16 @@
+// Package kprop is the sending side of MIT Kerberos full database
+// propagation: what MIT's kprop does on a primary KDC, as a library.
+//
+// Propagate takes a connection to a replica's kpropd, a ticket for the
+// replica's host service (krbauth.GetInitialCredentials) and a
+// kdb5_util dump, and runs the whole exchange: sendauth with mutual
+// authentication, the dump size as a KRB-SAFE, the dump as chained
+// KRB-PRIV chunks, and the replica's acknowledgement, which arrives only
+// after the replica has loaded the dump. It speaks MIT's wire protocol
+// byte for byte, so the peer may be MIT kpropd or package kpropd.
+//
+// OpenDump opens a dump the way MIT kprop does (shared lock, ".dump_ok"
+// freshness check) and WriteLastProp records success in MIT's
+// ".last_prop" file. Flag parsing, krb5.conf and the keytab belong to
+// the kprop command, not to this package.
+package kprop

@@ -1,0 +1,378 @@
+package kpropd_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jcmturner/gokrb5/v8/keytab"
+
+	"github.com/gokprop/gokprop/internal/krbtest"
+	"github.com/gokprop/gokprop/kprop"
+	"github.com/gokprop/gokprop/kpropd"
+	"github.com/gokprop/gokprop/krbauth"
+)
+
+const realm = "GOKPROP.TEST"
+
+var (
+	primary = krbauth.HostPrincipal("host", "primary.test", realm)
+	replica = krbauth.HostPrincipal("host", "replica.test", realm)
+)
+
+// fixture is a Go kpropd serving on loopback and what a Go kprop needs to
+// reach it.
+type fixture struct {
+	srv    *kpropd.Server
+	addr   string
+	dir    string
+	kt     *keytab.Keytab
+	loaded chan []byte
+	done   chan bool // one value per connection the server has finished
+}
+
+// doneHandler reports the server's end-of-connection events.
+type doneHandler struct {
+	slog.Handler
+	done chan bool
+}
+
+func (h doneHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h doneHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == kpropd.MsgConnectionDone {
+		ok := false
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "ok" {
+				ok = a.Value.Bool()
+			}
+			return true
+		})
+		h.done <- ok
+	}
+	return nil
+}
+
+// finished waits for the server to finish n more connections.
+func (f *fixture) finished(t *testing.T, n int) {
+	t.Helper()
+	for range n {
+		select {
+		case <-f.done:
+		case <-time.After(15 * time.Second):
+			t.Fatal("server did not finish the connection")
+		}
+	}
+}
+
+func newFixture(t *testing.T, enctype int32, mutate func(*kpropd.Server)) *fixture {
+	t.Helper()
+	kt, err := krbtest.Keytab(krbtest.Key{Principal: replica, KVNO: 3, Enctype: enctype, Password: "replica key"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{dir: t.TempDir(), kt: kt, loaded: make(chan []byte, 4), done: make(chan bool, 16)}
+	f.srv = &kpropd.Server{
+		Principal: replica,
+		Keytab:    func() (*keytab.Keytab, error) { return kt, nil },
+		Authorizer: kpropd.AuthorizerFunc(func(ctx context.Context, c krbauth.Principal, e int32) error {
+			if !c.Equal(primary) {
+				return kpropd.ErrNotAuthorized
+			}
+			return nil
+		}),
+		File: filepath.Join(f.dir, "from_master"),
+		Loader: kpropd.LoaderFunc(func(ctx context.Context, path string) error {
+			b, err := os.ReadFile(path)
+			f.loaded <- b
+			return err
+		}),
+		Timeout:          20 * time.Second,
+		HandshakeTimeout: 5 * time.Second,
+		Logger:           slog.New(doneHandler{done: f.done}),
+	}
+	if mutate != nil {
+		mutate(f.srv)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.addr = l.Addr().String()
+	done := make(chan error, 1)
+	go func() { done <- f.srv.Serve(l) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := f.srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := <-done; !errors.Is(err, kpropd.ErrServerClosed) {
+			t.Errorf("Serve returned %v", err)
+		}
+	})
+	return f
+}
+
+func (f *fixture) creds(t *testing.T, enctype int32) *krbauth.Credentials {
+	t.Helper()
+	c, err := krbtest.Credentials(f.kt, primary, replica, enctype, 3, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// push runs a Go kprop against the fixture through an optional
+// connection wrapper.
+func (f *fixture) push(t *testing.T, enctype int32, dump []byte, wrap func(net.Conn) net.Conn) (*kprop.Result, error) {
+	t.Helper()
+	conn, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if wrap != nil {
+		conn = wrap(conn)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return kprop.Propagate(ctx, conn, &kprop.Config{Credentials: f.creds(t, enctype)}, bytes.NewReader(dump), int64(len(dump)))
+}
+
+func randomDump(t *testing.T, n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestPropagateGoToGo(t *testing.T) {
+	for _, e := range []int32{17, 18, 19, 20, 16, 23} {
+		t.Run(krbauth.EnctypeName(e), func(t *testing.T) {
+			f := newFixture(t, e, nil)
+			dump := randomDump(t, 5*32768+1234)
+			res, err := f.push(t, e, dump, nil)
+			if err != nil {
+				t.Fatalf("Propagate: %v", err)
+			}
+			if res.Size != int64(len(dump)) || res.Chunks != 6 || res.Enctype != e {
+				t.Errorf("result %+v", res)
+			}
+			if got := <-f.loaded; !bytes.Equal(got, dump) {
+				t.Fatal("loaded dump differs from the one sent")
+			}
+			if got, _ := os.ReadFile(f.srv.File); !bytes.Equal(got, dump) {
+				t.Fatal("installed file differs from the dump sent")
+			}
+			if _, err := os.Stat(f.srv.File + ".temp"); !os.IsNotExist(err) {
+				t.Errorf("temporary file left behind: %v", err)
+			}
+		})
+	}
+}
+
+func TestUnauthorizedClientIsToldAndNothingInstalled(t *testing.T) {
+	f := newFixture(t, 18, func(s *kpropd.Server) {
+		s.Authorizer = kpropd.AuthorizerFunc(func(context.Context, krbauth.Principal, int32) error {
+			return kpropd.ErrNotAuthorized
+		})
+	})
+	_, err := f.push(t, 18, randomDump(t, 100000), nil)
+	var re *krbauth.RemoteError
+	if !errors.As(err, &re) || !strings.Contains(re.Text, "unauthorized principal") {
+		t.Fatalf("err = %v, want remote unauthorized error", err)
+	}
+	f.finished(t, 1)
+	assertUntouched(t, f)
+}
+
+func TestLoadFailureIsReported(t *testing.T) {
+	f := newFixture(t, 18, func(s *kpropd.Server) {
+		s.Loader = kpropd.LoaderFunc(func(context.Context, string) error {
+			return &kpropd.LoadError{Msg: "kdb5_util returned a bad exit status (1)"}
+		})
+	})
+	_, err := f.push(t, 18, randomDump(t, 1000), nil)
+	var re *krbauth.RemoteError
+	if !errors.As(err, &re) || re.Code != krbauth.ErrGeneric || !strings.Contains(re.Text, "bad exit status") {
+		t.Fatalf("err = %v, want remote load error", err)
+	}
+}
+
+func TestVerifyRejectsBeforeInstall(t *testing.T) {
+	f := newFixture(t, 18, func(s *kpropd.Server) {
+		s.Verify = func(ctx context.Context, path string) error { return errors.New("not a dump") }
+	})
+	if err := os.WriteFile(f.srv.File, []byte("previous"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.push(t, 18, randomDump(t, 1000), nil)
+	var re *krbauth.RemoteError
+	if !errors.As(err, &re) || !strings.Contains(re.Text, "not a dump") {
+		t.Fatalf("err = %v", err)
+	}
+	f.finished(t, 1)
+	if got, _ := os.ReadFile(f.srv.File); string(got) != "previous" {
+		t.Fatalf("installed file replaced: %q", got)
+	}
+	assertNoTemp(t, f)
+}
+
+// flipper corrupts one byte of the client's stream at a given offset.
+type flipper struct {
+	net.Conn
+	mu  sync.Mutex
+	off int64
+	at  int64
+}
+
+func (c *flipper) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	q := append([]byte(nil), p...)
+	if c.at >= c.off && c.at < c.off+int64(len(q)) {
+		q[c.at-c.off] ^= 0x01
+	}
+	c.off += int64(len(q))
+	c.mu.Unlock()
+	return c.Conn.Write(q)
+}
+
+func TestTamperedChunkIsRejected(t *testing.T) {
+	f := newFixture(t, 18, nil)
+	dump := randomDump(t, 4*32768)
+	// Past the handshake and the size message: inside the second chunk.
+	_, err := f.push(t, 18, dump, func(c net.Conn) net.Conn { return &flipper{Conn: c, at: 45000} })
+	var re *krbauth.RemoteError
+	if !errors.As(err, &re) || re.Code != krbauth.ErrBadIntegrity {
+		t.Fatalf("err = %v, want remote integrity error", err)
+	}
+	if !strings.Contains(re.Text, "while decoding database block starting at offset") {
+		t.Errorf("e-text %q", re.Text)
+	}
+	f.finished(t, 1)
+	assertUntouched(t, f)
+	// The daemon is still serving.
+	if _, err := f.push(t, 18, dump, nil); err != nil {
+		t.Fatalf("next propagation: %v", err)
+	}
+}
+
+// cutter closes the connection after n bytes of the client's stream.
+type cutter struct {
+	net.Conn
+	left int
+}
+
+func (c *cutter) Write(p []byte) (int, error) {
+	if len(p) >= c.left {
+		c.Conn.Write(p[:c.left])
+		c.Conn.Close()
+		return 0, io.ErrClosedPipe
+	}
+	c.left -= len(p)
+	return c.Conn.Write(p)
+}
+
+func TestCutConnectionLeavesNothing(t *testing.T) {
+	f := newFixture(t, 20, nil)
+	dump := randomDump(t, 10*32768)
+	for _, at := range []int{10, 40, 700, 900, 40000, 200000} {
+		if _, err := f.push(t, 20, dump, func(c net.Conn) net.Conn { return &cutter{Conn: c, left: at} }); err == nil {
+			t.Fatalf("cut at %d: propagation succeeded", at)
+		}
+	}
+	f.finished(t, 6)
+	assertUntouched(t, f)
+	if _, err := f.push(t, 20, dump, nil); err != nil {
+		t.Fatalf("propagation after cuts: %v", err)
+	}
+}
+
+func TestPrematureEOFIsReported(t *testing.T) {
+	f := newFixture(t, 17, nil)
+	conn, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Announce more than the reader yields.
+	_, err = kprop.Propagate(ctx, conn, &kprop.Config{Credentials: f.creds(t, 17)}, bytes.NewReader(make([]byte, 1000)), 5000)
+	if !errors.Is(err, kprop.ErrPrematureEOF) {
+		t.Fatalf("err = %v, want premature EOF", err)
+	}
+	f.finished(t, 1)
+	assertUntouched(t, f)
+}
+
+func TestSilentClientTimesOut(t *testing.T) {
+	f := newFixture(t, 18, func(s *kpropd.Server) { s.HandshakeTimeout = 200 * time.Millisecond })
+	conn, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	_, err = conn.Read(make([]byte, 1))
+	if err == nil || time.Since(start) > 4*time.Second {
+		t.Fatalf("server did not drop a silent client: %v after %v", err, time.Since(start))
+	}
+}
+
+func TestConcurrentTransfersAreSerialisedByLock(t *testing.T) {
+	release := make(chan struct{})
+	f := newFixture(t, 18, func(s *kpropd.Server) {
+		s.Loader = kpropd.LoaderFunc(func(ctx context.Context, path string) error {
+			<-release
+			return nil
+		})
+	})
+	dump := randomDump(t, 1000)
+	first := make(chan error, 1)
+	go func() { _, err := f.push(t, 18, dump, nil); first <- err }()
+	// Wait until the first transfer holds the lock (it is loading).
+	time.Sleep(300 * time.Millisecond)
+	_, err := f.push(t, 18, dump, nil)
+	close(release)
+	var re *krbauth.RemoteError
+	if !errors.As(err, &re) || !strings.Contains(re.Text, "while trying to lock") {
+		t.Errorf("second transfer: %v, want lock refusal", err)
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("first transfer: %v", err)
+	}
+}
+
+func assertNoTemp(t *testing.T, f *fixture) {
+	t.Helper()
+	if _, err := os.Stat(f.srv.File + ".temp"); !os.IsNotExist(err) {
+		t.Errorf("temporary file left behind: %v", err)
+	}
+}
+
+func assertUntouched(t *testing.T, f *fixture) {
+	t.Helper()
+	if _, err := os.Stat(f.srv.File); !os.IsNotExist(err) {
+		t.Errorf("installed file exists after a failed transfer: %v", err)
+	}
+	assertNoTemp(t, f)
+	select {
+	case <-f.loaded:
+		t.Error("loader ran for a failed transfer")
+	default:
+	}
+}

@@ -1,0 +1,251 @@
+package kpropd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/gokprop/gokprop/internal/filelock"
+	"github.com/gokprop/gokprop/internal/netctx"
+	"github.com/gokprop/gokprop/internal/wire"
+	"github.com/gokprop/gokprop/krbauth"
+)
+
+// ErrBusy refuses a transfer while another one to the same server is in
+// progress.
+var ErrBusy = errors.New("another propagation is in progress")
+
+// TooMuchDataError: the client sent more bytes than it announced.
+type TooMuchDataError struct{ Received, Expected uint64 }
+
+func (e *TooMuchDataError) Error() string {
+	return fmt.Sprintf("Received %d bytes, expected %d bytes for database file", e.Received, e.Expected)
+}
+
+// receive runs one transfer on conn (PROTOCOL.md sections 2 to 6): the
+// handshake, authorization, the size, the chunks into File.temp, the
+// rename, the load and the acknowledgement. Any failure after the
+// handshake is reported to the client as a KRB-ERROR.
+func (s *Server) receive(ctx context.Context, conn net.Conn) error {
+	log := s.logger()
+	peer := conn.RemoteAddr().String()
+	log.Info("Connection from "+hostOf(conn.RemoteAddr()), "peer", peer)
+
+	stop := netctx.Watch(ctx, conn)
+	defer stop()
+
+	kt, err := s.Keytab()
+	if err != nil {
+		return &TransferError{Op: "while reading keytab", Err: err}
+	}
+	hsCtx, hsCancel := context.WithTimeout(ctx, s.handshakeTimeout())
+	hsStop := netctx.Watch(hsCtx, conn)
+	sess, err := krbauth.RecvAuth(hsCtx, conn, &krbauth.ServerConfig{
+		Keytab:                 kt,
+		Principal:              s.Principal,
+		AcceptAnyHostPrincipal: s.AcceptAnyHostPrincipal,
+		PermittedEnctypes:      s.PermittedEnctypes,
+		ClockSkew:              s.ClockSkew,
+		ReplayCache:            s.replayCache(),
+		ApplVersion:            wire.ApplVersion,
+	})
+	hsStop()
+	hsCancel()
+	if err != nil {
+		return &TransferError{Op: "in krb5_recvauth", Err: err}
+	}
+	// Restore the transfer deadline the handshake's shorter one replaced.
+	if d, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(d)
+	}
+	log.Info(fmt.Sprintf("authenticated client: %s (etype == %s)", sess.Client(), krbauth.EnctypeName(sess.TicketEnctype())),
+		"client", sess.Client().String())
+
+	t := &transfer{s: s, ctx: ctx, conn: conn, sess: sess}
+	err = t.run()
+	if err != nil {
+		t.fail(err)
+	}
+	return err
+}
+
+// transfer is the state of one authenticated transfer.
+type transfer struct {
+	s    *Server
+	ctx  context.Context
+	conn net.Conn
+	sess *krbauth.Session
+}
+
+func (t *transfer) run() error {
+	s := t.s
+	if s.Authorizer == nil {
+		return &TransferError{Err: fmt.Errorf("Rejected connection from %w %s (no authorizer)", ErrNotAuthorized, t.sess.Client())}
+	}
+	if err := s.Authorizer.Authorize(t.ctx, t.sess.Client(), t.sess.TicketEnctype()); err != nil {
+		return &TransferError{Err: fmt.Errorf("Rejected connection from %w", err)}
+	}
+
+	temp := s.File + ".temp"
+	// One transfer at a time: the exclusive lock below excludes other
+	// processes while we receive, but the rename moves that lock to the
+	// installed file, so a second transfer could otherwise start while
+	// the first one is still loading.
+	if !s.busy.TryLock() {
+		return &TransferError{Op: fmt.Sprintf("while trying to lock '%s'", temp), Err: ErrBusy}
+	}
+	defer s.busy.Unlock()
+	old := syscall.Umask(0o077)
+	lockf, err := os.OpenFile(temp, os.O_RDWR|os.O_CREATE, 0o600)
+	syscall.Umask(old)
+	if err != nil {
+		return &TransferError{Op: fmt.Sprintf("while opening database file, '%s'", temp), Err: err}
+	}
+	defer lockf.Close()
+	if err := filelock.Lock(lockf, filelock.Exclusive, false); err != nil {
+		return &TransferError{Op: fmt.Sprintf("while trying to lock '%s'", temp), Err: err}
+	}
+	size, err := t.receiveInto(lockf, temp)
+	if err != nil {
+		// The lock is still ours: nobody else is using the partial file.
+		os.Remove(temp)
+		return err
+	}
+	if s.Verify != nil {
+		if err := s.Verify(t.ctx, temp); err != nil {
+			os.Remove(temp)
+			return &TransferError{Op: "while verifying the received database", Err: err}
+		}
+	}
+	if err := os.Rename(temp, s.File); err != nil {
+		os.Remove(temp)
+		return &TransferError{Op: fmt.Sprintf("while renaming %s to %s", temp, s.File), Err: err}
+	}
+	if err := filelock.Lock(lockf, filelock.Shared, false); err != nil {
+		return &TransferError{Op: fmt.Sprintf("while downgrading lock on '%s'", temp), Err: err}
+	}
+	if s.Loader != nil {
+		s.logger().Info("calling kdb5_util to load database")
+		if err := s.Loader.Load(t.ctx, s.File); err != nil {
+			return &TransferError{Op: "while loading the database", Err: err}
+		}
+	}
+	_ = filelock.Lock(lockf, filelock.Unlock, false)
+
+	var sizeBuf [wire.MaxSizeLen]byte
+	ack, err := t.sess.MakeSafe(wire.AppendSize(sizeBuf[:0], size))
+	if err != nil {
+		return &TransferError{Op: "while encoding # of received bytes", Err: err}
+	}
+	if err := krbauth.WriteMessage(t.conn, ack); err != nil {
+		return &TransferError{Op: "while sending # of received bytes", Err: err}
+	}
+	return nil
+}
+
+// receiveInto reads the size and the chunks and writes the dump to f,
+// which it truncates first; on success the data is on stable storage.
+func (t *transfer) receiveInto(f *os.File, name string) (uint64, error) {
+	max := t.s.MaxMessageSize
+	msg, err := krbauth.ReadMessage(t.conn, max)
+	if err != nil {
+		return 0, &TransferError{Op: "while reading database size", Err: err}
+	}
+	data, err := t.sess.ReadSafe(msg)
+	if err != nil {
+		return 0, &TransferError{Op: "while decoding database size", Err: err}
+	}
+	size, err := wire.DecodeSize(data)
+	if err != nil {
+		return 0, &TransferError{Err: err}
+	}
+	t.sess.InitCipherState()
+	if err := f.Truncate(0); err != nil {
+		return 0, &TransferError{Op: fmt.Sprintf("while opening database file, '%s'", name), Err: err}
+	}
+	log := t.s.logger()
+	log.Info("Full propagation transfer started.", "size", size)
+
+	var in, out []byte
+	var received uint64
+	for received < size {
+		in, err = krbauth.ReadMessageInto(t.conn, in, max)
+		if err != nil {
+			return 0, &TransferError{Op: fmt.Sprintf("while reading database block starting at offset %d", received), Err: err}
+		}
+		out, err = t.sess.OpenPriv(out[:0], in)
+		if err != nil {
+			return 0, &TransferError{Op: fmt.Sprintf("while decoding database block starting at offset %d", received), Err: err}
+		}
+		if uint64(len(out)) > size-received {
+			return 0, &TransferError{Err: &TooMuchDataError{Received: received + uint64(len(out)), Expected: size}}
+		}
+		if _, err := f.WriteAt(out, int64(received)); err != nil {
+			return 0, &TransferError{Op: fmt.Sprintf("while writing database block starting at offset %d", received), Err: err}
+		}
+		received += uint64(len(out))
+	}
+	if err := f.Sync(); err != nil {
+		return 0, &TransferError{Op: fmt.Sprintf("while writing database file '%s'", name), Err: err}
+	}
+	log.Info("Full propagation transfer finished.", "bytes", received)
+	return size, nil
+}
+
+// fail tells the client why the transfer failed, unless the client
+// itself gave up with a KRB-ERROR (then, like MIT kpropd, we do not
+// answer). It then reads and discards what the client is still sending
+// for a short while, so a client busy writing chunks gets to read the
+// error instead of a connection reset.
+func (t *transfer) fail(err error) {
+	var re *krbauth.RemoteError
+	if errors.As(err, &re) || t.ctx.Err() != nil {
+		// The client gave up first, or our time is up.
+		return
+	}
+	code := krbauth.CodeOf(err)
+	text := err.Error()
+	var te *TransferError
+	if errors.As(err, &te) && code != krbauth.ErrGeneric {
+		// MIT sends the bare step for protocol codes; the code says why.
+		text = te.Op
+	}
+	msg, merr := t.sess.MakeError(code, text, time.Now())
+	if merr != nil {
+		return
+	}
+	if err := krbauth.WriteMessage(t.conn, msg); err != nil {
+		return
+	}
+	if tc, ok := t.conn.(interface{ CloseWrite() error }); ok {
+		_ = tc.CloseWrite()
+	}
+	_ = t.conn.SetReadDeadline(time.Now().Add(drainTime))
+	_, _ = io.Copy(io.Discard, io.LimitReader(t.conn, drainLimit))
+}
+
+// drainTime and drainLimit bound how long and how much a failed transfer
+// keeps reading so that its client sees the error.
+const (
+	drainTime  = 10 * time.Second
+	drainLimit = 1 << 30
+)
+
+func (s *Server) handshakeTimeout() time.Duration {
+	if s.HandshakeTimeout > 0 {
+		return s.HandshakeTimeout
+	}
+	return DefaultHandshakeTimeout
+}
+
+func hostOf(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	return a.String()
+}

@@ -1,0 +1,269 @@
+package krbauth
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jcmturner/gokrb5/v8/crypto"
+	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
+	"github.com/jcmturner/gokrb5/v8/keytab"
+	"github.com/jcmturner/gokrb5/v8/messages"
+
+	"github.com/gokprop/gokprop/internal/mitrealm"
+)
+
+// tcpCapture is a one-connection TCP relay that records both directions.
+type tcpCapture struct {
+	ln       net.Listener
+	c2s, s2c bytes.Buffer
+	done     chan struct{}
+}
+
+func startCapture(t *testing.T, target int) *tcpCapture {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &tcpCapture{ln: ln, done: make(chan struct{})}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		defer close(c.done)
+		down, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer down.Close()
+		up, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", target))
+		if err != nil {
+			return
+		}
+		defer up.Close()
+		var wg sync.WaitGroup
+		relay := func(dst, src net.Conn, rec *bytes.Buffer) {
+			defer wg.Done()
+			io.Copy(dst, io.TeeReader(src, rec))
+			dst.(*net.TCPConn).CloseWrite()
+		}
+		wg.Add(2)
+		go relay(up, down, &c.c2s)
+		go relay(down, up, &c.s2c)
+		wg.Wait()
+	}()
+	return c
+}
+
+func (c *tcpCapture) port() int { return c.ln.Addr().(*net.TCPAddr).Port }
+
+// splitFrames splits a stream of 4-byte big-endian length-prefixed frames.
+func splitFrames(t *testing.T, b []byte) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for len(b) > 0 {
+		if len(b) < 4 || int(binary.BigEndian.Uint32(b)) > len(b)-4 {
+			t.Fatalf("truncated frame stream (%d bytes left)", len(b))
+		}
+		n := int(binary.BigEndian.Uint32(b))
+		out = append(out, b[4:4+n])
+		b = b[4+n:]
+	}
+	return out
+}
+
+// TestMITCapture propagates a database with MIT kprop to MIT kpropd through
+// a recording relay, for every session enctype, recovers the session key
+// from the ticket with the replica's keytab, and then checks this package
+// against MIT's own messages:
+//   - ReadSafe accepts MIT's size message and acknowledgement;
+//   - OpenPriv, chained, recovers the dump from MIT's KRB-PRIVs;
+//   - MakeSafe reproduces both KRB-SAFEs byte for byte (they are
+//     deterministic);
+//   - SealPriv, fed the confounders MIT chose, reproduces every KRB-PRIV
+//     byte for byte.
+func TestMITCapture(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs MIT's KDC, kprop and kpropd")
+	}
+	bins := mitrealm.Require(t, "kprop", "kpropd", "krb5kdc", "kdb5_util", "kadmin.local")
+	primary := mitrealm.NewPrimary(t, mitrealm.Options{AllowDES3: true, AllowRC4: true})
+	primary.AddKpropPrincipals(t)
+	mitrealm.Populate(t, primary, 400)
+	primary.StartKDC(t)
+	dump := filepath.Join(primary.Dir, "capture.dump")
+	primary.Dump(t, dump)
+	sent, err := os.ReadFile(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sent) < 3*kpropChunk {
+		t.Fatalf("dump of %d bytes is too small to chain several KRB-PRIVs", len(sent))
+	}
+	var setup sync.Mutex // kadmin.local on the shared primary, one at a time
+	for _, e := range mitrealm.KpropEnctypes() {
+		t.Run(e, func(t *testing.T) {
+			t.Parallel()
+			setup.Lock()
+			replica := primary.NewReplica(t)
+			primary.SetupKprop(t, replica)
+			setup.Unlock()
+			kpropd := replica.StartKpropd(t)
+			capture := startCapture(t, kpropd.Port)
+			cmd := primary.Command(bins["kprop"], primary.KpropArgs(dump, capture.port())...)
+			cmd.Env = primary.ClientEnv(t, "default_tkt_enctypes = "+e, "default_tgs_enctypes = "+e, "permitted_enctypes = "+e)
+			stdout, stderr, err := mitrealm.Exec(cmd, "")
+			if err != nil || !strings.Contains(stdout, mitrealm.KpropSucceeded) {
+				t.Fatalf("MIT kprop: %v\n%s\n%s", err, stdout, stderr)
+			}
+			select {
+			case <-capture.done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the relayed connection did not close")
+			}
+			checkCapture(t, e, replica.Keytab, sent, capture.c2s.Bytes(), capture.s2c.Bytes())
+		})
+	}
+}
+
+func checkCapture(t *testing.T, enctype, keytabPath string, sent, c2sStream, s2cStream []byte) {
+	c2s := splitFrames(t, c2sStream)
+	if len(s2cStream) == 0 || s2cStream[0] != 0 {
+		t.Fatalf("sendauth answer %x", s2cStream[:1])
+	}
+	s2c := splitFrames(t, s2cStream[1:])
+	if len(c2s) < 5 || len(s2c) != 3 {
+		t.Fatalf("%d client frames, %d server frames", len(c2s), len(s2c))
+	}
+	apReq, sizeSafe, privs := c2s[2], c2s[3], c2s[4:]
+	apRep, ack := s2c[1], s2c[2]
+
+	// The session key, from the ticket; Sc from the authenticator, Ss from
+	// the AP-REP.
+	var req messages.APReq
+	if err := req.Unmarshal(apReq); err != nil {
+		t.Fatal(err)
+	}
+	kt, err := keytab.Load(keytabPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := req.Ticket.DecryptEncPart(kt, nil); err != nil {
+		t.Fatal(err)
+	}
+	key := req.Ticket.DecryptedEncPart.Key
+	if EnctypeName(key.KeyType) != enctype {
+		t.Fatalf("session key is %s", EnctypeName(key.KeyType))
+	}
+	if err := req.DecryptAuthenticator(key); err != nil {
+		t.Fatal(err)
+	}
+	sc := uint32(req.Authenticator.SeqNumber)
+	var rep messages.APRep
+	if err := rep.Unmarshal(apRep); err != nil {
+		t.Fatal(err)
+	}
+	repPlain, err := crypto.DecryptEncPart(rep.EncPart, key, keyusage.AP_REP_ENCPART)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var repPart messages.EncAPRepPart
+	if err := repPart.Unmarshal(repPlain); err != nil {
+		t.Fatal(err)
+	}
+	ss := uint32(repPart.SequenceNumber)
+
+	// Each side's s-address, as MIT put it in its KRB-SAFE.
+	var cs, ss2 messages.KRBSafe
+	if err := cs.Unmarshal(sizeSafe); err != nil {
+		t.Fatal(err)
+	}
+	if err := ss2.Unmarshal(ack); err != nil {
+		t.Fatal(err)
+	}
+	kpropAddr, kpropdAddr := cs.SafeBody.SAddress, ss2.SafeBody.SAddress
+
+	// kpropd's side: verify everything MIT kprop sent.
+	server, err := newSession(sessionParams{role: RoleServer, key: key, localSeq: ss, remoteSeq: sc, localAddr: kpropdAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, err := server.ReadSafe(sizeSafe)
+	if err != nil {
+		t.Fatalf("ReadSafe(MIT size message): %v", err)
+	}
+	if len(size) != 4 || int(binary.BigEndian.Uint32(size)) != len(sent) {
+		t.Fatalf("size message %x for a %d-byte dump", size, len(sent))
+	}
+	server.InitCipherState()
+	var got []byte
+	var confounders [][]byte
+	prefix := server.priv.prefixLen()
+	for i, p := range privs {
+		before := len(got)
+		if got, err = server.OpenPriv(got, p); err != nil {
+			t.Fatalf("OpenPriv(MIT KRB-PRIV #%d): %v", i+1, err)
+		}
+		// The decrypted confounder is at the start of the plaintext (for
+		// RC4, after the checksum, which is not part of the plaintext).
+		conf := server.scratch[:prefix]
+		if key.KeyType == EnctypeRC4HMAC {
+			conf = server.scratch[:rc4Conf]
+		}
+		confounders = append(confounders, bytes.Clone(conf))
+		if n := len(got) - before; n != min(kpropChunk, len(sent)-before) {
+			t.Fatalf("KRB-PRIV #%d carried %d bytes", i+1, n)
+		}
+	}
+	if !bytes.Equal(got, sent) {
+		t.Fatal("the data recovered from MIT's KRB-PRIVs is not the dump")
+	}
+	myAck, err := server.MakeSafe(size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(myAck, ack) {
+		t.Errorf("MakeSafe(ack) differs from MIT kpropd's:\n got %x\nwant %x", myAck, ack)
+	}
+
+	// kprop's side: reproduce MIT kprop's messages exactly and accept
+	// MIT kpropd's acknowledgement.
+	client, err := newSession(sessionParams{role: RoleClient, key: key, localSeq: sc, remoteSeq: ss, localAddr: kpropAddr,
+		rand: bytes.NewReader(bytes.Join(confounders, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mySize, err := client.MakeSafe(size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(mySize, sizeSafe) {
+		t.Errorf("MakeSafe(size) differs from MIT kprop's:\n got %x\nwant %x", mySize, sizeSafe)
+	}
+	client.InitCipherState()
+	for i, p := range privs {
+		chunk := sent[i*kpropChunk : min((i+1)*kpropChunk, len(sent))]
+		mine, err := client.SealPriv(nil, chunk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(mine, p) {
+			t.Fatalf("SealPriv #%d differs from MIT kprop's KRB-PRIV (%d vs %d bytes)", i+1, len(mine), len(p))
+		}
+	}
+	if _, err := client.rand.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Error("not all of MIT's confounders were used")
+	}
+	if a, err := client.ReadSafe(ack); err != nil || !bytes.Equal(a, size) {
+		t.Errorf("ReadSafe(MIT ack): %x %v", a, err)
+	}
+	t.Logf("%s: Sc=%d Ss=%d, %d KRB-PRIVs, %d bytes: verified and reproduced byte for byte", enctype, sc, ss, len(privs), len(sent))
+}

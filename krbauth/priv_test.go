@@ -1,0 +1,635 @@
+package krbauth
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/jcmturner/gokrb5/v8/messages"
+	"github.com/jcmturner/gokrb5/v8/types"
+)
+
+// Sequence numbers from the annotated run in PROTOCOL.md's appendix.
+const (
+	testSc = 414323466 // client (kprop) local seq: authenticator
+	testSs = 284673578 // server (kpropd) local seq: AP-REP
+)
+
+var timeZero = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+var (
+	clientAddr = types.HostAddress{AddrType: 2, Address: []byte{127, 0, 0, 1}}
+	serverAddr = types.HostAddress{AddrType: 2, Address: []byte{127, 0, 0, 2}}
+)
+
+func testKey(id int32, seed uint64) types.EncryptionKey {
+	spec, err := lookupEnctype(id)
+	if err != nil {
+		panic(err)
+	}
+	k := make([]byte, spec.keyLen)
+	io.ReadFull(detRand(seed), k)
+	return types.EncryptionKey{KeyType: id, KeyValue: k}
+}
+
+// sessionPair returns a kprop-side and a kpropd-side session sharing a
+// session key, with sequence numbers as a handshake leaves them.
+func sessionPair(t testing.TB, id int32) (client, server *Session) {
+	t.Helper()
+	key := testKey(id, uint64(id))
+	client, err := newSession(sessionParams{role: RoleClient, key: key, localSeq: testSc, remoteSeq: testSs,
+		localAddr: clientAddr, rand: detRand(1000 + uint64(id))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err = newSession(sessionParams{role: RoleServer, key: key, localSeq: testSs, remoteSeq: testSc,
+		localAddr: serverAddr, rand: detRand(2000 + uint64(id))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, server
+}
+
+// ---- a tiny DER builder for hand-made test messages ----
+
+func tlv(id byte, parts ...[]byte) []byte {
+	c := bytes.Join(parts, nil)
+	return append(appendHeader(nil, id, len(c)), c...)
+}
+func ctx(n byte, parts ...[]byte) []byte { return tlv(idCtx|n, parts...) }
+func derInt(v int64) []byte              { return appendInt(nil, v) }
+func octets(b []byte) []byte             { return tlv(idOctetString, b) }
+func derAddr(a types.HostAddress) []byte {
+	return tlv(idSequence, ctx(0, derInt(int64(a.AddrType))), ctx(1, octets(a.Address)))
+}
+
+// privMsg wraps a ciphertext as KRB-PRIV {pvno, 21, {etype, cipher}}.
+func privMsg(pvno int64, etype int32, ct []byte) []byte {
+	return tlv(idApp|tagKRBPriv, tlv(idSequence, ctx(0, derInt(pvno)), ctx(1, derInt(21)),
+		ctx(3, tlv(idSequence, ctx(0, derInt(int64(etype))), ctx(2, octets(ct))))))
+}
+
+// sealPart encrypts a hand-made EncKrbPrivPart with s's cipher and state and
+// advances s's local sequence number, as SealPriv would.
+func sealPart(t testing.TB, s *Session, part []byte) []byte {
+	t.Helper()
+	ct := sealRaw(t, s.priv, part, s.rand, s.chained)
+	s.localSeq++
+	return privMsg(5, s.key.KeyType, ct)
+}
+
+func pattern(n int, seed byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7) ^ seed
+	}
+	return b
+}
+
+var chunkSizes = []int{1, 15, 16, 17, 32768, 32769, 0, 1000, 32768}
+
+// Every enctype: a size message's worth of unchained KRB-PRIVs, then
+// InitCipherState on both sides and chained KRB-PRIVs of awkward sizes.
+func TestPrivRoundTrip(t *testing.T) {
+	for _, id := range implementedEnctypes() {
+		t.Run(EnctypeName(id), func(t *testing.T) {
+			c, s := sessionPair(t, id)
+			for _, chained := range []bool{false, true} {
+				if chained {
+					c.InitCipherState()
+					s.InitCipherState()
+				}
+				var out []byte
+				for i, n := range chunkSizes {
+					data := pattern(n, byte(i))
+					msg, err := c.SealPriv([]byte("prefix"), data)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if string(msg[:6]) != "prefix" {
+						t.Fatal("SealPriv did not append")
+					}
+					msg = msg[6:]
+					checkPrivWithGokrb5(t, msg, id)
+					out, err = s.OpenPriv(out[:0], msg)
+					if err != nil {
+						t.Fatalf("chained=%v message %d (%d bytes): %v", chained, i+1, n, err)
+					}
+					if !bytes.Equal(out, data) {
+						t.Fatalf("chained=%v message %d: data mismatch", chained, i+1)
+					}
+				}
+			}
+			if c.LocalSeq() != testSc+uint32(2*len(chunkSizes)) || s.RemoteSeq() != c.LocalSeq() {
+				t.Errorf("sequence numbers: client local %d, server remote %d", c.LocalSeq(), s.RemoteSeq())
+			}
+		})
+	}
+}
+
+// checkPrivWithGokrb5 decodes msg with gokrb5/gofork (an independent DER
+// decoder) and checks the fields MIT would send.
+func checkPrivWithGokrb5(t *testing.T, msg []byte, id int32) {
+	t.Helper()
+	var p messages.KRBPriv
+	if err := p.Unmarshal(msg); err != nil {
+		t.Fatalf("gokrb5 cannot parse our KRB-PRIV: %v", err)
+	}
+	if p.PVNO != 5 || p.MsgType != 21 || p.EncPart.EType != id || p.EncPart.KVNO != 0 {
+		t.Fatalf("KRB-PRIV fields %+v", p)
+	}
+}
+
+func TestPrivEncPartLayout(t *testing.T) {
+	// Decrypt our KRB-PRIV with the reference and decode the EncKrbPrivPart
+	// with gokrb5: user-data, seq-number, s-address, nothing else.
+	for _, id := range implementedEnctypes() {
+		c, _ := sessionPair(t, id)
+		c.InitCipherState()
+		var ref refState
+		for i := range 3 {
+			data := pattern(100+i, 1)
+			msg, err := c.SealPriv(nil, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p messages.KRBPriv
+			if err := p.Unmarshal(msg); err != nil {
+				t.Fatal(err)
+			}
+			der, err := refOpen(t, id, c.key.KeyValue, &ref, p.EncPart.Cipher)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var part messages.EncKrbPrivPart
+			if err := part.Unmarshal(der); err != nil {
+				t.Fatalf("%s: gokrb5 cannot parse EncKrbPrivPart: %v", EnctypeName(id), err)
+			}
+			if !bytes.Equal(part.UserData, data) || part.SequenceNumber != int64(testSc+i) ||
+				part.SAddress.AddrType != 2 || !bytes.Equal(part.SAddress.Address, clientAddr.Address) ||
+				len(part.RAddress.Address) != 0 || !part.Timestamp.IsZero() || part.Usec != 0 {
+				t.Fatalf("%s: EncKrbPrivPart %+v", EnctypeName(id), part)
+			}
+			// Exactly the three fields: 7c L 30 L a0 .. a3 .. a4 ..
+			if der[0] != 0x7c {
+				t.Fatalf("EncKrbPrivPart tag %#x", der[0])
+			}
+		}
+	}
+}
+
+// Message #2 must not open with a fresh state (the negative control of
+// PROTOCOL.md 4.3), nor with a receiver that never called InitCipherState.
+func TestPrivChainingIsRequired(t *testing.T) {
+	for _, id := range implementedEnctypes() {
+		c, s := sessionPair(t, id)
+		c.InitCipherState()
+		m1, _ := c.SealPriv(nil, pattern(300, 1))
+		m2, _ := c.SealPriv(nil, pattern(300, 2))
+
+		_, fresh := sessionPair(t, id)
+		fresh.InitCipherState()
+		fresh.remoteSeq = testSc + 1
+		if _, err := fresh.OpenPriv(nil, m2); !errors.Is(err, ErrBadIntegrity) {
+			t.Errorf("%s: message #2 with a fresh state: %v", EnctypeName(id), err)
+		}
+		// Receiver without InitCipherState: #1 opens, #2 does not.
+		if _, err := s.OpenPriv(nil, m1); err != nil {
+			t.Errorf("%s: #1 unchained: %v", EnctypeName(id), err)
+		}
+		if _, err := s.OpenPriv(nil, m2); !errors.Is(err, ErrBadIntegrity) {
+			t.Errorf("%s: #2 unchained: %v", EnctypeName(id), err)
+		}
+	}
+}
+
+// Tampering anywhere in the ciphertext fails integrity, leaves the state
+// alone, and the genuine message still opens afterwards.
+func TestPrivTamper(t *testing.T) {
+	for _, id := range implementedEnctypes() {
+		c, s := sessionPair(t, id)
+		c.InitCipherState()
+		s.InitCipherState()
+		for i := range 3 {
+			data := pattern(1000+i*17, byte(i))
+			msg, _ := c.SealPriv(nil, data)
+			for _, off := range []int{len(msg) - 1, len(msg) - 30, len(msg) / 2, len(msg) - 1000, 40} {
+				bad := bytes.Clone(msg)
+				bad[off] ^= 0x01
+				if _, err := s.OpenPriv(nil, bad); !errors.Is(err, ErrBadIntegrity) {
+					t.Fatalf("%s: flipped byte %d of %d: %v", EnctypeName(id), off, len(msg), err)
+				}
+				if CodeOf(errBadIntegrityOf(s, bad)) != ErrBadIntegrity {
+					t.Fatal("CodeOf")
+				}
+			}
+			if s.RemoteSeq() != testSc+uint32(i) {
+				t.Fatalf("failed messages moved the remote seq to %d", s.RemoteSeq())
+			}
+			got, err := s.OpenPriv(nil, msg)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("%s: genuine message after forgeries: %v", EnctypeName(id), err)
+			}
+		}
+	}
+}
+
+func errBadIntegrityOf(s *Session, msg []byte) error {
+	_, err := s.OpenPriv(nil, msg)
+	return err
+}
+
+// Replays and reordering: with a chained state they fail the integrity
+// check; without one (or when the state matches but the number does not)
+// they fail the sequence check.
+func TestPrivOrder(t *testing.T) {
+	for _, id := range implementedEnctypes() {
+		name := EnctypeName(id)
+		c, s := sessionPair(t, id)
+		m1, _ := c.SealPriv(nil, []byte("one"))
+		m2, _ := c.SealPriv(nil, []byte("two"))
+		if _, err := s.OpenPriv(nil, m2); !errors.Is(err, ErrBadOrder) {
+			t.Errorf("%s unchained, #2 first: %v", name, err)
+		}
+		if _, err := s.OpenPriv(nil, m1); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := s.OpenPriv(nil, m1); !errors.Is(err, ErrBadOrder) || CodeOf(err) != ErrBadOrder {
+			t.Errorf("%s unchained replay: %v", name, err)
+		}
+
+		c, s = sessionPair(t, id)
+		c.InitCipherState()
+		s.InitCipherState()
+		m1, _ = c.SealPriv(nil, []byte("one"))
+		m2, _ = c.SealPriv(nil, []byte("two"))
+		if _, err := s.OpenPriv(nil, m2); !errors.Is(err, ErrBadIntegrity) {
+			t.Errorf("%s chained, #2 first: %v", name, err)
+		}
+		if _, err := s.OpenPriv(nil, m1); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := s.OpenPriv(nil, m1); !errors.Is(err, ErrBadIntegrity) {
+			t.Errorf("%s chained replay: %v", name, err)
+		}
+		// Right cipher state, wrong number: the sender skips a number.
+		c, s = sessionPair(t, id)
+		twin, _ := sessionPair(t, id) // same key, state and confounders as c
+		c.InitCipherState()
+		s.InitCipherState()
+		twin.InitCipherState()
+		c.localSeq++
+		skipped, _ := c.SealPriv(nil, []byte("skipped"))
+		if _, err := s.OpenPriv(nil, skipped); !errors.Is(err, ErrBadOrder) {
+			t.Errorf("%s chained, skipped number: %v", name, err)
+		}
+		// The failure changed nothing: a message from the same state with
+		// the right number still opens.
+		if got, err := s.OpenPriv(nil, mustSeal(t, twin, "right")); err != nil || string(got) != "right" {
+			t.Errorf("%s: after BADORDER: %q %v", name, got, err)
+		}
+	}
+}
+
+func mustSeal(t testing.TB, s *Session, data string) []byte {
+	t.Helper()
+	m, err := s.SealPriv(nil, []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestPrivWrongKeyAndEtype(t *testing.T) {
+	for _, id := range implementedEnctypes() {
+		name := EnctypeName(id)
+		c, _ := sessionPair(t, id)
+		other, err := newSession(sessionParams{role: RoleServer, key: testKey(id, 4242), remoteSeq: testSc, localAddr: serverAddr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := c.SealPriv(nil, []byte("data"))
+		if _, err := other.OpenPriv(nil, msg); !errors.Is(err, ErrBadIntegrity) {
+			t.Errorf("%s wrong key: %v", name, err)
+		}
+
+		// Same ciphertext relabelled with another etype.
+		var p messages.KRBPriv
+		p.Unmarshal(msg)
+		for _, e := range []int32{17, 18, 16, 23, 25} {
+			if e == id {
+				continue
+			}
+			_, s := sessionPair(t, id)
+			_, err := s.OpenPriv(nil, privMsg(5, e, p.EncPart.Cipher))
+			if !errors.Is(err, errBadEnctype) || CodeOf(err) != ErrGeneric {
+				t.Errorf("%s relabelled %d: %v", name, e, err)
+			}
+		}
+		// MIT's ENCTYPE_UNKNOWN passes the enctype check.
+		_, s := sessionPair(t, id)
+		if got, err := s.OpenPriv(nil, privMsg(5, enctypeUnknown, p.EncPart.Cipher)); err != nil || string(got) != "data" {
+			t.Errorf("%s ENCTYPE_UNKNOWN: %v", name, err)
+		}
+	}
+}
+
+func TestPrivFields(t *testing.T) {
+	id := EnctypeAES256CTSSHA1
+	tests := []struct {
+		name string
+		part func(seq uint32) []byte
+		want error
+		data string
+	}{
+		{"minimal", func(seq uint32) []byte {
+			return tlv(idEncPrivPart, tlv(idSequence, ctx(0, octets([]byte("x"))), ctx(3, derInt(int64(seq))), ctx(4, derAddr(clientAddr))))
+		}, nil, "x"},
+		{"r-address ours", func(seq uint32) []byte {
+			return tlv(idEncPrivPart, tlv(idSequence, ctx(0, octets([]byte("x"))), ctx(3, derInt(int64(seq))),
+				ctx(4, derAddr(clientAddr)), ctx(5, derAddr(serverAddr))))
+		}, nil, "x"},
+		{"r-address not ours", func(seq uint32) []byte {
+			return tlv(idEncPrivPart, tlv(idSequence, ctx(0, octets([]byte("x"))), ctx(3, derInt(int64(seq))),
+				ctx(4, derAddr(clientAddr)), ctx(5, derAddr(clientAddr))))
+		}, ErrBadAddr, ""},
+		{"r-address other type", func(seq uint32) []byte {
+			return tlv(idEncPrivPart, tlv(idSequence, ctx(0, octets([]byte("x"))), ctx(3, derInt(int64(seq))),
+				ctx(4, derAddr(clientAddr)), ctx(5, derAddr(types.HostAddress{AddrType: 24, Address: serverAddr.Address}))))
+		}, ErrBadAddr, ""},
+		{"bogus s-address is not checked", func(seq uint32) []byte {
+			return tlv(idEncPrivPart, tlv(idSequence, ctx(0, octets([]byte("x"))), ctx(3, derInt(int64(seq))),
+				ctx(4, derAddr(types.HostAddress{AddrType: 2, Address: []byte{10, 1, 2, 3}}))))
+		}, nil, "x"},
+		{"timestamp and usec ignored", func(seq uint32) []byte {
+			return tlv(idEncPrivPart, tlv(idSequence, ctx(0, octets([]byte("x"))), ctx(1, tlv(idGenTime, []byte("20260101000000Z"))),
+				ctx(2, derInt(5)), ctx(3, derInt(int64(seq))), ctx(4, derAddr(clientAddr))))
+		}, nil, "x"},
+		{"seq missing", func(seq uint32) []byte {
+			return tlv(idEncPrivPart, tlv(idSequence, ctx(0, octets([]byte("x"))), ctx(4, derAddr(clientAddr))))
+		}, ErrBadOrder, ""},
+		{"s-address missing", func(seq uint32) []byte {
+			return tlv(idEncPrivPart, tlv(idSequence, ctx(0, octets([]byte("x"))), ctx(3, derInt(int64(seq)))))
+		}, errASN1MissingField, ""},
+		{"plain SEQUENCE instead of [APPLICATION 28]", func(seq uint32) []byte {
+			return tlv(idSequence, ctx(0, octets([]byte("x"))), ctx(3, derInt(int64(seq))), ctx(4, derAddr(clientAddr)))
+		}, errASN1BadID, ""},
+		{"trailing garbage after the part is ignored", func(seq uint32) []byte {
+			return append(tlv(idEncPrivPart, tlv(idSequence, ctx(0, octets([]byte("x"))), ctx(3, derInt(int64(seq))), ctx(4, derAddr(clientAddr)))), 0, 0, 0)
+		}, nil, "x"},
+		{"unknown trailing field ignored", func(seq uint32) []byte {
+			return tlv(idEncPrivPart, tlv(idSequence, ctx(0, octets([]byte("x"))), ctx(3, derInt(int64(seq))), ctx(4, derAddr(clientAddr)), ctx(9, derInt(1))))
+		}, nil, "x"},
+		{"indefinite length", func(seq uint32) []byte {
+			return []byte{0x7c, 0x80, 0x30, 0x80, 0, 0, 0, 0}
+		}, errASN1Indef, ""},
+	}
+	for _, tc := range tests {
+		for _, chained := range []bool{false, true} {
+			c, s := sessionPair(t, id)
+			if chained {
+				c.InitCipherState()
+				s.InitCipherState()
+			}
+			msg := sealPart(t, c, tc.part(c.localSeq))
+			got, err := s.OpenPriv(nil, msg)
+			if tc.want == nil {
+				if err != nil || string(got) != tc.data {
+					t.Errorf("%s: %q %v", tc.name, got, err)
+				}
+				continue
+			}
+			if !errors.Is(err, tc.want) {
+				t.Errorf("%s (chained=%v): got %v, want %v", tc.name, chained, err, tc.want)
+			}
+			if s.RemoteSeq() != testSc {
+				t.Errorf("%s: remote seq moved", tc.name)
+			}
+		}
+	}
+}
+
+// An absent seq-number reads as 0, and MIT omits a zero seq-number.
+func TestPrivSeqZero(t *testing.T) {
+	key := testKey(EnctypeAES128CTSSHA256, 5)
+	c, _ := newSession(sessionParams{key: key, localSeq: 0, localAddr: clientAddr})
+	s, _ := newSession(sessionParams{key: key, remoteSeq: 0, localAddr: serverAddr})
+	msg, err := c.SealPriv(nil, []byte("z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p messages.KRBPriv
+	p.Unmarshal(msg)
+	der, _ := refOpen(t, key.KeyType, key.KeyValue, &refState{}, p.EncPart.Cipher)
+	if bytes.Contains(der, []byte{0xa3, 0x03, 0x02, 0x01, 0x00}) {
+		t.Error("seq-number 0 was encoded")
+	}
+	if got, err := s.OpenPriv(nil, msg); err != nil || string(got) != "z" || s.RemoteSeq() != 1 {
+		t.Errorf("%q %v %d", got, err, s.RemoteSeq())
+	}
+	// Wrap-around to 0.
+	c.localSeq, s.remoteSeq = 1<<32-1, 1<<32-1
+	for range 2 {
+		msg, _ := c.SealPriv(nil, []byte("w"))
+		if _, err := s.OpenPriv(nil, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.LocalSeq() != 1 || s.RemoteSeq() != 1 {
+		t.Errorf("after wrap: %d %d", c.LocalSeq(), s.RemoteSeq())
+	}
+}
+
+func TestPrivEnvelopeErrors(t *testing.T) {
+	c, s := sessionPair(t, EnctypeAES256CTSSHA1)
+	good, _ := c.SealPriv(nil, []byte("data"))
+	var p messages.KRBPriv
+	p.Unmarshal(good)
+	krbErr, err := s.MakeError(ErrBadIntegrity, "while decoding database block starting at offset 0", timeZero)
+	if err != nil {
+		t.Fatal(err)
+	}
+	safe, _ := c.MakeSafe([]byte{0, 0, 0, 1})
+	primitive := bytes.Clone(good)
+	primitive[0] = 0x55
+	tests := []struct {
+		name string
+		msg  []byte
+		code ErrorCode
+		is   error
+	}{
+		{"empty", nil, ErrMsgType, ErrMsgType},
+		{"KRB-SAFE", safe, ErrMsgType, ErrMsgType},
+		{"primitive application tag", primitive, ErrGeneric, errASN1BadID},
+		{"pvno 4", privMsg(4, 18, p.EncPart.Cipher), errBadPVNO, errBadPVNO},
+		{"truncated", good[:len(good)-1], ErrGeneric, errASN1Overrun},
+		{"short ciphertext", privMsg(5, 18, make([]byte, 27)), ErrGeneric, errBadMsize},
+		{"no enc-part", tlv(idApp|tagKRBPriv, tlv(idSequence, ctx(0, derInt(5)), ctx(1, derInt(21)))), ErrGeneric, errASN1MissingField},
+		{"enc-part as [2]", tlv(idApp|tagKRBPriv, tlv(idSequence, ctx(0, derInt(5)), ctx(1, derInt(21)), ctx(2, derInt(1)))), ErrGeneric, errASN1MissingField},
+	}
+	for _, tc := range tests {
+		out, err := s.OpenPriv([]byte("keep"), tc.msg)
+		if !errors.Is(err, tc.is) || CodeOf(err) != tc.code {
+			t.Errorf("%s: %v (code %d)", tc.name, err, CodeOf(err))
+		}
+		if string(out) != "keep" {
+			t.Errorf("%s: dst changed to %q", tc.name, out)
+		}
+	}
+	_, err = s.OpenPriv(nil, krbErr)
+	var re *RemoteError
+	if !errors.As(err, &re) || re.Code != ErrBadIntegrity || CodeOf(err) != ErrBadIntegrity {
+		t.Errorf("KRB-ERROR: %v", err)
+	}
+	// The session survived all of that.
+	if got, err := s.OpenPriv(nil, good); err != nil || string(got) != "data" {
+		t.Errorf("good message: %v", err)
+	}
+	// msg-type is not checked by MIT's decoder.
+	c2, s2 := sessionPair(t, EnctypeAES256CTSSHA1)
+	m, _ := c2.SealPriv(nil, []byte("mt"))
+	var q messages.KRBPriv
+	q.Unmarshal(m)
+	odd := tlv(idApp|tagKRBPriv, tlv(idSequence, ctx(0, derInt(5)), ctx(1, derInt(99)),
+		ctx(3, tlv(idSequence, ctx(0, derInt(18)), ctx(1, derInt(7)), ctx(2, octets(q.EncPart.Cipher))))))
+	if got, err := s2.OpenPriv(nil, odd); err != nil || string(got) != "mt" {
+		t.Errorf("msg-type 99 with kvno: %v", err)
+	}
+}
+
+// Ciphertexts too short for confounder and checksum, or (des3) not a
+// multiple of the block size, are MIT's KRB5_BAD_MSIZE.
+func TestPrivCiphertextSizes(t *testing.T) {
+	tests := []struct {
+		id       int32
+		tooShort int
+		ragged   int
+	}{
+		{EnctypeAES128CTSSHA1, 16 + 12 - 1, 0},
+		{EnctypeAES256CTSSHA384, 16 + 24 - 1, 0},
+		{EnctypeDES3CBCSHA1, 8 + 20 - 1, 8 + 20 + 3},
+		{EnctypeRC4HMAC, 16 + 8 - 1, 0},
+	}
+	for _, tc := range tests {
+		_, s := sessionPair(t, tc.id)
+		for _, n := range []int{0, tc.tooShort, tc.ragged} {
+			if n == 0 && tc.ragged == 0 {
+				continue
+			}
+			_, err := s.OpenPriv(nil, privMsg(5, tc.id, make([]byte, n)))
+			if !errors.Is(err, errBadMsize) || CodeOf(err) != ErrGeneric {
+				t.Errorf("%s, %d-byte ciphertext: %v", EnctypeName(tc.id), n, err)
+			}
+		}
+		// The smallest well-formed size decrypts (and then fails integrity).
+		_, err := s.OpenPriv(nil, privMsg(5, tc.id, make([]byte, tc.tooShort+1)))
+		if !errors.Is(err, ErrBadIntegrity) {
+			t.Errorf("%s minimal ciphertext: %v", EnctypeName(tc.id), err)
+		}
+	}
+}
+
+func TestNewSessionErrors(t *testing.T) {
+	for _, id := range []int32{EnctypeCamellia128CTSCMAC, EnctypeCamellia256CTSCMAC, 1, 3} {
+		_, err := newSession(sessionParams{key: types.EncryptionKey{KeyType: id, KeyValue: make([]byte, 32)}})
+		if !errors.Is(err, ErrUnsupportedEnctype) || !bytes.Contains([]byte(err.Error()), []byte(EnctypeName(id))) {
+			t.Errorf("%d: %v", id, err)
+		}
+	}
+	_, err := newSession(sessionParams{key: types.EncryptionKey{KeyType: 18, KeyValue: make([]byte, 16)}})
+	if !errors.Is(err, errBadKeysize) {
+		t.Errorf("short key: %v", err)
+	}
+	s, _ := newSession(sessionParams{key: testKey(17, 1)})
+	if _, err := s.SealPriv(nil, []byte("x")); !errors.Is(err, errLocalAddrRequired) {
+		t.Errorf("no local address: %v", err)
+	}
+	if _, err := s.MakeSafe([]byte("x")); !errors.Is(err, errLocalAddrRequired) {
+		t.Errorf("no local address: %v", err)
+	}
+}
+
+// SealPriv may be handed data that lives in dst's own spare capacity.
+func TestSealPrivOverlap(t *testing.T) {
+	for _, id := range implementedEnctypes() {
+		c, s := sessionPair(t, id)
+		c.InitCipherState()
+		s.InitCipherState()
+		buf := make([]byte, 0, 40000)
+		for _, off := range []int{0, 10, 100, 3000} {
+			data := pattern(1000, byte(off))
+			copy(buf[off:off+1000], data)
+			msg, err := c.SealPriv(buf[:0], buf[off:off+1000])
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.OpenPriv(msg[:0], msg) // dst overlapping msg too
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("%s, data at %d: %v", EnctypeName(id), off, err)
+			}
+		}
+	}
+}
+
+// A failing confounder source leaves the session untouched.
+func TestSealPrivRandFailure(t *testing.T) {
+	c, s := sessionPair(t, EnctypeAES128CTSSHA1)
+	c.InitCipherState()
+	s.InitCipherState()
+	good := c.rand
+	c.rand = io.LimitReader(good, 0)
+	if out, err := c.SealPriv([]byte("x"), []byte("data")); err == nil || string(out) != "x" {
+		t.Fatalf("%q %v", out, err)
+	}
+	if c.LocalSeq() != testSc {
+		t.Fatal("seq advanced")
+	}
+	c.rand = good
+	msg, _ := c.SealPriv(nil, []byte("data"))
+	if _, err := s.OpenPriv(nil, msg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPrivAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip()
+	}
+	for _, id := range implementedEnctypes() {
+		c, s := sessionPair(t, id)
+		c.InitCipherState()
+		s.InitCipherState()
+		data := pattern(32768, 3)
+		msg := make([]byte, 0, 40000)
+		out := make([]byte, 0, 40000)
+		var err error
+		// Warm up (HMAC precomputation, scratch buffer).
+		for range 2 {
+			msg, _ = c.SealPriv(msg[:0], data)
+			out, _ = s.OpenPriv(out[:0], msg)
+		}
+		seal := testing.AllocsPerRun(20, func() { msg, err = c.SealPriv(msg[:0], data) })
+		c2, s2 := sessionPair(t, id)
+		c2.InitCipherState()
+		s2.InitCipherState()
+		msgs := make([][]byte, 25)
+		for i := range msgs {
+			msgs[i], _ = c2.SealPriv(nil, data)
+		}
+		out, _ = s2.OpenPriv(out[:0], msgs[0])
+		out, _ = s2.OpenPriv(out[:0], msgs[1])
+		i := 2
+		open := testing.AllocsPerRun(20, func() {
+			out, err = s2.OpenPriv(out[:0], msgs[i])
+			i++
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seal != 0 || open != 0 {
+			t.Errorf("%s: SealPriv %v allocs, OpenPriv %v allocs", EnctypeName(id), seal, open)
+		}
+	}
+}

@@ -1,0 +1,290 @@
+package krbauth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+)
+
+// SendauthVersion is the sendauth protocol version string MIT's
+// krb5_sendauth and krb5_recvauth exchange (sent with a trailing NUL).
+const SendauthVersion = "KRB5_SENDAUTH_V1.0"
+
+// DefaultApplVersion is kprop's application version string
+// (KPROP_PROT_VERSION in MIT's src/kprop/kprop.h), sent with a trailing NUL.
+const DefaultApplVersion = "kprop5_01"
+
+// hsDefaultSkew is MIT's default clockskew, used when a configuration
+// leaves ClockSkew at 0.
+const hsDefaultSkew = 300 * time.Second
+
+// ErrSendauthRejected: the server answered the AP-REQ with a KRB-ERROR
+// (MIT's KRB5_SENDAUTH_REJECTED). SendAuth wraps it together with the
+// *RemoteError holding the server's code and text.
+var ErrSendauthRejected = errors.New("Server rejected authentication (during sendauth exchange)")
+
+// Frame size limits of the handshake.
+const (
+	// maxVersionFrame: a version string longer than this cannot match and
+	// is skipped (up to maxSkippedFrame) rather than stored.
+	maxVersionFrame = 64
+	maxSkippedFrame = 64 << 10
+	// maxAPFrame bounds AP-REQ, AP-REP and KRB-ERROR frames. An AP-REQ is
+	// mostly its ticket; a few KiB is usual, 64 KiB leaves room for large
+	// authorization data.
+	maxAPFrame = 64 << 10
+)
+
+// ClientConfig configures SendAuth. The zero value of every field but
+// Credentials is usable.
+type ClientConfig struct {
+	// Credentials is the service ticket for the server's host principal
+	// and its session key, as an AS exchange returned them.
+	Credentials *Credentials
+	// ApplVersion is the application version string, without the NUL;
+	// "" means DefaultApplVersion.
+	ApplVersion string
+	// ClockSkew is the tolerance when SendAuth checks, as MIT's
+	// krb5_mk_req_extended does, that the credentials are currently valid;
+	// 0 means MIT's default of 300 seconds.
+	ClockSkew time.Duration
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// Rand is the source of the initial sequence number; nil means
+	// crypto/rand.Reader.
+	Rand io.Reader
+}
+
+// SendAuth runs MIT's krb5_sendauth on conn as kprop does, and returns the
+// Session for the messages that follow:
+//
+//  1. It writes the sendauth and application version strings (each
+//     NUL-terminated, each in its own frame, both in one write) and reads
+//     the server's one-byte answer: 1 is ErrBadAuthVersion, 2
+//     ErrBadApplVersion, any other non-zero value ErrBadResponse.
+//  2. It sends an AP-REQ with ap-options mutual-required and the ticket as
+//     issued. The authenticator carries the client principal, the current
+//     time and a random sequence number in 1..2^30-1, and no checksum,
+//     subkey or authorization data. It is encrypted with the session key
+//     and carries no kvno.
+//  3. An empty answer frame means the server accepted the AP-REQ; a
+//     KRB-ERROR gives an error matching ErrSendauthRejected and
+//     *RemoteError (use errors.As to read its code and text).
+//  4. It reads and checks the AP-REP: it must decrypt with the session key
+//     and echo the authenticator's ctime and cusec exactly (else
+//     ErrMutualFail). Its sequence number becomes the session's remote
+//     sequence number. MIT kpropd never sends an AP-REP subkey; if a
+//     server does, the session uses it for both directions, as MIT's
+//     krb5_rd_rep arranges.
+//
+// The session's local sequence number is the authenticator's, and its
+// s-address is conn's local IP address (see ErrAddrTypeNotSupported).
+//
+// ctx bounds the whole exchange: its deadline, if any, is applied to conn
+// and cleared afterwards (replacing any deadline the caller had set), and
+// cancelling ctx interrupts a blocked read or write. SendAuth never closes
+// conn; after an error the caller should.
+func SendAuth(ctx context.Context, conn net.Conn, cfg *ClientConfig) (*Session, error) {
+	if cfg == nil || cfg.Credentials == nil {
+		return nil, errors.New("sendauth: no credentials")
+	}
+	creds := cfg.Credentials
+	now := hsNow(cfg.Now)()
+	skew := cfg.ClockSkew
+	if skew <= 0 {
+		skew = hsDefaultSkew
+	}
+	if err := validCredTimes(creds, now, skew); err != nil {
+		return nil, fmt.Errorf("sendauth: credentials for %s: %w", creds.Server, err)
+	}
+	laddr, err := localHostAddress(conn.LocalAddr())
+	if err != nil {
+		return nil, fmt.Errorf("sendauth: %w", err)
+	}
+	seq, err := hsSeqNumber(cfg.Rand)
+	if err != nil {
+		return nil, fmt.Errorf("sendauth: sequence number: %w", err)
+	}
+
+	var sess *Session
+	err = hsWithContext(ctx, conn, func() error {
+		if err := writeVersions(conn, hsApplVersion(cfg.ApplVersion)); err != nil {
+			return fmt.Errorf("sendauth: send versions: %w", err)
+		}
+		var ans [1]byte
+		if _, err := io.ReadFull(conn, ans[:]); err != nil {
+			return fmt.Errorf("sendauth: read version answer: %w", readErr(err))
+		}
+		switch ans[0] {
+		case 0:
+		case 1:
+			return fmt.Errorf("sendauth: %w", ErrBadAuthVersion)
+		case 2:
+			return fmt.Errorf("sendauth: %w", ErrBadApplVersion)
+		default:
+			return fmt.Errorf("sendauth: answer byte %d: %w", ans[0], ErrBadResponse)
+		}
+
+		// MIT timestamps the authenticator when it builds it, after the
+		// version exchange.
+		auth := newAuthenticator(creds.Client, hsNow(cfg.Now)(), seq)
+		req, err := buildAPReq(creds, auth)
+		if err != nil {
+			return fmt.Errorf("sendauth: %w", err)
+		}
+		if err := WriteMessage(conn, req); err != nil {
+			return fmt.Errorf("sendauth: send AP-REQ: %w", err)
+		}
+		reply, err := ReadMessage(conn, maxAPFrame)
+		if err != nil {
+			return fmt.Errorf("sendauth: read AP-REQ answer: %w", err)
+		}
+		if len(reply) != 0 {
+			if re, ok := ParseError(reply); ok {
+				return fmt.Errorf("%w: %w", ErrSendauthRejected, re)
+			}
+			return fmt.Errorf("sendauth: answer to AP-REQ is neither empty nor a KRB-ERROR: %w",
+				&mitLibError{msg: "ASN.1 identifier doesn't match expected value", is: ErrMalformed})
+		}
+		rep, err := ReadMessage(conn, maxAPFrame)
+		if err != nil {
+			return fmt.Errorf("sendauth: read AP-REP: %w", err)
+		}
+		f, err := readAPRep(rep, creds.SessionKey, auth)
+		if err != nil {
+			return fmt.Errorf("sendauth: %w", err)
+		}
+		key := creds.SessionKey
+		if f.subkey != nil {
+			key = *f.subkey
+		}
+		sess, err = newSession(sessionParams{
+			role:        RoleClient,
+			rand:        cfg.Rand,
+			key:         key,
+			localSeq:    seq,
+			remoteSeq:   f.seq,
+			localAddr:   laddr,
+			client:      creds.Client,
+			server:      creds.Server,
+			ticketEtype: creds.Ticket.EncPart.EType,
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sess, nil
+}
+
+// validCredTimes is the check MIT's krb5_mk_req_extended makes on the
+// credentials before using them (krb5int_validate_times).
+func validCredTimes(c *Credentials, now time.Time, skew time.Duration) error {
+	start := c.StartTime
+	if start.IsZero() {
+		start = c.AuthTime
+	}
+	n, s := now.Unix(), int64(skew/time.Second)
+	if !start.IsZero() && start.Unix() > n+s {
+		return fmt.Errorf("valid from %s: %w", start.UTC().Format(time.RFC3339), ErrTktNotYetValid)
+	}
+	if n > c.EndTime.Unix()+s {
+		return fmt.Errorf("expired %s: %w", c.EndTime.UTC().Format(time.RFC3339), ErrTktExpired)
+	}
+	return nil
+}
+
+// writeVersions sends F(SendauthVersion NUL) F(appl NUL) in one write, as
+// MIT's k5_write_messages does with a single writev.
+func writeVersions(w io.Writer, appl string) error {
+	buf := make([]byte, 0, 8+len(SendauthVersion)+1+len(appl)+1)
+	for _, s := range []string{SendauthVersion, appl} {
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(s)+1))
+		buf = append(buf, s...)
+		buf = append(buf, 0)
+	}
+	_, err := w.Write(buf)
+	return err
+}
+
+func hsApplVersion(v string) string {
+	if v == "" {
+		return DefaultApplVersion
+	}
+	return v
+}
+
+func hsNow(f func() time.Time) func() time.Time {
+	if f == nil {
+		return time.Now
+	}
+	return f
+}
+
+// hsSeqNumber draws an initial sequence number as MIT's
+// krb5_generate_seq_number does: 32 random bits masked to 30, 0 becoming 1.
+func hsSeqNumber(r io.Reader) (uint32, error) {
+	if r == nil {
+		r = rand.Reader
+	}
+	var b [4]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return 0, err
+	}
+	seq := binary.BigEndian.Uint32(b[:]) & 0x3fffffff
+	if seq == 0 {
+		seq = 1
+	}
+	return seq, nil
+}
+
+// hsWithContext runs f, which does blocking I/O on conn, under ctx: the
+// context's deadline is set on conn for the duration (and cleared
+// afterwards), and cancellation sets a deadline in the past so that a
+// blocked read or write returns. If ctx ended while f ran, the error
+// matches ctx.Err() as well as the I/O error it caused.
+func hsWithContext(ctx context.Context, conn net.Conn, f func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dl, hasDeadline := ctx.Deadline()
+	if hasDeadline {
+		if err := conn.SetDeadline(dl); err != nil {
+			return err
+		}
+	}
+	done := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(done)
+		conn.SetDeadline(time.Unix(1, 0))
+	})
+	err := f()
+	interrupted := !stop()
+	if interrupted {
+		// The interruption has started; let it finish before undoing it.
+		<-done
+	}
+	if hasDeadline || interrupted {
+		conn.SetDeadline(time.Time{})
+	}
+	if interrupted {
+		if err == nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: %w", ctx.Err(), err)
+	}
+	if err != nil && hasDeadline && hsIsTimeout(err) && !time.Now().Before(dl) {
+		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+	}
+	return err
+}
+
+func hsIsTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
