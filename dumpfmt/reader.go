@@ -235,6 +235,11 @@ func (r *Reader) num(s *fieldScanner, f fieldName, min, max int64) (int64, error
 	if v, ok := s.fastInt(min, max); ok {
 		return v, nil
 	}
+	return r.numSlow(s, f, min, max)
+}
+
+// numSlow parses what fastInt refused, to explain what is wrong.
+func (r *Reader) numSlow(s *fieldScanner, f fieldName, min, max int64) (int64, error) {
 	b, err := s.next()
 	if err != nil {
 		return 0, r.fieldErr(f, fmt.Errorf("%w: line ends before this field", ErrCount))
@@ -356,20 +361,7 @@ func (r *Reader) parsePrincipal(line []byte, p *Principal) error {
 	}
 
 	var v [8]int64
-	fixed := [8]struct {
-		name     string
-		min, max int64
-	}{
-		{"attributes", -1 << 31, 1<<31 - 1},
-		{"max_life", -1 << 31, 1<<31 - 1},
-		{"max_renewable_life", -1 << 31, 1<<31 - 1},
-		{"expiration", 0, 1<<32 - 1},
-		{"pw_expiration", 0, 1<<32 - 1},
-		{"last_success", 0, 1<<32 - 1},
-		{"last_failed", 0, 1<<32 - 1},
-		{"fail_auth_count", -1 << 31, 1<<31 - 1},
-	}
-	for i, f := range fixed {
+	for i, f := range &principalFixed {
 		if v[i], err = r.num(&s, fld(f.name), f.min, f.max); err != nil {
 			return err
 		}
@@ -439,6 +431,22 @@ func (r *Reader) parsePrincipal(line []byte, p *Principal) error {
 		r.arena = arena
 	}
 	return nil
+}
+
+// principalFixed lists the fixed numeric fields of a principal after its
+// name, with the ranges kdb5_util prints them in.
+var principalFixed = [8]struct {
+	name     string
+	min, max int64
+}{
+	{"attributes", -1 << 31, 1<<31 - 1},
+	{"max_life", -1 << 31, 1<<31 - 1},
+	{"max_renewable_life", -1 << 31, 1<<31 - 1},
+	{"expiration", 0, 1<<32 - 1},
+	{"pw_expiration", 0, 1<<32 - 1},
+	{"last_success", 0, 1<<32 - 1},
+	{"last_failed", 0, 1<<32 - 1},
+	{"fail_auth_count", -1 << 31, 1<<31 - 1},
 }
 
 func (r *Reader) tlData(s *fieldScanner, i int, arena *[]byte, n int64) (TLData, error) {

@@ -50,39 +50,42 @@ func (s *fieldScanner) nextN(n int) ([]byte, error) {
 // moves past it, in one pass. It reports false, consuming nothing, for
 // anything unusual; the caller then takes the slow path, which explains.
 func (s *fieldScanner) fastInt(min, max int64) (int64, bool) {
-	b, i := s.b, s.i
-	if i >= len(b) {
+	if s.i >= len(s.b) {
 		return 0, false
 	}
-	neg := b[i] == '-'
+	b := s.b[s.i:]
+	neg := b[0] == '-'
+	d := b
 	if neg {
-		i++
+		d = b[1:]
 	}
-	start := i
+	if len(d) > 18 {
+		d = d[:18]
+	}
+	n := 0
 	var v int64
-	for i < len(b) && i-start < 18 {
-		c := b[i] - '0'
+	for n < len(d) {
+		c := d[n] - '0'
 		if c > 9 {
 			break
 		}
 		v = v*10 + int64(c)
-		i++
+		n++
 	}
-	n := i - start
-	if n == 0 || n == 18 || (n > 1 && b[start] == '0') || (neg && v == 0) {
+	if n == 0 || n == 18 || (n > 1 && d[0] == '0') || (neg && v == 0) {
 		return 0, false
 	}
 	if neg {
-		v = -v
+		v, n = -v, n+1
 	}
 	if v < min || v > max {
 		return 0, false
 	}
 	switch {
-	case i == len(b):
-		s.i = len(b) + 1
-	case b[i] == '\t':
-		s.i = i + 1
+	case n == len(b):
+		s.i = len(s.b) + 1
+	case b[n] == '\t':
+		s.i += n + 1
 	default:
 		return 0, false
 	}
