@@ -40,6 +40,13 @@ var dumpFormats = []dumpFormat{
 // realms do not enable it; nothing here listens on the iprop port.
 func ipropEnv(t *testing.T, h *mitrealm.Host) []string {
 	t.Helper()
+	return kdcConfEnv(t, h, "iprop_enable = true", "iprop_port = 1", "iprop_logfile = "+filepath.Join(h.Dir, "ulog"))
+}
+
+// kdcConfEnv returns h.Env() with KRB5_KDC_PROFILE naming a copy of h's
+// kdc.conf whose realm section has the given extra relations.
+func kdcConfEnv(t *testing.T, h *mitrealm.Host, relations ...string) []string {
+	t.Helper()
 	conf, err := os.ReadFile(h.KDCConf)
 	if err != nil {
 		t.Fatal(err)
@@ -50,13 +57,20 @@ func ipropEnv(t *testing.T, h *mitrealm.Host) []string {
 		t.Fatalf("no realm section in %s", h.KDCConf)
 	}
 	i += len(marker)
-	extra := fmt.Sprintf("\t\tiprop_enable = true\n\t\tiprop_port = 1\n\t\tiprop_logfile = %s\n", filepath.Join(h.Dir, "ulog"))
+	var extra []byte
+	for _, r := range relations {
+		extra = append(extra, "\t\t"+r+"\n"...)
+	}
 	out := append(append(append([]byte(nil), conf[:i]...), extra...), conf[i:]...)
-	path := filepath.Join(h.Dir, "kdc-iprop.conf")
-	if err := os.WriteFile(path, out, 0o644); err != nil {
+	f, err := os.CreateTemp(h.Dir, "kdc-*.conf")
+	if err != nil {
 		t.Fatal(err)
 	}
-	return mitrealm.SetEnv(h.Env(), "KRB5_KDC_PROFILE="+path)
+	defer f.Close()
+	if _, err := f.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	return mitrealm.SetEnv(h.Env(), "KRB5_KDC_PROFILE="+f.Name())
 }
 
 // kdbUtil runs kdb5_util on h, with iprop enabled when asked.

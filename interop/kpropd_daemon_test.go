@@ -172,23 +172,9 @@ func TestKpropdSIGTERMMidTransfer(t *testing.T) {
 	d := w.replica.StartKpropdBinary(t, goProgram(t, "github.com/gokprop/gokprop/cmd/kpropd"), "-d")
 	os.Remove(d.File)
 
-	cfg, err := krbauth.LoadConfigFiles(w.primary.KRB5Conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kt, err := krbauth.LoadKeytab(w.primary.Keytab)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, _ := krbauth.ParsePrincipal(w.primary.KpropPrincipal(), "")
-	server, _ := krbauth.ParsePrincipal(w.primary.ReplicaPrincipal(), "")
-	client.Name.NameType, server.Name.NameType = 3, 3
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	creds, err := krbauth.GetInitialCredentials(ctx, cfg, kt, client, server)
-	if err != nil {
-		t.Fatal(err)
-	}
+	creds := goCredentials(t, w)
 	dump, err := os.Open(w.dump)
 	if err != nil {
 		t.Fatal(err)
@@ -237,4 +223,92 @@ func TestKpropdSIGTERMMidTransfer(t *testing.T) {
 			t.Errorf("%s left behind after SIGTERM (%v)", p, err)
 		}
 	}
+}
+
+// startGoKpropd starts our kpropd on the replica with MIT's arguments, -d,
+// and the given environment.
+func startGoKpropd(t *testing.T, w *parityWorld, env []string) *mitrealm.Kpropd {
+	t.Helper()
+	port := freePort(t)
+	cmd := w.replica.Command(goProgram(t, "github.com/gokprop/gokprop/cmd/kpropd"), append(w.replica.KpropdArgs(t, port), "-d")...)
+	cmd.Env = env
+	d := mitrealm.StartDaemon(t, cmd, "ready")
+	return &mitrealm.Kpropd{Daemon: d, Port: port, File: w.replica.KpropdFile}
+}
+
+// TestKpropdTransferTimeout: kdc.conf's iprop_resync_timeout bounds a
+// whole transfer, as MIT's alarm does; a client that stalls is cut off,
+// nothing is installed, and the daemon goes on serving.
+func TestKpropdTransferTimeout(t *testing.T) {
+	w := newParityWorld(t)
+	d := startGoKpropd(t, w, kdcConfEnv(t, w.replica, "iprop_resync_timeout = 2s"))
+	os.Remove(d.File)
+	creds := goCredentials(t, w)
+	dump, err := os.Open(w.dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dump.Close()
+	st, _ := dump.Stat()
+	sr := &stallingReader{r: dump, n: int(st.Size() / 2), release: make(chan struct{}), stalled: make(chan struct{})}
+	conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(d.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	go kprop.Propagate(ctx, conn, &kprop.Config{Credentials: creds}, sr, st.Size())
+	<-sr.stalled
+	start := time.Now()
+	// The replica hangs up on the stalled client.
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	d.WaitFor(t, "while reading database block starting at offset", 20*time.Second)
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("stalled transfer cut off after %v, want about 2s", el)
+	}
+	close(sr.release)
+	for _, p := range []string{d.File, d.File + ".temp"} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s exists after a timed-out transfer (%v)", p, err)
+		}
+	}
+	if o := w.kprop(t, w.mitKprop, nil, w.args(d.Port, mitrealm.ReplicaHost)...); o.status != 0 {
+		t.Fatalf("propagation after a timeout: %+v", o)
+	}
+}
+
+// TestKpropdIpropEnabled: with iprop_enable in kdc.conf our kpropd says
+// that incremental propagation is not supported and serves full
+// propagation.
+func TestKpropdIpropEnabled(t *testing.T) {
+	w := newParityWorld(t)
+	d := startGoKpropd(t, w, ipropEnv(t, w.replica))
+	d.WaitFor(t, "incremental propagation is not supported yet", 5*time.Second)
+	if o := w.kprop(t, w.mitKprop, nil, w.args(d.Port, mitrealm.ReplicaHost)...); o.status != 0 {
+		t.Fatalf("full propagation with iprop enabled: %+v", o)
+	}
+}
+
+// goCredentials gets kprop's ticket for the replica with our library.
+func goCredentials(t *testing.T, w *parityWorld) *krbauth.Credentials {
+	t.Helper()
+	cfg, err := krbauth.LoadConfigFiles(w.primary.KRB5Conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kt, err := krbauth.LoadKeytab(w.primary.Keytab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, _ := krbauth.ParsePrincipal(w.primary.KpropPrincipal(), "")
+	server, _ := krbauth.ParsePrincipal(w.primary.ReplicaPrincipal(), "")
+	client.Name.NameType, server.Name.NameType = 3, 3
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	creds, err := krbauth.GetInitialCredentials(ctx, cfg, kt, client, server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return creds
 }
