@@ -17,31 +17,19 @@ import (
 	"github.com/jcmturner/gokrb5/v8/types"
 )
 
-// mitLibError is an MIT library error whose com_err code lies outside the
-// protocol range 0..127: MIT reports it to the peer as KRB_ERR_GENERIC
-// with msg as e-text, and so does RecvAuth. It matches is, when set, with
-// errors.Is.
-type mitLibError struct {
-	msg string
-	is  error
-}
-
-func (e *mitLibError) Error() string { return e.msg }
-func (e *mitLibError) Unwrap() error { return e.is }
-
 // Errors of the AP exchange that have no protocol code of their own.
 var (
 	// ErrTicketInvalid: the ticket carries the INVALID flag (MIT's
 	// KRB5KRB_AP_ERR_TKT_INVALID).
-	ErrTicketInvalid error = &mitLibError{msg: "Ticket has invalid flag set"}
+	ErrTicketInvalid error = &libError{msg: "Ticket has invalid flag set"}
 	// ErrEnctypeNotPermitted: the session key or subkey enctype is not in
 	// the acceptor's permitted list (MIT's KRB5_NOPERM_ETYPE). It also
 	// matches ErrUnsupportedEnctype.
-	ErrEnctypeNotPermitted error = &mitLibError{msg: "Encryption type not permitted", is: ErrUnsupportedEnctype}
+	ErrEnctypeNotPermitted error = &libError{msg: "Encryption type not permitted", is: ErrUnsupportedEnctype}
 	// ErrBadEnctype: an EncryptedData's etype differs from its key's, or
 	// the enctype is not one this package implements (MIT's
 	// KRB5_BAD_ENCTYPE). It also matches ErrUnsupportedEnctype.
-	ErrBadEnctype error = &mitLibError{msg: "Bad encryption type", is: ErrUnsupportedEnctype}
+	ErrBadEnctype error = &libError{msg: "Bad encryption type", is: ErrUnsupportedEnctype}
 	// ErrMalformed: a message did not decode as the ASN.1 structure it
 	// claims to be (one of MIT's ASN.1 decoder errors).
 	ErrMalformed = errors.New("malformed ASN.1 message")
@@ -136,7 +124,7 @@ func hsChecksumSize(etype int32) int {
 // asn1Failure reports a decoding error of what, with the e-text MIT's
 // ASN.1 decoder would have produced for it.
 func asn1Failure(what string, err error) error {
-	return fmt.Errorf("decode %s: %w (%v)", what, &mitLibError{msg: describeASN1(err), is: ErrMalformed}, err)
+	return fmt.Errorf("decode %s: %w (%v)", what, &libError{msg: describeASN1(err), is: ErrMalformed}, err)
 }
 
 // hsUnmarshal decodes b into v with the given tag parameters, turning

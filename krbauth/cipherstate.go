@@ -31,11 +31,11 @@ const (
 const enctypeUnknown = 0x1ff
 
 // MIT library errors of the crypto layer (src/lib/krb5/error_tables/krb5_err.et).
-const (
-	errBadEnctype        libError = "Bad encryption type"
-	errBadKeysize        libError = "Key size is incompatible with encryption type"
-	errBadMsize          libError = "Message size is incompatible with encryption type"
-	errLocalAddrRequired libError = "Auth context must contain local address"
+var (
+	errBadEnctype        = ErrBadEnctype
+	errBadKeysize        = &libError{msg: "Key size is incompatible with encryption type"}
+	errBadMsize          = &libError{msg: "Message size is incompatible with encryption type"}
+	errLocalAddrRequired = &libError{msg: "Auth context must contain local address"}
 )
 
 // encFamily names the cipher behind an enctype (MIT's enc provider). MIT

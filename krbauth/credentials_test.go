@@ -692,5 +692,5 @@ func ExampleGetInitialCredentials() {
 	server := HostPrincipal("host", "replica.example.org", "EXAMPLE.ORG")
 	_, err := GetInitialCredentials(context.Background(), cfg, kt, client, server)
 	fmt.Println(err)
-	// Output: Keytab contains no suitable keys for host/primary.example.org@EXAMPLE.ORG: no key table entry found: Service key not available
+	// Output: Keytab contains no suitable keys for host/primary.example.org@EXAMPLE.ORG: Key table entry not found
 }

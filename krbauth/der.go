@@ -8,24 +8,16 @@ package krbauth
 // ones absent, and an element that matches no remaining field ends the
 // sequence (MIT treats every sequence as extensible).
 
-// libError is an MIT library error: a com_err code outside the protocol
-// range 0..127. It carries no ErrorCode, so CodeOf maps it to ErrGeneric
-// (which is what MIT puts in a KRB-ERROR for such codes), and its text is
-// MIT's error_message() for the code.
-type libError string
-
-func (e libError) Error() string { return string(e) }
-
 // MIT's asn1 error table (src/lib/krb5/error_tables/asn1_err.et).
-const (
-	errASN1MissingField  libError = "ASN.1 structure is missing a required field"
-	errASN1Overflow      libError = "ASN.1 value too large"
-	errASN1Overrun       libError = "ASN.1 encoding ended unexpectedly"
-	errASN1BadID         libError = "ASN.1 identifier doesn't match expected value"
-	errASN1BadLength     libError = "ASN.1 length doesn't match expected value"
-	errASN1BadFormat     libError = "ASN.1 badly-formatted encoding"
-	errASN1BadTimeFormat libError = "ASN.1 failed call to system time library"
-	errASN1Indef         libError = "ASN.1 indefinite encoding"
+var (
+	errASN1MissingField  = &libError{msg: "ASN.1 structure is missing a required field"}
+	errASN1Overflow      = &libError{msg: "ASN.1 value too large"}
+	errASN1Overrun       = &libError{msg: "ASN.1 encoding ended unexpectedly"}
+	errASN1BadID         = &libError{msg: "ASN.1 identifier doesn't match expected value"}
+	errASN1BadLength     = &libError{msg: "ASN.1 length doesn't match expected value"}
+	errASN1BadFormat     = &libError{msg: "ASN.1 badly-formatted encoding"}
+	errASN1BadTimeFormat = &libError{msg: "ASN.1 failed call to system time library"}
+	errASN1Indef         = &libError{msg: "ASN.1 indefinite encoding"}
 )
 
 // errBadPVNO is what MIT's decoder returns for a pvno other than 5

@@ -125,6 +125,53 @@ var (
 	ErrUnsupportedEnctype = errors.New("encryption type not supported")
 )
 
+// libError is an MIT library error: a com_err code outside the protocol
+// range 0..127, whose text is MIT's error_message() for the code. MIT puts
+// such codes in a KRB-ERROR as KRB_ERR_GENERIC with the text as e-text.
+// When is is set the error also matches it (errors.Is, errors.As, CodeOf):
+// a missing keytab entry is "Key table entry not found" to a person and
+// KRB_AP_ERR_NOKEY to the protocol.
+type libError struct {
+	msg string
+	is  error
+}
+
+func (e *libError) Error() string { return e.msg }
+func (e *libError) Unwrap() error { return e.is }
+
+// Message returns the text an MIT program prints for the cause of err: for
+// an MIT library error its error_message() text, for a KRB-ERROR received
+// from a KDC or peer MIT's text for it, for a protocol code MIT's table
+// entry. ok is false when err carries none of these.
+func Message(err error) (msg string, ok bool) {
+	for e := err; e != nil; {
+		switch v := e.(type) {
+		case *libError:
+			return v.msg, true
+		case *KDCError:
+			return v.Error(), true
+		case *RemoteError:
+			return v.Error(), true
+		case ErrorCode:
+			return v.Error(), true
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() error }:
+			e = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				if m, ok := Message(x); ok {
+					return m, true
+				}
+			}
+			return "", false
+		default:
+			return "", false
+		}
+	}
+	return "", false
+}
+
 // CodeOf returns the protocol error code to report to a peer for err: the
 // first ErrorCode in err's chain, or ErrGeneric when there is none.
 func CodeOf(err error) ErrorCode {

@@ -30,8 +30,8 @@ const AnyEnctype = 0
 // KRB5_KT_NOTFOUND). ErrKVNONotFound: it has entries for the principal and
 // enctype but not the requested version (KRB5_KT_KVNONOTFOUND).
 var (
-	ErrKeyNotFound  = fmt.Errorf("no key table entry found: %w", ErrNoKey)
-	ErrKVNONotFound = fmt.Errorf("key version number for principal in key table is incorrect: %w", ErrBadKeyVer)
+	ErrKeyNotFound  error = &libError{msg: "Key table entry not found", is: ErrNoKey}
+	ErrKVNONotFound error = &libError{msg: "Key version number for principal in key table is incorrect", is: ErrBadKeyVer}
 )
 
 // FindKey selects a key from kt for principal p the way MIT's file keytab

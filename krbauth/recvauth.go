@@ -12,6 +12,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/iana/nametype"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/internal/netctx"
 )
 
 // ServerConfig configures RecvAuth. Keytab and Principal are required;
@@ -98,7 +100,7 @@ func RecvAuth(ctx context.Context, conn net.Conn, cfg *ServerConfig) (*Session, 
 		skew = hsDefaultSkew
 	}
 	var sess *Session
-	err = hsWithContext(ctx, conn, func() error {
+	err = netctx.Do(ctx, conn, func() error {
 		authOK, err := readVersionFrame(conn, SendauthVersion+"\x00")
 		if err != nil {
 			return fmt.Errorf("recvauth: read sendauth version: %w", err)
@@ -239,7 +241,7 @@ func recvauthWireError(err error) (ErrorCode, string) {
 	if errors.As(err, &c) {
 		return c, c.Error()
 	}
-	var le *mitLibError
+	var le *libError
 	if errors.As(err, &le) {
 		return ErrGeneric, le.msg
 	}

@@ -423,7 +423,7 @@ func TestRecvAuthWithoutMutual(t *testing.T) {
 		t.Errorf("seqs %d/%d", r.sess.LocalSeq(), r.sess.RemoteSeq())
 	}
 	cc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-	if n, err := cc.Read(make([]byte, 1)); n != 0 || !hsIsTimeout(err) {
+	if n, err := cc.Read(make([]byte, 1)); n != 0 || !isTimeout(err) {
 		t.Errorf("server sent something after accepting (n=%d, %v)", n, err)
 	}
 }

@@ -14,7 +14,7 @@ const DefaultReplayCacheSize = 1 << 16
 // entries, so an authenticator cannot be recorded and is refused (MIT's
 // KRB5_RC_IO_SPACE). Only authenticators that decrypted with a valid
 // ticket are recorded, so only authenticated clients can fill the cache.
-var ErrReplayCacheFull error = &mitLibError{msg: "Insufficient system space to store replay information"}
+var ErrReplayCacheFull error = &libError{msg: "Insufficient system space to store replay information"}
 
 // ReplayCache remembers the authenticators RecvAuth has accepted so that
 // a captured AP-REQ cannot be replayed (KRB_AP_ERR_REPEAT, code 34).

@@ -11,7 +11,7 @@ import (
 )
 
 // MIT's error for a checksum type it does not know (KRB5_PROG_SUMTYPE_NOSUPP).
-const errSumtypeNosupp libError = "Program lacks support for checksum type"
+var errSumtypeNosupp = &libError{msg: "Program lacks support for checksum type"}
 
 // cksumSpec describes a checksum type as MIT's table does
 // (src/lib/crypto/krb/cksumtypes.c): whether it is keyed, which key family

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"time"
+
+	"github.com/gokprop/gokprop/internal/netctx"
 )
 
 // SendauthVersion is the sendauth protocol version string MIT's
@@ -112,7 +114,7 @@ func SendAuth(ctx context.Context, conn net.Conn, cfg *ClientConfig) (*Session, 
 	}
 
 	var sess *Session
-	err = hsWithContext(ctx, conn, func() error {
+	err = netctx.Do(ctx, conn, func() error {
 		if err := writeVersions(conn, hsApplVersion(cfg.ApplVersion)); err != nil {
 			return fmt.Errorf("sendauth: send versions: %w", err)
 		}
@@ -149,7 +151,7 @@ func SendAuth(ctx context.Context, conn net.Conn, cfg *ClientConfig) (*Session, 
 				return fmt.Errorf("%w: %w", ErrSendauthRejected, re)
 			}
 			return fmt.Errorf("sendauth: answer to AP-REQ is neither empty nor a KRB-ERROR: %w",
-				&mitLibError{msg: "ASN.1 identifier doesn't match expected value", is: ErrMalformed})
+				&libError{msg: "ASN.1 identifier doesn't match expected value", is: ErrMalformed})
 		}
 		rep, err := ReadMessage(conn, maxAPFrame)
 		if err != nil {
@@ -241,50 +243,4 @@ func hsSeqNumber(r io.Reader) (uint32, error) {
 		seq = 1
 	}
 	return seq, nil
-}
-
-// hsWithContext runs f, which does blocking I/O on conn, under ctx: the
-// context's deadline is set on conn for the duration (and cleared
-// afterwards), and cancellation sets a deadline in the past so that a
-// blocked read or write returns. If ctx ended while f ran, the error
-// matches ctx.Err() as well as the I/O error it caused.
-func hsWithContext(ctx context.Context, conn net.Conn, f func() error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	dl, hasDeadline := ctx.Deadline()
-	if hasDeadline {
-		if err := conn.SetDeadline(dl); err != nil {
-			return err
-		}
-	}
-	done := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		defer close(done)
-		conn.SetDeadline(time.Unix(1, 0))
-	})
-	err := f()
-	interrupted := !stop()
-	if interrupted {
-		// The interruption has started; let it finish before undoing it.
-		<-done
-	}
-	if hasDeadline || interrupted {
-		conn.SetDeadline(time.Time{})
-	}
-	if interrupted {
-		if err == nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("%w: %w", ctx.Err(), err)
-	}
-	if err != nil && hasDeadline && hsIsTimeout(err) && !time.Now().Before(dl) {
-		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
-	}
-	return err
-}
-
-func hsIsTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -429,7 +429,7 @@ func TestHandshakeStalledPeer(t *testing.T) {
 		}
 		// The connection is usable again afterwards: no stale past deadline.
 		cc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		if _, err := cc.Read(make([]byte, 1)); !hsIsTimeout(err) {
+		if _, err := cc.Read(make([]byte, 1)); !isTimeout(err) {
 			t.Errorf("read after cancellation: %v, want a fresh timeout", err)
 		}
 	})

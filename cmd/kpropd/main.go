@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"log/syslog"
 	"net"
 	"os"
 	"os/signal"
@@ -139,7 +140,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return fail(err, "while initializing")
 	}
 
-	log := newLogger(o.debug > 0, stderr)
+	log := newLogger(o.debug > 0, o.nodaemon > 0, stderr)
 	if iprop, _ := cfg.RealmBool(realm, "iprop_enable", false); iprop {
 		log.Warn("iprop_enable is set for " + realm + ", but incremental propagation is not supported yet: serving full propagation only")
 	}
@@ -182,21 +183,31 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err, "while binding listener socket")
 	}
+	daemonize := o.debug == 0 && o.nodaemon == 0
+	if daemonize && os.Getenv(detachedEnv) == "" {
+		// Like MIT's daemon(0, 0), but the parent waits until the
+		// daemon listens, so that a bind failure is an exit status.
+		return detach(prog, args, stderr)
+	}
 	l, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(port)))
 	if err != nil {
-		return fail(err, "while binding listener socket")
+		return reportReady(fail(err, "while binding listener socket"), comerr.Line(prog, err, "while binding listener socket"))
 	}
 	if o.runOnce {
 		l = &onceListener{Listener: l}
 	}
-	if o.debug > 0 || o.nodaemon > 0 {
-		fmt.Fprintln(stdout, "ready")
-	}
 	if o.pidFile != "" {
 		if err := os.WriteFile(o.pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-			return fail(err, "Could not write pid file %s", o.pidFile)
+			msg := fmt.Sprintf("Could not write pid file %s: %s", o.pidFile, comerr.Message(err))
+			log.Error(msg)
+			return reportReady(1, prog+": "+msg)
 		}
 	}
+	if !daemonize {
+		// MIT's sentinel for test frameworks and supervisors.
+		fmt.Fprintln(stdout, "ready")
+	}
+	reportReady(0, "")
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
@@ -284,14 +295,23 @@ func waitIdle(srv *kpropd.Server) {
 	_ = srv.Shutdown(ctx)
 }
 
-// newLogger returns the daemon's logger: with -d, MIT kpropd's debug
-// lines on standard error; otherwise only warnings and errors there.
-func newLogger(debug bool, stderr io.Writer) *slog.Logger {
-	level := slog.LevelWarn
-	if debug {
-		level = slog.LevelInfo
+// newLogger returns the daemon's logger. Events go to syslog (facility
+// daemon, ident kpropd, as MIT's openlog); with -d MIT's debug lines also
+// go to standard error; without syslog (no /dev/log, as in many
+// containers) a foreground daemon logs to standard error instead.
+func newLogger(debug, foreground bool, stderr io.Writer) *slog.Logger {
+	var hs []slog.Handler
+	sys, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_INFO, "kpropd")
+	if err == nil {
+		hs = append(hs, &syslogHandler{w: sys})
 	}
-	return slog.New(&lineHandler{w: stderr, level: level})
+	switch {
+	case debug:
+		hs = append(hs, &lineHandler{w: stderr, level: slog.LevelInfo})
+	case err != nil && foreground:
+		hs = append(hs, &lineHandler{w: stderr, level: slog.LevelInfo})
+	}
+	return slog.New(multiHandler(hs))
 }
 
 // lineHandler writes each record's message as one line, as MIT's
@@ -313,3 +333,45 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 
 func (h *lineHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h *lineHandler) WithGroup(string) slog.Handler      { return h }
+
+// syslogHandler sends records to syslog at the matching priority.
+type syslogHandler struct{ w *syslog.Writer }
+
+func (h *syslogHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+
+func (h *syslogHandler) Handle(_ context.Context, r slog.Record) error {
+	switch {
+	case r.Level >= slog.LevelError:
+		return h.w.Err(r.Message)
+	case r.Level >= slog.LevelWarn:
+		return h.w.Warning(r.Message)
+	}
+	return h.w.Info(r.Message)
+}
+
+func (h *syslogHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *syslogHandler) WithGroup(string) slog.Handler      { return h }
+
+// multiHandler hands each record to every handler that wants it.
+type multiHandler []slog.Handler
+
+func (m multiHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	for _, h := range m {
+		if h.Enabled(ctx, l) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m multiHandler) Handle(ctx context.Context, r slog.Record) error {
+	for _, h := range m {
+		if h.Enabled(ctx, r.Level) {
+			_ = h.Handle(ctx, r)
+		}
+	}
+	return nil
+}
+
+func (m multiHandler) WithAttrs([]slog.Attr) slog.Handler { return m }
+func (m multiHandler) WithGroup(string) slog.Handler      { return m }

@@ -21,17 +21,8 @@ func Message(err error) string {
 	if err == nil {
 		return ""
 	}
-	var kdc *krbauth.KDCError
-	if errors.As(err, &kdc) {
-		return kdc.Error()
-	}
-	var re *krbauth.RemoteError
-	if errors.As(err, &re) {
-		return re.Error()
-	}
-	var code krbauth.ErrorCode
-	if errors.As(err, &code) {
-		return code.Error()
+	if msg, ok := krbauth.Message(err); ok {
+		return msg
 	}
 	if errors.Is(err, krbauth.ErrConnAborted) {
 		return krbauth.ErrConnAborted.Error()

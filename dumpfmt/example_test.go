@@ -1,0 +1,51 @@
+package dumpfmt_test
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gokprop/gokprop/dumpfmt"
+)
+
+func Example() {
+	const dump = "kdb5_util load_dump version 7\n" +
+		"princ\t38\t12\t1\t1\t0\tK/M@TEST.ORG\t0\t0\t0\t0\t0\t0\t0\t0\t8\t2\t0100\t1\t1\t18\t4\tdeadbeef\t-1;\n" +
+		"princ\t38\t24\t0\t0\t0\tkrbtgt/TEST.ORG@TEST.ORG\t0\t0\t0\t0\t0\t0\t0\t0\t-1;\n" +
+		"policy\tdefault\t0\t0\t1\t1\t1\t0\t3\t60\t120\t0\t0\t0\t-\t0\n"
+
+	r := dumpfmt.NewReader(strings.NewReader(dump))
+	r.FileName = "example.dump"
+	h, _ := r.Header()
+	fmt.Println("format", h.Format)
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		switch rec := rec.(type) {
+		case *dumpfmt.Principal:
+			fmt.Printf("principal %s: %d keys\n", rec.Name, len(rec.KeyData))
+		case *dumpfmt.Policy:
+			fmt.Printf("policy %s: lockout after %d failures\n", rec.Name, rec.PwMaxFail)
+		}
+	}
+
+	s, err := dumpfmt.Validate(strings.NewReader(dump), dumpfmt.ValidateOptions{FileName: "example.dump"})
+	fmt.Println(s.Principals, s.Policies, err)
+
+	_, err = dumpfmt.Validate(strings.NewReader(strings.Replace(dump, "\t4\tdeadbeef", "\t5\tdeadbeef", 1)),
+		dumpfmt.ValidateOptions{FileName: "example.dump"})
+	fmt.Println(err)
+	// Output:
+	// format 7 (r1.11)
+	// principal K/M@TEST.ORG: 1 keys
+	// principal krbtgt/TEST.ORG@TEST.ORG: 0 keys
+	// policy default: lockout after 3 failures
+	// 2 1 <nil>
+	// example.dump:2: field key-data[0].contents[0]: length disagrees with contents: length 5 but 8 hex digits
+}
