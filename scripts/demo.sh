@@ -248,12 +248,15 @@ exec_on_host() {
 
 # exec_in_ns NS HOSTNAME DIR CMD...: run CMD in network namespace NS with
 # its own UTS namespace (host name HOSTNAME) and mount namespace, where the
-# demo's hosts and nsswitch.conf are bind-mounted over /etc's.
+# demo's hosts and nsswitch.conf are bind-mounted over /etc's, and
+# /dev/null over /dev/log, so that kpropd's syslog messages stay out of
+# the system's log.
 exec_in_ns() {
 	exec ip netns exec "$1" unshare --uts --mount -- sh -c '
 		if command -v hostname >/dev/null 2>&1; then hostname "$1"; else printf %s "$1" >/proc/sys/kernel/hostname; fi &&
 		mount --bind "$2/hosts" /etc/hosts &&
 		if [ -f "$2/nsswitch.conf" ]; then mount --bind "$2/nsswitch.conf" /etc/nsswitch.conf; fi &&
+		if [ -S /dev/log ]; then mount --bind /dev/null /dev/log; fi &&
 		cd "$3" && shift 3 && exec "$@"' \
 		sh "$2" "$work" "$3" "${@:4}"
 }
