@@ -158,6 +158,11 @@ func TestKpropParity(t *testing.T) {
 		{"usage", func(t *testing.T) ([]string, func()) {
 			return []string{"-z", "-r"}, nil
 		}},
+		{"no KDC answers", func(t *testing.T) ([]string, func()) {
+			// Last: the primary's KDC stays down.
+			w.primary.KDC().Stop()
+			return w.args(port, mitrealm.ReplicaHost), nil
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -34,11 +34,11 @@ const (
 var (
 	// ErrKDCReplyModified is MIT's KRB5_KDCREP_MODIFIED: the AS-REP does not
 	// answer the request (nonce, names, times or the enc-pa-rep checksum).
-	ErrKDCReplyModified = errors.New("KDC reply did not match expectations")
+	ErrKDCReplyModified error = &libError{msg: "KDC reply did not match expectations"}
 	// ErrKDCReplySkew is MIT's KRB5_KDCREP_SKEW (only with kdc_timesync = 0).
-	ErrKDCReplySkew = errors.New("Clock skew too great in KDC reply")
+	ErrKDCReplySkew error = &libError{msg: "Clock skew too great in KDC reply"}
 	// ErrNoSupportedEnctypes is MIT's KRB5_CONFIG_ETYPE_NOSUPP.
-	ErrNoSupportedEnctypes = errors.New("No supported encryption types (config file error?)")
+	ErrNoSupportedEnctypes error = &libError{msg: "No supported encryption types (config file error?)"}
 )
 
 // KDCError is a KRB-ERROR a KDC sent in answer to an AS request. Its

@@ -111,11 +111,11 @@ func (c ErrorCode) Error() string {
 // reported to a peer it travels as ErrGeneric with its text.
 var (
 	// ErrBadAuthVersion: the peer rejected (or sent) a sendauth version other than KRB5_SENDAUTH_V1.0.
-	ErrBadAuthVersion = errors.New("Bad sendauth version was sent")
+	ErrBadAuthVersion error = &libError{msg: "Bad sendauth version was sent"}
 	// ErrBadApplVersion: the application version string (kprop5_01) did not match.
-	ErrBadApplVersion = errors.New("Bad application version was sent (via sendauth)")
+	ErrBadApplVersion error = &libError{msg: "Bad application version was sent (via sendauth)"}
 	// ErrBadResponse: the sendauth answer byte was neither 0, 1 nor 2.
-	ErrBadResponse = errors.New("Bad response (during sendauth exchange)")
+	ErrBadResponse error = &libError{msg: "Bad response (during sendauth exchange)"}
 	// ErrMessageTooLarge: a frame announced a length above the configured maximum.
 	ErrMessageTooLarge = errors.New("message too large")
 	// ErrConnAborted: the connection ended in the middle of a frame (MIT's ECONNABORTED).

@@ -2,7 +2,6 @@ package krbauth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,10 +14,10 @@ import (
 // Errors of the KDC transport, with MIT's texts.
 var (
 	// ErrKDCUnreachable is MIT's KRB5_KDC_UNREACH: no KDC of the realm answered.
-	ErrKDCUnreachable = errors.New("Cannot contact any KDC for requested realm")
+	ErrKDCUnreachable error = &libError{msg: "Cannot contact any KDC for requested realm"}
 	// ErrRealmCantResolve is MIT's KRB5_REALM_CANT_RESOLVE: the realm has
 	// no KDC that could be located (none configured or found in DNS).
-	ErrRealmCantResolve = errors.New("Cannot resolve network address for KDC in requested realm")
+	ErrRealmCantResolve error = &libError{msg: "Cannot resolve network address for KDC in requested realm"}
 )
 
 // ErrSvcUnavailable is the KDC error MIT skips to try the next KDC.

@@ -1,7 +1,6 @@
 package krbauth
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -98,7 +97,7 @@ const DefaultKeytabName = "FILE:/etc/krb5.keytab"
 
 // ErrUnknownKeytabType is MIT's KRB5_KT_UNKNOWN_TYPE: a keytab name with a
 // type prefix other than FILE or WRFILE.
-var ErrUnknownKeytabType = errors.New("Unknown Key table type")
+var ErrUnknownKeytabType error = &libError{msg: "Unknown Key table type"}
 
 // KeytabName returns the keytab MIT programs use when none is given: the
 // KRB5_KTNAME environment variable, else [libdefaults] default_keytab_name,

@@ -28,7 +28,7 @@ const hsDefaultSkew = 300 * time.Second
 // ErrSendauthRejected: the server answered the AP-REQ with a KRB-ERROR
 // (MIT's KRB5_SENDAUTH_REJECTED). SendAuth wraps it together with the
 // *RemoteError holding the server's code and text.
-var ErrSendauthRejected = errors.New("Server rejected authentication (during sendauth exchange)")
+var ErrSendauthRejected error = &libError{msg: "Server rejected authentication (during sendauth exchange)"}
 
 // Frame size limits of the handshake.
 const (
