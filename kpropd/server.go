@@ -104,6 +104,7 @@ func (s *Server) Serve(l net.Listener) error {
 	defer s.track(l, false)
 	var delay time.Duration
 	for {
+		s.logger().Debug("waiting for a kprop connection")
 		conn, err := l.Accept()
 		if err != nil {
 			if s.isClosed() {
@@ -136,17 +137,29 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
 	defer s.unregister(conn)
 	err := s.receive(ctx, conn)
 	conn.Close()
-	if err != nil {
-		s.logger().Error(err.Error(), "peer", conn.RemoteAddr().String())
+	log := s.logger()
+	switch {
+	case errors.Is(err, ErrNotAuthorized):
+		log.Warn(err.Error(), "peer", conn.RemoteAddr().String())
+	case err != nil:
+		log.Error(err.Error(), "peer", conn.RemoteAddr().String())
 	}
-	s.logger().Info("Database load process for full propagation completed.")
-	s.logger().Debug(MsgConnectionDone, "peer", conn.RemoteAddr().String(), "ok", err == nil)
+	log.Debug("Database load process for full propagation completed.")
+	log.Log(ctx, LevelTrace, MsgConnectionDone, "peer", conn.RemoteAddr().String(), "ok", err == nil)
 	return err
 }
 
-// MsgConnectionDone is the message the server logs (at debug level) when
-// it has finished with a connection, cleanup included.
-const MsgConnectionDone = "connection done"
+// The server logs what MIT kpropd sends to syslog (connections at Info,
+// refused clients at Warn, failures at Error) and what MIT kpropd -d
+// prints on standard error at Debug, with MIT's wording.
+const (
+	// LevelTrace is below Debug: events for programs and tests, not
+	// people.
+	LevelTrace = slog.LevelDebug - 4
+	// MsgConnectionDone is logged at LevelTrace when the server has
+	// finished with a connection, cleanup included.
+	MsgConnectionDone = "connection done"
+)
 
 // Shutdown stops accepting connections and waits for transfers in
 // progress to finish. If ctx ends first, the remaining transfers are

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,7 +35,7 @@ func (e *TooMuchDataError) Error() string {
 func (s *Server) receive(ctx context.Context, conn net.Conn) error {
 	log := s.logger()
 	peer := conn.RemoteAddr().String()
-	log.Info("Connection from "+hostOf(conn.RemoteAddr()), "peer", peer)
+	log.Info("Connection from "+peerName(ctx, conn.RemoteAddr()), "peer", peer)
 
 	stop := netctx.Watch(ctx, conn)
 	defer stop()
@@ -43,6 +44,7 @@ func (s *Server) receive(ctx context.Context, conn net.Conn) error {
 	if err != nil {
 		return &TransferError{Op: "while reading keytab", Err: err}
 	}
+	log.Debug(fmt.Sprintf("krb5_recvauth(%d, %s, %s, ...)", connFD(conn), wire.ApplVersion, s.Principal))
 	hsCtx, hsCancel := context.WithTimeout(ctx, s.handshakeTimeout())
 	hsStop := netctx.Watch(hsCtx, conn)
 	sess, err := krbauth.RecvAuth(hsCtx, conn, &krbauth.ServerConfig{
@@ -63,7 +65,7 @@ func (s *Server) receive(ctx context.Context, conn net.Conn) error {
 	if d, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(d)
 	}
-	log.Info(fmt.Sprintf("authenticated client: %s (etype == %s)", sess.Client(), krbauth.EnctypeName(sess.TicketEnctype())),
+	log.Debug(fmt.Sprintf("authenticated client: %s (etype == %s)", sess.Client(), krbauth.EnctypeName(sess.TicketEnctype())),
 		"client", sess.Client().String())
 
 	t := &transfer{s: s, ctx: ctx, conn: conn, sess: sess}
@@ -130,7 +132,7 @@ func (t *transfer) run() error {
 		return &TransferError{Op: fmt.Sprintf("while downgrading lock on '%s'", temp), Err: err}
 	}
 	if s.Loader != nil {
-		s.logger().Info("calling kdb5_util to load database")
+		s.logger().Debug("calling kdb5_util to load database")
 		if err := s.Loader.Load(t.ctx, s.File); err != nil {
 			return &TransferError{Op: "while loading the database", Err: err}
 		}
@@ -169,7 +171,7 @@ func (t *transfer) receiveInto(f *os.File, name string) (uint64, error) {
 		return 0, &TransferError{Op: fmt.Sprintf("while opening database file, '%s'", name), Err: err}
 	}
 	log := t.s.logger()
-	log.Info("Full propagation transfer started.", "size", size)
+	log.Debug("Full propagation transfer started.", "size", size)
 
 	var in, out []byte
 	var received uint64
@@ -193,7 +195,7 @@ func (t *transfer) receiveInto(f *os.File, name string) (uint64, error) {
 	if err := f.Sync(); err != nil {
 		return 0, &TransferError{Op: fmt.Sprintf("while writing database file '%s'", name), Err: err}
 	}
-	log.Info("Full propagation transfer finished.", "bytes", received)
+	log.Debug("Full propagation transfer finished.", "bytes", received)
 	return size, nil
 }
 
@@ -243,9 +245,37 @@ func (s *Server) handshakeTimeout() time.Duration {
 	return DefaultHandshakeTimeout
 }
 
-func hostOf(a net.Addr) string {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.IP.String()
+// peerName names the client as MIT kpropd's log does (getnameinfo): its
+// host name when the address maps back to one, else the address.
+func peerName(ctx context.Context, a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
 	}
-	return a.String()
+	ip := ta.IP
+	if v4 := ip.To4(); v4 != nil {
+		ip = v4
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if names, err := net.DefaultResolver.LookupAddr(ctx, ip.String()); err == nil && len(names) > 0 {
+		return strings.TrimSuffix(names[0], ".")
+	}
+	return ip.String()
+}
+
+// connFD is the descriptor number of conn, for MIT's debug line; -1 when
+// it has none.
+func connFD(conn net.Conn) int {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return -1
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	fd := -1
+	_ = raw.Control(func(f uintptr) { fd = int(f) })
+	return fd
 }

@@ -307,7 +307,7 @@ func newLogger(debug, foreground bool, stderr io.Writer) *slog.Logger {
 	}
 	switch {
 	case debug:
-		hs = append(hs, &lineHandler{w: stderr, level: slog.LevelInfo})
+		hs = append(hs, &lineHandler{w: stderr, level: slog.LevelDebug})
 	case err != nil && foreground:
 		hs = append(hs, &lineHandler{w: stderr, level: slog.LevelInfo})
 	}
