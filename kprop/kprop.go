@@ -137,7 +137,9 @@ func Send(ctx context.Context, conn net.Conn, sess *krbauth.Session, cfg *Config
 
 	res := &Result{Enctype: sess.Enctype()}
 	plain := make([]byte, chunk)
-	sealed := make([]byte, 0, chunk+1024)
+	// One buffer for the plain chunk and one for the framed KRB-PRIV,
+	// reused for every chunk: the loop does not allocate.
+	sealed := make([]byte, 0, krbauth.FrameHeaderLen+chunk+1024)
 	var sent int64
 	for sent < size {
 		n := int(min(int64(chunk), size-sent))
@@ -150,13 +152,16 @@ func Send(ctx context.Context, conn net.Conn, sess *krbauth.Session, cfg *Config
 			sendError(conn, sess, krbauth.ErrGeneric, "while reading database: "+err.Error(), now())
 			return nil, &OpError{Op: fmt.Sprintf("while reading database block starting at %d", sent), Err: err}
 		}
-		sealed, err = sess.SealPriv(sealed[:0], plain[:n])
+		sealed, err = sess.SealPriv(krbauth.StartFrame(sealed[:0]), plain[:n])
+		if err == nil {
+			err = krbauth.FinishFrame(sealed)
+		}
 		if err != nil {
 			op := fmt.Sprintf("while encoding database block starting at %d", sent)
 			sendError(conn, sess, krbauth.CodeOf(err), op, now())
 			return nil, &OpError{Op: op, Err: err}
 		}
-		if err := krbauth.WriteMessage(conn, sealed); err != nil {
+		if _, err := conn.Write(sealed); err != nil {
 			return nil, &OpError{Op: fmt.Sprintf("while sending database block starting at %d", sent), Err: remoteCause(conn, err)}
 		}
 		sent += int64(n)

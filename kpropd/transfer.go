@@ -93,52 +93,13 @@ func (t *transfer) run() error {
 		return &TransferError{Err: fmt.Errorf("Rejected connection from %w", err)}
 	}
 
-	temp := s.File + ".temp"
-	// One transfer at a time: the exclusive lock below excludes other
-	// processes while we receive, but the rename moves that lock to the
-	// installed file, so a second transfer could otherwise start while
-	// the first one is still loading.
-	if !s.busy.TryLock() {
-		return &TransferError{Op: fmt.Sprintf("while trying to lock '%s'", temp), Err: ErrBusy}
-	}
-	defer s.busy.Unlock()
-	old := syscall.Umask(0o077)
-	lockf, err := os.OpenFile(temp, os.O_RDWR|os.O_CREATE, 0o600)
-	syscall.Umask(old)
+	size, err := t.install()
 	if err != nil {
-		return &TransferError{Op: fmt.Sprintf("while opening database file, '%s'", temp), Err: err}
-	}
-	defer lockf.Close()
-	if err := filelock.Lock(lockf, filelock.Exclusive, false); err != nil {
-		return &TransferError{Op: fmt.Sprintf("while trying to lock '%s'", temp), Err: err}
-	}
-	size, err := t.receiveInto(lockf, temp)
-	if err != nil {
-		// The lock is still ours: nobody else is using the partial file.
-		os.Remove(temp)
 		return err
 	}
-	if s.Verify != nil {
-		if err := s.Verify(t.ctx, temp); err != nil {
-			os.Remove(temp)
-			return &TransferError{Op: "while verifying the received database", Err: err}
-		}
-	}
-	if err := os.Rename(temp, s.File); err != nil {
-		os.Remove(temp)
-		return &TransferError{Op: fmt.Sprintf("while renaming %s to %s", temp, s.File), Err: err}
-	}
-	if err := filelock.Lock(lockf, filelock.Shared, false); err != nil {
-		return &TransferError{Op: fmt.Sprintf("while downgrading lock on '%s'", temp), Err: err}
-	}
-	if s.Loader != nil {
-		s.logger().Debug("calling kdb5_util to load database")
-		if err := s.Loader.Load(t.ctx, s.File); err != nil {
-			return &TransferError{Op: "while loading the database", Err: err}
-		}
-	}
-	_ = filelock.Lock(lockf, filelock.Unlock, false)
 
+	// Acknowledge only now that the dump is loaded and every lock is
+	// released, so that a primary may start its next propagation at once.
 	var sizeBuf [wire.MaxSizeLen]byte
 	ack, err := t.sess.MakeSafe(wire.AppendSize(sizeBuf[:0], size))
 	if err != nil {
@@ -148,6 +109,59 @@ func (t *transfer) run() error {
 		return &TransferError{Op: "while sending # of received bytes", Err: err}
 	}
 	return nil
+}
+
+// install receives the dump into File.temp, verifies it, renames it over
+// File and loads it, holding the server's transfer lock and the file lock
+// throughout. It returns the size received.
+func (t *transfer) install() (uint64, error) {
+	s := t.s
+	temp := s.File + ".temp"
+	// One transfer at a time: the exclusive lock below excludes other
+	// processes while we receive, but the rename moves that lock to the
+	// installed file, so a second transfer could otherwise start while
+	// the first one is still loading.
+	if !s.busy.TryLock() {
+		return 0, &TransferError{Op: fmt.Sprintf("while trying to lock '%s'", temp), Err: ErrBusy}
+	}
+	defer s.busy.Unlock()
+	// Mode 0600 whatever the umask (MIT sets umask 077 around this open;
+	// a process-wide umask would race with other goroutines).
+	lockf, err := os.OpenFile(temp, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return 0, &TransferError{Op: fmt.Sprintf("while opening database file, '%s'", temp), Err: err}
+	}
+	defer lockf.Close()
+	if err := filelock.Lock(lockf, filelock.Exclusive, false); err != nil {
+		return 0, &TransferError{Op: fmt.Sprintf("while trying to lock '%s'", temp), Err: err}
+	}
+	size, err := t.receiveInto(lockf, temp)
+	if err != nil {
+		// The lock is still ours: nobody else is using the partial file.
+		os.Remove(temp)
+		return 0, err
+	}
+	if s.Verify != nil {
+		if err := s.Verify(t.ctx, temp); err != nil {
+			os.Remove(temp)
+			return 0, &TransferError{Op: "while verifying the received database", Err: err}
+		}
+	}
+	if err := os.Rename(temp, s.File); err != nil {
+		os.Remove(temp)
+		return 0, &TransferError{Op: fmt.Sprintf("while renaming %s to %s", temp, s.File), Err: err}
+	}
+	if err := filelock.Lock(lockf, filelock.Shared, false); err != nil {
+		return 0, &TransferError{Op: fmt.Sprintf("while downgrading lock on '%s'", temp), Err: err}
+	}
+	if s.Loader != nil {
+		s.logger().Debug("calling kdb5_util to load database")
+		if err := s.Loader.Load(t.ctx, s.File); err != nil {
+			return 0, &TransferError{Op: "while loading the database", Err: err}
+		}
+	}
+	_ = filelock.Lock(lockf, filelock.Unlock, false)
+	return size, nil
 }
 
 // receiveInto reads the size and the chunks and writes the dump to f,
@@ -173,10 +187,11 @@ func (t *transfer) receiveInto(f *os.File, name string) (uint64, error) {
 	log := t.s.logger()
 	log.Debug("Full propagation transfer started.", "size", size)
 
-	var in, out []byte
+	frames := krbauth.NewFrameReader(t.conn, max)
+	var out []byte
 	var received uint64
 	for received < size {
-		in, err = krbauth.ReadMessageInto(t.conn, in, max)
+		in, err := frames.Next()
 		if err != nil {
 			return 0, &TransferError{Op: fmt.Sprintf("while reading database block starting at offset %d", received), Err: err}
 		}

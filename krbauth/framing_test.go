@@ -108,3 +108,27 @@ func FuzzReadMessage(f *testing.F) {
 		}
 	})
 }
+
+func TestFrameWriteReadWithoutAllocating(t *testing.T) {
+	var stream bytes.Buffer
+	frame := make([]byte, 0, 40000)
+	msg := bytes.Repeat([]byte{0xab}, 32800)
+	fr := NewFrameReader(&stream, 0)
+	allocs := testing.AllocsPerRun(50, func() {
+		frame = append(StartFrame(frame[:0]), msg...)
+		if err := FinishFrame(frame); err != nil {
+			t.Fatal(err)
+		}
+		stream.Write(frame)
+		got, err := fr.Next()
+		if err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("Next = %d bytes, %v", len(got), err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per frame written and read", allocs)
+	}
+	if err := FinishFrame([]byte{1, 2}); err == nil {
+		t.Error("FinishFrame accepted a frame shorter than its header")
+	}
+}
