@@ -43,8 +43,14 @@ func (h *Host) StartKpropdBinary(t testing.TB, path string, args ...string) *Kpr
 		cmd := h.Command(path, append(h.KpropdArgs(t, port), args...)...)
 		d, err := startDaemon(cmd, "ready", ReadyTimeout)
 		if err == nil {
-			d.cleanupWith(t)
-			return &Kpropd{Daemon: d, Port: port, File: h.KpropdFile}
+			// MIT kpropd prints "ready" before it binds its socket
+			// (kpropd.c main, then do_standalone): wait for the listener
+			// too, or a client may be refused.
+			if err = waitListening(d, port, ReadyTimeout); err == nil {
+				d.cleanupWith(t)
+				return &Kpropd{Daemon: d, Port: port, File: h.KpropdFile}
+			}
+			d.Stop()
 		}
 		if !addrInUse(err) || attempt == startAttempts {
 			t.Fatalf("%s: %v", h.Name, err)

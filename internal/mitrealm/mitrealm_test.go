@@ -2,6 +2,7 @@ package mitrealm
 
 import (
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -307,5 +308,20 @@ func TestRequireMissing(t *testing.T) {
 			strings.Contains(string(out), "Require returned") {
 			t.Errorf("CI=%q: output lacks %q and the program name, or Require returned:\n%s", tc.ci, tc.want, out)
 		}
+	}
+}
+
+func TestListening(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	if !listening(port) {
+		t.Errorf("port %d: listener not seen", port)
+	}
+	l.Close()
+	if listening(port) {
+		t.Errorf("port %d: closed listener still seen", port)
 	}
 }
