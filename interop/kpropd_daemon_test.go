@@ -198,9 +198,12 @@ func TestKpropdSIGTERMMidTransfer(t *testing.T) {
 	case err := <-result:
 		t.Fatalf("propagation ended early: %v", err)
 	}
-	time.Sleep(200 * time.Millisecond)
-	if _, err := os.Stat(d.File + ".temp"); err != nil {
-		t.Fatalf("no transfer in progress: %v", err)
+	for wait := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(d.File + ".temp"); err == nil {
+			break
+		} else if time.Now().After(wait) {
+			t.Fatalf("no transfer in progress: %v", err)
+		}
 	}
 	if err := syscall.Kill(d.Pid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)

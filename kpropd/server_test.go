@@ -337,9 +337,11 @@ func TestSilentClientTimesOut(t *testing.T) {
 }
 
 func TestConcurrentTransfersAreSerialisedByLock(t *testing.T) {
+	loading := make(chan struct{})
 	release := make(chan struct{})
 	f := newFixture(t, 18, func(s *kpropd.Server) {
 		s.Loader = kpropd.LoaderFunc(func(ctx context.Context, path string) error {
+			close(loading)
 			<-release
 			return nil
 		})
@@ -347,8 +349,7 @@ func TestConcurrentTransfersAreSerialisedByLock(t *testing.T) {
 	dump := randomDump(t, 1000)
 	first := make(chan error, 1)
 	go func() { _, err := f.push(t, 18, dump, nil); first <- err }()
-	// Wait until the first transfer holds the lock (it is loading).
-	time.Sleep(300 * time.Millisecond)
+	<-loading // the first transfer holds the lock while it loads
 	_, err := f.push(t, 18, dump, nil)
 	close(release)
 	var re *krbauth.RemoteError
