@@ -890,8 +890,10 @@ func dtCombine(d, h, m, s int64) (int64, bool) {
 	return r, true
 }
 
-// optS parses the grammar's opt_s: blanks, or a number followed by 's'.
-func (p *deltatParser) optS() (int64, bool) {
+// optUnits parses the grammar's opt_s, opt_ms and opt_hms (largest is
+// dtSec, dtMin or dtHour): blanks, or a number with a unit no larger than
+// largest, followed after minutes or hours by the smaller units in turn.
+func (p *deltatParser) optUnits(largest int) (int64, bool) {
 	if p.peek() == dtWS {
 		p.next()
 	}
@@ -902,75 +904,26 @@ func (p *deltatParser) optS() (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	if t, _ := p.next(); t != dtSec {
-		return 0, false
-	}
-	return v, true
-}
-
-// optMS parses opt_ms: opt_s, or a number, 'm' and opt_s.
-func (p *deltatParser) optMS() (int64, bool) {
-	if p.peek() == dtWS {
-		p.next()
-	}
-	if !p.isNumStart() {
-		return 0, true
-	}
-	v, ok := p.num()
-	if !ok {
-		return 0, false
-	}
-	switch t, _ := p.next(); t {
-	case dtSec:
+	var scale, lo, hi int64
+	var next int
+	switch t, _ := p.next(); {
+	case t == dtSec:
 		return v, true
-	case dtMin:
-		if v > dtMaxMin || v < dtMinMin {
-			return 0, false
-		}
-		rest, ok := p.optS()
-		if !ok {
-			return 0, false
-		}
-		return dtSum(v*60, rest)
+	case t == dtMin && largest != dtSec:
+		scale, lo, hi, next = 60, dtMinMin, dtMaxMin, dtSec
+	case t == dtHour && largest == dtHour:
+		scale, lo, hi, next = 3600, dtMinHour, dtMaxHour, dtMin
+	default:
+		return 0, false
 	}
-	return 0, false
-}
-
-// optHMS parses opt_hms: opt_ms, or a number, 'h' and opt_ms.
-func (p *deltatParser) optHMS() (int64, bool) {
-	if p.peek() == dtWS {
-		p.next()
+	if v > hi || v < lo {
+		return 0, false
 	}
-	if !p.isNumStart() {
-		return 0, true
-	}
-	v, ok := p.num()
+	rest, ok := p.optUnits(next)
 	if !ok {
 		return 0, false
 	}
-	switch t, _ := p.next(); t {
-	case dtSec:
-		return v, true
-	case dtMin:
-		if v > dtMaxMin || v < dtMinMin {
-			return 0, false
-		}
-		rest, ok := p.optS()
-		if !ok {
-			return 0, false
-		}
-		return dtSum(v*60, rest)
-	case dtHour:
-		if v > dtMaxHour || v < dtMinHour {
-			return 0, false
-		}
-		rest, ok := p.optMS()
-		if !ok {
-			return 0, false
-		}
-		return dtSum(v*3600, rest)
-	}
-	return 0, false
+	return dtSum(v*scale, rest)
 }
 
 func (p *deltatParser) parse() (int64, bool) {
@@ -982,7 +935,7 @@ func (p *deltatParser) parse() (int64, bool) {
 	t, _ := p.next()
 	switch t {
 	case dtDay:
-		rest, ok := p.optHMS()
+		rest, ok := p.optUnits(dtHour)
 		if !ok {
 			return 0, false
 		}
@@ -991,7 +944,7 @@ func (p *deltatParser) parse() (int64, bool) {
 			return 0, false
 		}
 	case dtHour:
-		rest, ok := p.optMS()
+		rest, ok := p.optUnits(dtMin)
 		if !ok {
 			return 0, false
 		}
@@ -999,7 +952,7 @@ func (p *deltatParser) parse() (int64, bool) {
 			return 0, false
 		}
 	case dtMin:
-		rest, ok := p.optS()
+		rest, ok := p.optUnits(dtSec)
 		if !ok {
 			return 0, false
 		}
