@@ -28,7 +28,7 @@ func (e *TooMuchDataError) Error() string {
 	return fmt.Sprintf("Received %d bytes, expected %d bytes for database file", e.Received, e.Expected)
 }
 
-// receive runs one transfer on conn (PROTOCOL.md sections 2 to 6): the
+// receive runs one transfer on conn, as MIT kpropd's doit does: the
 // handshake, authorization, the size, the chunks into File.temp, the
 // rename, the load and the acknowledgement. Any failure after the
 // handshake is reported to the client as a KRB-ERROR.

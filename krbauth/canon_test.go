@@ -73,7 +73,7 @@ func TestExpandHostname(t *testing.T) {
 		useDNS bool
 		want   string
 	}{
-		// rdns on: 127.0.0.1 reverse-resolves to localhost (PROTOCOL.md 3.2 observation).
+		// rdns on: 127.0.0.1 reverse-resolves to localhost (observed with MIT 1.20).
 		{"", "vm", true, "localhost"},
 		{"rdns = false", "VM", true, "vm"},
 		// Reverse lookup of the FIRST address only.

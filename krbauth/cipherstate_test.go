@@ -191,8 +191,8 @@ type refState struct {
 	started bool
 }
 
-// refOpen decrypts one KRB-PRIV ciphertext following PROTOCOL.md section
-// 4.3 literally, built from gokrb5 and standard-library pieces rather than
+// refOpen decrypts one KRB-PRIV ciphertext following MIT's cipher-state
+// chaining literally (MIT's krb5_auth_con_initivector semantics), built from gokrb5 and standard-library pieces rather than
 // the code under test. It returns the DER (plus padding) and updates st.
 func refOpen(t *testing.T, id int32, key []byte, st *refState, ct []byte) ([]byte, error) {
 	t.Helper()

@@ -26,7 +26,7 @@ func isAppTag(msg []byte, tag byte) bool {
 }
 
 // errorParams are the fields of a KRB-ERROR that differ between senders
-// (PROTOCOL.md section 6.2).
+// (MIT's recvauth.c, kpropd.c send_error and kprop.c send_error).
 type errorParams struct {
 	code   ErrorCode
 	text   string     // e-text without the trailing NUL; empty omits it

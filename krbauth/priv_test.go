@@ -11,7 +11,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/types"
 )
 
-// Sequence numbers from the annotated run in PROTOCOL.md's appendix.
+// Sequence numbers from a captured MIT kprop run.
 const (
 	testSc = 414323466 // client (kprop) local seq: authenticator
 	testSs = 284673578 // server (kpropd) local seq: AP-REP
@@ -180,8 +180,8 @@ func TestPrivEncPartLayout(t *testing.T) {
 	}
 }
 
-// Message #2 must not open with a fresh state (the negative control of
-// PROTOCOL.md 4.3), nor with a receiver that never called InitCipherState.
+// Message #2 must not open with a fresh state (the negative control for
+// MIT's chained cipher state), nor with a receiver that never called InitCipherState.
 func TestPrivChainingIsRequired(t *testing.T) {
 	for _, id := range implementedEnctypes() {
 		c, s := sessionPair(t, id)

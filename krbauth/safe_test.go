@@ -52,7 +52,7 @@ func mitSafe(t testing.TB, key []byte, body []byte, ctype int32) []byte {
 	return safeMsg(body, ctype, gokrb5Sum(t, key, ctype, safeMsg(body, 0, nil)))
 }
 
-// The size message of PROTOCOL.md's appendix, byte for byte up to the
+// The size message of a captured MIT kprop run (aes256-cts-hmac-sha1-96), byte for byte up to the
 // checksum value, and the checksum is gokrb5's over the hand-zeroed bytes.
 func TestMakeSafeMatchesMITCapture(t *testing.T) {
 	key := testKey(EnctypeAES256CTSSHA1, 9)
