@@ -40,18 +40,7 @@ func BenchmarkReader(b *testing.B) {
 	for b.Loop() {
 		r := dumpfmt.NewReader(bytes.NewReader(data))
 		r.ReuseRecord = true
-		n := 0
-		for {
-			_, err := r.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		if n != benchPrincipals+53 {
+		if n := forEach(b, r, nil); n != benchPrincipals+53 {
 			b.Fatalf("%d records", n)
 		}
 	}
@@ -67,15 +56,7 @@ func BenchmarkReaderNewRecords(b *testing.B) {
 	cpu0 := cpuTime()
 	for b.Loop() {
 		r := dumpfmt.NewReader(bytes.NewReader(data))
-		for {
-			_, err := r.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
+		forEach(b, r, nil)
 	}
 	cpuRate(b, cpu0, len(data))
 }
@@ -105,16 +86,9 @@ func BenchmarkWriter(b *testing.B) {
 		b.Fatal(err)
 	}
 	var recs []dumpfmt.Record
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
+	forEach(b, r, func(rec dumpfmt.Record) {
 		recs = append(recs, rec)
-	}
+	})
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	var out bytes.Buffer
@@ -163,18 +137,11 @@ func TestMemoryFlat(t *testing.T) {
 	r.ReuseRecord = true
 	var peak uint64
 	n := 0
-	for {
-		_, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	forEach(t, r, func(rec dumpfmt.Record) {
 		if n++; n%20000 == 0 {
 			peak = max(peak, heap())
 		}
-	}
+	})
 	grow := int64(peak) - int64(base)
 	t.Logf("reader: %d records (%d bytes), heap growth at peak %d bytes", n, r.Offset(), grow)
 	if grow > 4<<20 {
@@ -186,18 +153,11 @@ func TestMemoryFlat(t *testing.T) {
 	c := dumpfmt.NewChecker("", false)
 	r = dumpfmt.NewReader(stream())
 	r.ReuseRecord = true
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	forEach(t, r, func(rec dumpfmt.Record) {
 		if err := c.Add(rec, r.Line()); err != nil {
 			t.Fatal(err)
 		}
-	}
+	})
 	perRecord := float64(int64(heap())-int64(base)) / float64(benchPrincipals+53)
 	runtime.KeepAlive(c)
 	t.Logf("checker: %.1f bytes per record", perRecord)

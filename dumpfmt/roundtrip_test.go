@@ -24,19 +24,12 @@ func rewrite(t testing.TB, data []byte, reuse bool) ([]byte, dumpfmt.Header, int
 	var out bytes.Buffer
 	w := dumpfmt.NewWriter(&out, h)
 	n := 0
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	forEach(t, r, func(rec dumpfmt.Record) {
 		if err := w.Write(rec); err != nil {
 			t.Fatal(err)
 		}
 		n++
-	}
+	})
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -116,16 +109,9 @@ func TestDecodeMITRecords(t *testing.T) {
 	}
 	r := dumpfmt.NewReader(bytes.NewReader(data))
 	byName := map[string]dumpfmt.Record{}
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	forEach(t, r, func(rec dumpfmt.Record) {
 		byName[rec.RecordName()] = rec
-	}
+	})
 	alice := byName["alice@DUMPFMT.TEST"].(*dumpfmt.Principal)
 	if pol, ok, err := alice.PolicyName(); pol != "lockpol" || !ok || err != nil {
 		t.Errorf("alice policy %q %v %v", pol, ok, err)

@@ -169,6 +169,27 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// sections calls f with the section at path in each file, in order,
+// stopping after a file where a section on the path is final (MIT's
+// profile semantics for several files).
+func (c *Config) sections(path []string, f func(*profNode)) {
+	for _, file := range c.files {
+		sec, final := file.root, false
+		for _, name := range path {
+			if sec = sec.section(name); sec == nil {
+				break
+			}
+			final = final || sec.final
+		}
+		if sec != nil {
+			f(sec)
+		}
+		if final {
+			return
+		}
+	}
+}
+
 // Strings returns every value of the relation at path (section,
 // subsections..., tag) in file order, stopping after a file where a
 // section on the path is final.
@@ -178,28 +199,13 @@ func (c *Config) Strings(path ...string) []string {
 	}
 	var out []string
 	last := path[len(path)-1]
-	for _, f := range c.files {
-		sec, final := f.root, false
-		for _, name := range path[:len(path)-1] {
-			sec = sec.section(name)
-			if sec == nil {
-				break
-			}
-			if sec.final {
-				final = true
+	c.sections(path[:len(path)-1], func(sec *profNode) {
+		for _, n := range sec.children {
+			if n.relation && n.name == last {
+				out = append(out, n.value)
 			}
 		}
-		if sec != nil {
-			for _, n := range sec.children {
-				if n.relation && n.name == last {
-					out = append(out, n.value)
-				}
-			}
-		}
-		if final {
-			break
-		}
-	}
+	})
 	return out
 }
 
@@ -228,29 +234,14 @@ func (c *Config) Subsections(path ...string) []string {
 	}
 	var out []string
 	seen := map[string]bool{}
-	for _, f := range c.files {
-		sec, final := f.root, false
-		for _, name := range path {
-			sec = sec.section(name)
-			if sec == nil {
-				break
-			}
-			if sec.final {
-				final = true
+	c.sections(path, func(sec *profNode) {
+		for _, n := range sec.children {
+			if !n.relation && !seen[n.name] {
+				seen[n.name] = true
+				out = append(out, n.name)
 			}
 		}
-		if sec != nil {
-			for _, n := range sec.children {
-				if !n.relation && !seen[n.name] {
-					seen[n.name] = true
-					out = append(out, n.name)
-				}
-			}
-		}
-		if final {
-			break
-		}
-	}
+	})
 	return out
 }
 
