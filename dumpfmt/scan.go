@@ -202,31 +202,39 @@ func checkHex(b, dst []byte) error {
 }
 
 // isHex reports whether b is all lower-case hex digits, eight bytes at a
-// time: for bytes below 0x80, adding 0x80-k to a byte sets its top bit
-// exactly when the byte is at least k, without carrying into the next.
+// time (hexWord) and without a branch per word: the words' verdicts are
+// ANDed and tested once at the end. When the length is not a multiple of
+// eight, the last word overlaps the one before it.
 func isHex(b []byte) bool {
-	const (
-		ones = 0x0101010101010101
-		high = 0x8080808080808080
-	)
-	for len(b) >= 8 {
-		x := binary.LittleEndian.Uint64(b)
-		if x&high != 0 {
-			return false
+	if len(b) < 8 {
+		var acc byte
+		for _, c := range b {
+			acc |= hexVal[c]
 		}
-		ge := func(k uint64) uint64 { return (x + (0x80-k)*ones) & high }
-		digit := ge('0') &^ ge('9'+1)
-		letter := ge('a') &^ ge('f'+1)
-		if digit|letter != high {
-			return false
-		}
+		return acc&0xf0 == 0
+	}
+	ok := hexWord(binary.LittleEndian.Uint64(b[len(b)-8:]))
+	for len(b) > 8 {
+		ok &= hexWord(binary.LittleEndian.Uint64(b))
 		b = b[8:]
 	}
-	var acc byte
-	for _, c := range b {
-		acc |= hexVal[c]
-	}
-	return acc&0xf0 == 0
+	return ok&hexHigh == hexHigh
+}
+
+const hexHigh = 0x8080808080808080
+
+// hexWord returns a word whose byte i has its top bit set when byte i of x
+// is a lower-case hex digit (the other bits are noise). For a byte below
+// 0x80, adding 0x80-k sets its top bit exactly when the byte is at least
+// k, without carrying into the next byte. The four tests below are
+// nested (at least '0', ':', 'a', 'g'), so a digit passes exactly one and
+// a letter exactly three: their XOR is the answer. A byte of 0x80 or more
+// is refused by the final &^ x; its carry may spoil a later byte's
+// verdict, but the word fails anyway.
+func hexWord(x uint64) uint64 {
+	const ones = 0x0101010101010101
+	ge := func(k uint64) uint64 { return x + (0x80-k)*ones }
+	return (ge('0') ^ ge('9'+1) ^ ge('a') ^ ge('f'+1)) &^ x
 }
 
 func badHex(b []byte) error {
