@@ -32,7 +32,8 @@ var (
 	ErrTruncated = errors.New("truncated dump")
 	// ErrTrailing: unexpected bytes after the last field of a record.
 	ErrTrailing = errors.New("trailing garbage")
-	// ErrLineTooLong: a line exceeds the reader's MaxLineSize.
+	// ErrLineTooLong: a line exceeds the MaxLineSize of the Reader,
+	// Validate or the Validator.
 	ErrLineTooLong = errors.New("line too long")
 	// ErrNoMaster: the dump holds no K/M master-key principal (or no
 	// krbtgt/REALM@REALM for the master key's realm).

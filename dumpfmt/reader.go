@@ -128,7 +128,7 @@ func (r *Reader) readLine() ([]byte, error) {
 		r.line++
 		r.offset += int64(len(b))
 		if len(b)-1 > max {
-			return nil, r.errorf(r.line, "", fmt.Errorf("%w: %d bytes, limit %d", ErrLineTooLong, len(b)-1, max))
+			return nil, r.tooLong(max)
 		}
 		return b[:len(b)-1], nil
 	}
@@ -137,7 +137,7 @@ func (r *Reader) readLine() ([]byte, error) {
 		for {
 			if len(r.long) > max {
 				r.line++
-				return nil, r.errorf(r.line, "", fmt.Errorf("%w: more than %d bytes", ErrLineTooLong, max))
+				return nil, r.tooLong(max)
 			}
 			b, err = r.br.ReadSlice('\n')
 			r.long = append(r.long, b...)
@@ -145,7 +145,7 @@ func (r *Reader) readLine() ([]byte, error) {
 				r.line++
 				r.offset += int64(len(r.long))
 				if len(r.long)-1 > max {
-					return nil, r.errorf(r.line, "", fmt.Errorf("%w: %d bytes, limit %d", ErrLineTooLong, len(r.long)-1, max))
+					return nil, r.tooLong(max)
 				}
 				line := r.long[:len(r.long)-1]
 				if cap(r.long) > 4<<20 {
@@ -166,9 +166,20 @@ func (r *Reader) readLine() ([]byte, error) {
 		}
 		r.line++
 		r.offset += int64(len(b))
+		if len(b) > max {
+			return nil, r.tooLong(max)
+		}
 		return nil, r.errorf(r.line, "", fmt.Errorf("%w: last line has no newline (%d bytes)", ErrTruncated, len(b)))
 	}
 	return nil, err
+}
+
+// tooLong reports that line r.line is longer than max. The message does
+// not depend on how far past max the line was read, so that it does not
+// depend on buffer sizes, and the Validator, which stops reading a line at
+// max whatever the size of the writes, says the same.
+func (r *Reader) tooLong(max int) error {
+	return r.errorf(r.line, "", fmt.Errorf("%w: more than %d bytes", ErrLineTooLong, max))
 }
 
 func (r *Reader) errorf(line int, field string, err error) error {
