@@ -77,6 +77,32 @@ func BenchmarkValidate(b *testing.B) {
 	cpuRate(b, cpu0, len(data))
 }
 
+// BenchmarkValidateStreaming is BenchmarkValidate through a Validator
+// written in 32 KiB pieces, the plaintext of one KRB-PRIV message of
+// kprop's, as kpropd verifies a dump while it arrives.
+func BenchmarkValidateStreaming(b *testing.B) {
+	data := benchDump()
+	const chunk = 32 << 10
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		v := dumpfmt.NewValidator(dumpfmt.ValidateOptions{})
+		for p := data; len(p) > 0; {
+			n := min(chunk, len(p))
+			if _, err := v.Write(p[:n]); err != nil {
+				b.Fatal(err)
+			}
+			p = p[n:]
+		}
+		s, err := v.Close()
+		if err != nil || s.Principals != benchPrincipals+3 {
+			b.Fatal(s, err)
+		}
+	}
+	cpuRate(b, cpu0, len(data))
+}
+
 // BenchmarkWriter writes the records of the 100k-principal dump.
 func BenchmarkWriter(b *testing.B) {
 	data := benchDump()
@@ -164,4 +190,40 @@ func TestMemoryFlat(t *testing.T) {
 	if perRecord > 64 {
 		t.Errorf("duplicate set costs %.1f bytes per record", perRecord)
 	}
+
+	// The Validator, written in 32 KiB pieces: its heap is the line
+	// buffer and the duplicate set.
+	base = heap()
+	v := dumpfmt.NewValidator(dumpfmt.ValidateOptions{})
+	w := &sampler{w: v, every: 500, sample: func() { peak = max(peak, heap()) }}
+	peak = 0
+	buf := make([]byte, 32<<10)
+	if _, err := io.CopyBuffer(w, struct{ io.Reader }{stream()}, buf); err != nil {
+		t.Fatal(err)
+	}
+	s, err := v.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	perRecord = float64(int64(peak)-int64(base)) / float64(s.Principals+s.Policies)
+	runtime.KeepAlive(v)
+	t.Logf("validator: %d lines (%d bytes) in %d writes, heap growth at peak %.1f bytes per record", s.Lines, s.Bytes, w.n, perRecord)
+	if perRecord > 64 {
+		t.Errorf("validator heap grew by %.1f bytes per record", perRecord)
+	}
+}
+
+// sampler calls sample every so many writes.
+type sampler struct {
+	w      io.Writer
+	n      int
+	every  int
+	sample func()
+}
+
+func (s *sampler) Write(p []byte) (int, error) {
+	if s.n++; s.n%s.every == 0 {
+		s.sample()
+	}
+	return s.w.Write(p)
 }

@@ -24,7 +24,11 @@
 //
 // Validate is the fast path for "is this dump safe to load": it checks
 // every record without building them and adds the checks that span
-// records (no duplicates, K/M and krbtgt present). Records keep tl-data as
+// records (no duplicates, K/M and krbtgt present). Validator does the same
+// as an io.Writer, for a dump that arrives in pieces: it takes writes cut
+// anywhere, holds at most one line, and reports exactly what Validate
+// reports, so that a replica can verify a dump as it streams in instead of
+// reading it again. Records keep tl-data as
 // raw bytes; methods decode the types MIT defines (policy reference,
 // string attributes, last password change, modifier). ReadStashFile,
 // NewKeyring and Keyring.DecryptKey decrypt key data with the realm's

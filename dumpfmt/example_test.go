@@ -49,3 +49,38 @@ func Example() {
 	// 2 1 <nil>
 	// example.dump:2: field key-data[0].contents[0]: length disagrees with contents: length 5 but 8 hex digits
 }
+
+// A Validator checks a dump while it is being received, in pieces cut
+// anywhere; here it sits beside the file being written, and the pieces
+// are 16 bytes.
+func ExampleValidator() {
+	const dump = "kdb5_util load_dump version 7\n" +
+		"princ\t38\t12\t1\t1\t0\tK/M@TEST.ORG\t0\t0\t0\t0\t0\t0\t0\t0\t8\t2\t0100\t1\t1\t18\t4\tdeadbeef\t-1;\n" +
+		"princ\t38\t24\t0\t0\t0\tkrbtgt/TEST.ORG@TEST.ORG\t0\t0\t0\t0\t0\t0\t0\t0\t-1;\n" +
+		"policy\tdefault\t0\t0\t1\t1\t1\t0\t3\t60\t120\t0\t0\t0\t-\t0\n"
+
+	receive := func(data string) (dumpfmt.Summary, error) {
+		var file strings.Builder // stands in for the temporary file
+		v := dumpfmt.NewValidator(dumpfmt.ValidateOptions{FileName: "from_master"})
+		w := io.MultiWriter(&file, v)
+		for len(data) > 0 {
+			n := min(16, len(data))
+			if _, err := io.WriteString(w, data[:n]); err != nil {
+				return dumpfmt.Summary{}, err // refuse the dump now
+			}
+			data = data[n:]
+		}
+		return v.Close() // only a valid dump may be installed
+	}
+
+	s, err := receive(dump)
+	fmt.Println(s.Principals, s.Policies, s.Realm, err)
+	_, err = receive(strings.Replace(dump, "deadbeef", "deadbeeZ", 1))
+	fmt.Println(err)
+	_, err = receive(dump[:100])
+	fmt.Println(err)
+	// Output:
+	// 2 1 TEST.ORG <nil>
+	// from_master:2: field key-data[0].contents[0]: bad hex: byte 'Z' at hex offset 7
+	// from_master:2: truncated dump: last line has no newline (70 bytes)
+}

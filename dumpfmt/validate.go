@@ -34,6 +34,8 @@ type Checker struct {
 	princs     nameSet
 	pols       nameSet
 	canon      []byte
+	pending    [32]pendingName
+	npending   int
 	master     []string // realms of K/M principals seen
 	tgs        []string // realms R with krbtgt/R@R seen
 	principals int
@@ -56,24 +58,73 @@ func (c *Checker) Add(rec Record, line int) error {
 	return fmt.Errorf("dumpfmt: unknown record type %T", rec)
 }
 
+// principal adds a principal name as written (it passed checkName).
 func (c *Checker) principal(name []byte, line int) error {
-	c.principals++
-	c.canon = appendCanonical(c.canon[:0], name)
-	if first, dup := c.princs.add(maphash.Bytes(c.seed, c.canon), int32(line)); dup {
-		return &ParseError{File: c.FileName, Line: line, Field: "name",
-			Err: fmt.Errorf("%w: principal %q already on line %d", ErrDuplicate, name, first)}
+	if err := c.flush(); err != nil {
+		return err
 	}
+	c.canon = appendCanonical(c.canon[:0], name)
 	comps, realm := realmOf(c.canon)
+	if err := c.queuePrincipal(name, c.canon, comps, realm, line); err != nil {
+		return err
+	}
+	return c.flush()
+}
+
+// pendingName is a principal whose duplicate check queuePrincipal
+// deferred.
+type pendingName struct {
+	hash uint64
+	line int32
+	name []byte // as written, for the error message
+}
+
+// queuePrincipal adds a principal given as written and in canonical form,
+// the latter split at its '@', but may defer its duplicate check to the
+// next flush. name must stay unchanged until then.
+//
+// The deferral is for speed. In a large dump the duplicate set is much
+// larger than the cache and every check is a cache miss; one check per
+// line, between the parsing of lines, makes the processor wait for each
+// miss in turn, while a batch of checks in a row lets it fetch them all
+// at once. The first duplicate found is still the first in the dump: the
+// checks run in order, and everything that can report a later line
+// flushes first.
+func (c *Checker) queuePrincipal(name, canon, comps, realm []byte, line int) error {
+	c.principals++
 	switch {
 	case string(comps) == "K/M":
 		c.master = append(c.master, string(realm))
 	case bytes.HasPrefix(comps, []byte("krbtgt/")) && bytes.Equal(comps[len("krbtgt/"):], realm):
 		c.tgs = append(c.tgs, string(realm))
 	}
+	c.pending[c.npending] = pendingName{maphash.Bytes(c.seed, canon), int32(line), name}
+	if c.npending++; c.npending == len(c.pending) {
+		return c.flush()
+	}
+	return nil
+}
+
+// flush runs the deferred duplicate checks, in order, and reports the
+// first duplicate.
+func (c *Checker) flush() error {
+	pend := c.pending[:c.npending]
+	c.npending = 0
+	for i := range pend {
+		p := &pend[i]
+		if first, dup := c.princs.add(p.hash, p.line); dup {
+			return &ParseError{File: c.FileName, Line: int(p.line), Field: "name",
+				Err: fmt.Errorf("%w: principal %q already on line %d", ErrDuplicate, p.name, first)}
+		}
+	}
+	clear(pend) // drop the references to the caller's buffers
 	return nil
 }
 
 func (c *Checker) policy(name string, line int) error {
+	if err := c.flush(); err != nil {
+		return err
+	}
 	c.policies++
 	if first, dup := c.pols.add(maphash.String(c.seed, name), int32(line)); dup {
 		return &ParseError{File: c.FileName, Line: line, Field: "name",
@@ -84,6 +135,9 @@ func (c *Checker) policy(name string, line int) error {
 
 // Finish reports what is missing once all records were added.
 func (c *Checker) Finish() error {
+	if err := c.flush(); err != nil {
+		return err
+	}
 	if c.Partial {
 		return nil
 	}
@@ -137,7 +191,8 @@ type Summary struct {
 // *ParseError, or a Summary. It checks everything the Reader checks on
 // each record (checking hex without decoding it) plus what Checker checks
 // across records. Memory use is the longest line plus Checker's
-// per-record set.
+// per-record set. Validate is a Validator fed from in; an error reading in
+// is returned as it is.
 //
 // A dump cut inside a line always fails (the last line lacks its newline).
 // A dump cut exactly at a line boundary is a well-formed dump of fewer
@@ -145,38 +200,9 @@ type Summary struct {
 // caught only when it removes K/M or krbtgt/REALM, and otherwise must be
 // caught by the transport (kprop sends the length first).
 func Validate(in io.Reader, opts ValidateOptions) (Summary, error) {
-	r := NewReader(in)
-	r.FileName = opts.FileName
-	r.MaxLineSize = opts.MaxLineSize
-	r.ReuseRecord = true
-	r.noDecode = true
-	var s Summary
-	h, err := r.Header()
-	if err != nil {
-		return s, err
+	v := NewValidator(opts)
+	if _, err := io.Copy(v, in); err != nil {
+		return v.summary(), err
 	}
-	s.Header = h
-	c := NewChecker(opts.FileName, opts.Partial)
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return s, err
-		}
-		switch p := rec.(type) {
-		case *Principal:
-			err = c.principal(r.rawName, r.line)
-			s.Principals++
-		case *Policy:
-			err = c.policy(p.Name, r.line)
-			s.Policies++
-		}
-		if err != nil {
-			return s, err
-		}
-	}
-	s.Lines, s.Bytes, s.Realm = r.line, r.offset, c.MasterRealm()
-	return s, c.Finish()
+	return v.Close()
 }
