@@ -100,6 +100,7 @@ var errorCases = []errorCase{
 	{name: "e_data length", old: "\t38\t24\t0\t0\t0\tkrbtgt/TEST.ORG@TEST.ORG\t0\t0\t0\t0\t0\t0\t0\t0\t-1;", new: "\t38\t24\t0\t0\t2\tkrbtgt/TEST.ORG@TEST.ORG\t0\t0\t0\t0\t0\t0\t0\t0\tabc;",
 		want: dumpfmt.ErrLength, line: 3, field: "e_data"},
 	{name: "duplicate policy", input: validDump + "policy\tp\t0\t0\t1\t1\t1\t0\t3\t60\t120\n", want: dumpfmt.ErrDuplicate, line: 5, field: "name"},
+	{name: "no header", input: kmLine + tgsLine, want: dumpfmt.ErrHeader, line: 1},
 	{name: "OpenV*Secure header", input: "OpenV*Secure V1.0\t1\n", want: dumpfmt.ErrHeader, line: 1},
 	{name: "version 8", old: "version 7", new: "version 8", want: dumpfmt.ErrHeader, line: 1},
 	{name: "header trailing space", old: "version 7", new: "version 7 ", want: dumpfmt.ErrHeader, line: 1},

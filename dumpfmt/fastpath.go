@@ -5,12 +5,15 @@ package dumpfmt
 // Validation spends nearly all its time on principal lines, and nearly
 // every principal line in a real dump is unremarkable: small canonical
 // numbers, lower-case hex of the declared lengths, a name without escapes.
-// fastPrincipal checks such a line in one left-to-right walk over its
-// bytes, with no field slicing, no error values and no tab counting: each
-// number is read digit by digit up to the tab that must follow it, each
-// contents field is skipped by its declared length and checked eight hex
-// digits at a time (isHex), and the name is checked byte by byte against
-// a table of the few bytes that need a closer look.
+// fastPrincipal checks such a line in one left-to-right walk over the
+// bytes as they lie in the writer's buffer, with no search for the
+// newline first, no field slicing, no error values and no tab counting:
+// each number is read digit by digit up to the tab that must follow it,
+// each contents field is skipped by its declared length and checked eight
+// hex digits at a time (isHex), the name is checked byte by byte against a
+// table of the few bytes that need a closer look, and the line must end
+// where its fields say, with ";\n" after e_data. No field the fast path
+// accepts can hold a newline, so that newline is the line's first.
 //
 // The fast path only ever says "valid" or "not sure", and never explains
 // anything. When it is not sure, because the line is wrong (a number with
@@ -22,13 +25,15 @@ package dumpfmt
 // it reports are the Reader's; TestFastPathMutations, TestFastPathLimits
 // and FuzzFastPath check this against parsePrincipal.
 
-// fastPrincipal checks the fields of a principal line. b is the line after
-// "princ\t", including the '\n' that ends it (the only '\n' in b: the
-// caller cut the line there). When the line is valid and its name plain
-// (no backslash, tab, backspace, newline or NUL, so that the name is its
-// own canonical form) it returns the name and the index of its '@'; ok is
-// false for anything else, valid or not.
-func fastPrincipal(b []byte) (name []byte, at int, ok bool) {
+// fastPrincipal checks the fields of a principal line. b starts after the
+// line's "princ\t" and may run past its end: the fast path finds the end
+// itself, where the fields say it must be, after e_data and ';' (no field
+// it accepts can hold a newline). When the line is valid and its name
+// plain (no backslash, tab, backspace, newline or NUL, so that the name is
+// its own canonical form) it returns the name, the index of its '@' and
+// the length of the rest of the line, newline included; ok is false for
+// anything else, valid or not.
+func fastPrincipal(b []byte) (name []byte, at, n int, ok bool) {
 	// len, name-length, n_tl_data, n_key_data, e_length.
 	baseLen, i, ok1 := uintField(b, 0)
 	nameLen, i, ok2 := uintField(b, i)
@@ -37,20 +42,20 @@ func fastPrincipal(b []byte) (name []byte, at int, ok bool) {
 	eLen, i, ok5 := uintField(b, i)
 	if !(ok1 && ok2 && ok3 && ok4 && ok5) || baseLen > 1<<15-1 || nameLen > 1<<31-1 ||
 		nTL > 1<<15-1 || nKey > 1<<15-1 || eLen > 1<<15-1 {
-		return nil, 0, false
+		return nil, 0, 0, false
 	}
 
 	// The name: exactly name-length bytes, then a tab.
 	if nameLen >= uint64(len(b)-i) {
-		return nil, 0, false
+		return nil, 0, 0, false
 	}
 	end := i + int(nameLen)
 	if b[end] != '\t' {
-		return nil, 0, false
+		return nil, 0, 0, false
 	}
 	name = b[i:end]
 	if at = plainName(name); at < 0 {
-		return nil, 0, false
+		return nil, 0, 0, false
 	}
 	i = end + 1
 
@@ -59,57 +64,57 @@ func fastPrincipal(b []byte) (name []byte, at int, ok bool) {
 	// fail_auth_count signed again (see principalFixed).
 	for k := 0; k < 3; k++ {
 		if i = int32Field(b, i); i < 0 {
-			return nil, 0, false
+			return nil, 0, 0, false
 		}
 	}
 	for k := 0; k < 4; k++ {
 		v, j, ok := uintField(b, i)
 		if !ok || v > 1<<32-1 {
-			return nil, 0, false
+			return nil, 0, 0, false
 		}
 		i = j
 	}
 	if i = int32Field(b, i); i < 0 {
-		return nil, 0, false
+		return nil, 0, 0, false
 	}
 
 	// tl-data: type, length, contents.
 	for k := uint64(0); k < nTL; k++ {
 		if i = typedContents(b, i); i < 0 {
-			return nil, 0, false
+			return nil, 0, 0, false
 		}
 	}
 	// key-data: version (1 or 2), kvno, then version times type,
 	// length, contents.
 	for k := uint64(0); k < nKey; k++ {
 		if i+1 >= len(b) || b[i+1] != '\t' || (b[i] != '1' && b[i] != '2') {
-			return nil, 0, false
+			return nil, 0, 0, false
 		}
 		pairs := int(b[i] - '0')
 		kvno, j, ok := uintField(b, i+2)
 		if !ok || kvno > 1<<16-1 {
-			return nil, 0, false
+			return nil, 0, 0, false
 		}
 		i = j
 		for ; pairs > 0; pairs-- {
 			if i = typedContents(b, i); i < 0 {
-				return nil, 0, false
+				return nil, 0, 0, false
 			}
 		}
 	}
 
 	// e_data, ';' and the newline, nothing else.
 	if eLen == 0 {
-		if len(b)-i != 4 || b[i] != '-' || b[i+1] != '1' || b[i+2] != ';' {
-			return nil, 0, false
+		if i+3 >= len(b) || b[i] != '-' || b[i+1] != '1' || b[i+2] != ';' || b[i+3] != '\n' {
+			return nil, 0, 0, false
 		}
-		return name, at, true
+		return name, at, i + 4, true
 	}
 	end = i + 2*int(eLen)
-	if end+2 != len(b) || b[end] != ';' || !isHex(b[i:end]) {
-		return nil, 0, false
+	if end+1 >= len(b) || b[end] != ';' || b[end+1] != '\n' || !isHex(b[i:end]) {
+		return nil, 0, 0, false
 	}
-	return name, at, true
+	return name, at, end + 2, true
 }
 
 // uintField reads a canonical unsigned decimal of at most ten digits at

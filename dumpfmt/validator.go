@@ -88,21 +88,21 @@ func (v *Validator) write(p []byte) error {
 			return v.tooLong()
 		}
 		v.carry = append(v.carry, p[:nl+1]...)
-		if err := v.line(v.carry); err != nil {
+		if _, err := v.next(v.carry); err != nil {
 			return err
 		}
 		p = p[nl+1:]
 	}
 	// Lines that lie whole in p are checked in place.
-	for {
-		nl := bytes.IndexByte(p, '\n')
-		if nl < 0 {
-			break
-		}
-		if err := v.line(p[:nl+1]); err != nil {
+	for len(p) > 0 {
+		n, err := v.next(p)
+		if err != nil {
 			return err
 		}
-		p = p[nl+1:]
+		if n == 0 {
+			break
+		}
+		p = p[n:]
 	}
 	// Pending duplicate checks may refer to the line buffer, which keep
 	// overwrites.
@@ -115,6 +115,21 @@ func (v *Validator) write(p []byte) error {
 	}
 	v.carry = v.carry[:0]
 	return v.keep(p)
+}
+
+// next checks the line at the start of b and returns its length, newline
+// included, or 0 if b holds no complete line. Principal lines go to the
+// fast path, which finds their end itself, without a search for the
+// newline; anything it is not sure about goes to line.
+func (v *Validator) next(b []byte) (int, error) {
+	if n, err := v.fastLine(b); n > 0 || err != nil {
+		return n, err
+	}
+	nl := bytes.IndexByte(b, '\n')
+	if nl < 0 {
+		return 0, nil
+	}
+	return nl + 1, v.line(b[:nl+1])
 }
 
 // keep appends the start (or more) of an unfinished line to the line
@@ -133,7 +148,7 @@ func (v *Validator) tooLong() error {
 }
 
 // line checks one complete line, l, which ends with its '\n' and has no
-// other.
+// other, with the Reader's parser.
 func (v *Validator) line(l []byte) error {
 	if len(l)-1 > v.max {
 		return v.tooLong()
@@ -148,12 +163,6 @@ func (v *Validator) line(l []byte) error {
 		}
 		v.r.hdr, v.s.Header = h, h
 		return nil
-	}
-	if len(l) > len("princ\t") && string(l[:len("princ\t")]) == "princ\t" {
-		if name, at, ok := fastPrincipal(l[len("princ\t"):]); ok {
-			v.s.Principals++
-			return v.check.queuePrincipal(name, name, name[:at], name[at+1:], v.s.Lines)
-		}
 	}
 	// The slow path: the Reader's parser decides and explains.
 	v.r.line = v.s.Lines
@@ -170,6 +179,24 @@ func (v *Validator) line(l []byte) error {
 		err = v.check.policy(p.Name, v.s.Lines)
 	}
 	return err
+}
+
+// fastLine checks the line at the start of b with the fast path and
+// returns its length, newline included, or 0 when the fast path is not
+// sure about it (or it is the header, or longer than the limit).
+func (v *Validator) fastLine(b []byte) (int, error) {
+	const prefix = "princ\t"
+	if !v.hdrDone || len(b) <= len(prefix) || string(b[:len(prefix)]) != prefix {
+		return 0, nil
+	}
+	name, at, n, ok := fastPrincipal(b[len(prefix):])
+	if n += len(prefix); !ok || n-1 > v.max {
+		return 0, nil
+	}
+	v.s.Lines++
+	v.s.Bytes += int64(n)
+	v.s.Principals++
+	return n, v.check.queuePrincipal(name, name, name[:at], name[at+1:], v.s.Lines)
 }
 
 // ReadFrom writes everything r yields to v, reading into a buffer of its
