@@ -14,6 +14,7 @@ const BlockSize = 16
 // bytes long; its value is the length given.
 type KeySizeError int
 
+// Error says which key length was refused.
 func (k KeySizeError) Error() string {
 	return "camellia: invalid key size " + strconv.Itoa(int(k))
 }

@@ -13,6 +13,13 @@
 //     one key and usage with MIT's cipher state (KRB-PRIV in kprop);
 //   - CMAC, NIST SP 800-38B over any 128-bit block cipher.
 //
+// gokrb5's crypto.GetEtype (and so every gokrb5 helper that looks an
+// enctype up by number, such as crypto.DecryptEncPart or
+// messages.Ticket.DecryptEncPart) does not know enctypes 25 and 26 and
+// offers no way to register them: code that needs one lookup for all
+// enctypes tries Lookup before crypto.GetEtype and calls the EType's
+// methods itself.
+//
 // The block cipher is internal/camellia; see its documentation for its
 // timing side channel.
 //
