@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gokprop/gokprop/internal/filelock"
 	"github.com/gokprop/gokprop/iprop"
 )
 
@@ -339,4 +342,66 @@ func TestConcurrentUse(t *testing.T) {
 	if h.LastSno != 31 || h.Num != 16 || h.FirstSno != 16 {
 		t.Fatalf("%+v", h)
 	}
+}
+
+// TestWaitsForForeignLock holds MIT's kind of lock on the log through
+// another file description, as kadmind or kproplog would, and checks that
+// a write and a read of a Log wait for it.
+func TestWaitsForForeignLock(t *testing.T) {
+	l, path := openNew(t, 4)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	for _, op := range []struct {
+		name string
+		run  func() error
+	}{
+		{"Append", func() error { return l.Append(update(2, "p@R", 0)) }},
+		{"Header", func() error { _, err := l.Header(); return err }},
+	} {
+		if err := filelock.Lock(f, filelock.Exclusive, true); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- op.run() }()
+		if !waitForBlockedLock(t, st.Sys().(*syscall.Stat_t).Ino, done) {
+			t.Fatalf("%s did not wait for the lock", op.name)
+		}
+		filelock.Lock(f, filelock.Unlock, true)
+		if err := <-done; err != nil {
+			t.Fatalf("%s: %v", op.name, err)
+		}
+	}
+	if h, _ := l.Header(); h.LastSno != 2 {
+		t.Fatalf("%+v", h)
+	}
+}
+
+// waitForBlockedLock waits until /proc/locks shows a lock request blocked
+// on inode ino, or done receives.
+func waitForBlockedLock(t *testing.T, ino uint64, done chan error) bool {
+	t.Helper()
+	want := fmt.Sprintf(":%d ", ino)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile("/proc/locks")
+		if err != nil {
+			t.Skipf("no /proc/locks: %v", err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "->") && strings.Contains(line+" ", want) {
+				return true
+			}
+		}
+		select {
+		case err := <-done:
+			t.Errorf("returned early: %v", err)
+			return false
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	return false
 }
