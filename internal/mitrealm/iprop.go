@@ -260,3 +260,10 @@ func (h *Host) Kproplog(t testing.TB, args ...string) string {
 	}
 	return out
 }
+
+// ReservePort returns a free 127.0.0.1 port for a server a test starts
+// itself, reserved for the test's duration against other harness users.
+func ReservePort(t testing.TB) int {
+	t.Helper()
+	return reservePort(t)
+}
