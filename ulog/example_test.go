@@ -19,7 +19,7 @@ func Example() {
 
 	// A replica's log after "kdb5_util load -i" of a dump taken at serial
 	// number 17, then one update received from the primary.
-	l, err := ulog.Open(filepath.Join(dir, "principal.ulog"), ulog.Options{Entries: 100})
+	l, err := ulog.Open(filepath.Join(dir, "principal.ulog"), ulog.Options{Slots: 100})
 	if err != nil {
 		log.Fatal(err)
 	}

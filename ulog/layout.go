@@ -17,7 +17,7 @@ const (
 	HeaderSize             = 40         // sizeof(kdb_hlog_t)
 	EntryHeaderSize        = 28         // sizeof(kdb_ent_header_t); the update starts at byte 24
 	BlockSize              = 2048       // ULOG_BLOCK: the block size of a new log and the resize unit
-	DefaultEntries         = 1000       // DEF_ULOGENTRIES: iprop_ulogsize's default
+	DefaultSlots           = 1000       // DEF_ULOGENTRIES: iprop_ulogsize's default
 	MaxLogLen              = 0x10000000 // MAXLOGLEN: the largest log a resize may make
 )
 

@@ -29,10 +29,10 @@ var (
 
 // Options configure Open.
 type Options struct {
-	// Entries is the log's capacity, kdc.conf's iprop_ulogsize; zero means
-	// DefaultEntries. Every program sharing a log must use the same value:
-	// it decides which slot holds which serial number.
-	Entries uint32
+	// Slots is the number of entry slots, kdc.conf's iprop_ulogsize; zero
+	// means DefaultSlots. Every program sharing a log must use the same
+	// value: it decides which slot holds which serial number.
+	Slots uint32
 
 	// ReadOnly opens an existing log without creating, checking,
 	// resetting or extending it, as kproplog reads one; only the header
@@ -57,16 +57,16 @@ type Log struct {
 }
 
 // Open opens the update log at path as MIT's ulog_map does: it creates a
-// missing file (mode 0600, sized for Entries slots of BlockSize bytes),
+// missing file (mode 0600, sized for Slots slots of BlockSize bytes),
 // fails with ErrCorrupt on a header that is neither MIT's nor all zeros,
 // initializes a zeroed header (a reset), resets the log when it holds
-// more entries than Entries or its first or last entry is not in the slot
-// its serial number maps to (Entries changed), and grows a short file to
-// Entries slots of the log's block size.
+// more entries than Slots or its first or last entry is not in the slot
+// its serial number maps to (Slots changed), and grows a short file to
+// Slots slots of the log's block size.
 func Open(path string, opts Options) (*Log, error) {
-	l := &Log{entries: opts.Entries, readOnly: opts.ReadOnly, now: opts.Now}
+	l := &Log{entries: opts.Slots, readOnly: opts.ReadOnly, now: opts.Now}
 	if l.entries == 0 {
-		l.entries = DefaultEntries
+		l.entries = DefaultSlots
 	}
 	if l.now == nil {
 		l.now = time.Now
@@ -157,9 +157,8 @@ func (l *Log) Close() error {
 	return l.f.Close()
 }
 
-// Capacity returns the number of entry slots, the Entries it was opened
-// with.
-func (l *Log) Capacity() uint32 { return l.entries }
+// Slots returns the number of entry slots the log was opened with.
+func (l *Log) Slots() uint32 { return l.entries }
 
 // lock takes the in-process mutex and MIT's file lock.
 func (l *Log) lock(mode filelock.Mode) (unlock func(), err error) {
@@ -499,6 +498,9 @@ func (l *Log) Entries() ([]Entry, error) {
 		return nil, fmt.Errorf("%w: serial numbers %d to %d in %d slots", ErrCorrupt, first, last, l.entries)
 	}
 	block := int(h.block())
+	if block < EntryHeaderSize {
+		return nil, fmt.Errorf("%w: block size %d", ErrCorrupt, block)
+	}
 	out := make([]Entry, 0, last-first+1)
 	buf := make([]byte, block)
 	for sno := first; ; sno++ {

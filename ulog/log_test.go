@@ -27,7 +27,7 @@ var stamp0 = iprop.Time{Seconds: 1796115206, Useconds: 797456}
 func openNew(t *testing.T, entries uint32) (*Log, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "principal.ulog")
-	l, err := Open(path, Options{Entries: entries, Now: fixedNow})
+	l, err := Open(path, Options{Slots: entries, Now: fixedNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestReopen(t *testing.T) {
 	}
 	l.Close()
 	// Same size: kept.
-	l, err := Open(path, Options{Entries: 8, Now: fixedNow})
+	l, err := Open(path, Options{Slots: 8, Now: fixedNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestReopen(t *testing.T) {
 	}
 	l.Close()
 	// More slots: entries still in their slots, file grows.
-	l, err = Open(path, Options{Entries: 16, Now: fixedNow})
+	l, err = Open(path, Options{Slots: 16, Now: fixedNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestReopen(t *testing.T) {
 	}
 	// Fewer slots than entries: reset.
 	later := func() time.Time { return t0.Add(time.Hour) }
-	l, err = Open(path, Options{Entries: 4, Now: later})
+	l, err = Open(path, Options{Slots: 4, Now: later})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +242,7 @@ func TestCorruptHeader(t *testing.T) {
 	if err := os.WriteFile(path, make([]byte, 10), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	l, err := Open(path, Options{Entries: 2, Now: fixedNow})
+	l, err := Open(path, Options{Slots: 2, Now: fixedNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(path)
-	r, err := Open(path, Options{Entries: 2, ReadOnly: true})
+	r, err := Open(path, Options{Slots: 2, ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +308,7 @@ func TestConcurrentUse(t *testing.T) {
 	l, path := openNew(t, 16)
 	// A second Log on the same file (another file description) excludes
 	// the first through the file lock.
-	l2, err := Open(path, Options{Entries: 16, Now: fixedNow})
+	l2, err := Open(path, Options{Slots: 16, Now: fixedNow})
 	if err != nil {
 		t.Fatal(err)
 	}

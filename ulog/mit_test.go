@@ -50,7 +50,7 @@ func slotTime(b []byte) time.Time {
 func TestMITReplicaLog(t *testing.T) {
 	s := iproptest.Run(t, iproptest.Default())
 	path := writeTemp(t, s.ReplicaULogBefore)
-	l, err := ulog.Open(path, ulog.Options{Entries: iproptest.ReplicaULogSize})
+	l, err := ulog.Open(path, ulog.Options{Slots: iproptest.ReplicaULogSize})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestMITKproplog(t *testing.T) {
 		host *mitrealm.Host
 		ip   *mitrealm.Iprop
 	}{{s.Primary, s.PrimaryIprop}, {s.Replica, s.ReplicaIprop}} {
-		l, err := ulog.Open(c.ip.LogFile, ulog.Options{Entries: uint32(c.ip.ULogSize), ReadOnly: true})
+		l, err := ulog.Open(c.ip.LogFile, ulog.Options{Slots: uint32(c.ip.ULogSize), ReadOnly: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +144,7 @@ func TestMITLoadIprop(t *testing.T) {
 		if start != nil {
 			path = writeTemp(t, start)
 		}
-		l, err := ulog.Open(path, ulog.Options{Entries: iproptest.ReplicaULogSize, Now: func() time.Time { return now }})
+		l, err := ulog.Open(path, ulog.Options{Slots: iproptest.ReplicaULogSize, Now: func() time.Time { return now }})
 		if err != nil {
 			t.Fatal(err)
 		}

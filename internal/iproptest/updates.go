@@ -17,7 +17,7 @@ func (s *Scenario) ReplicaLastBefore(t testing.TB) iprop.Last {
 	if err := os.WriteFile(path, s.ReplicaULogBefore, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	l, err := ulog.Open(path, ulog.Options{Entries: uint32(s.ReplicaIprop.ULogSize), ReadOnly: true})
+	l, err := ulog.Open(path, ulog.Options{Slots: uint32(s.ReplicaIprop.ULogSize), ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func (s *Scenario) ReplicaLastBefore(t testing.TB) iprop.Last {
 // PrimaryEntries returns the entries of the primary's update log.
 func (s *Scenario) PrimaryEntries(t testing.TB) []ulog.Entry {
 	t.Helper()
-	l, err := ulog.Open(s.PrimaryIprop.LogFile, ulog.Options{Entries: uint32(s.PrimaryIprop.ULogSize), ReadOnly: true})
+	l, err := ulog.Open(s.PrimaryIprop.LogFile, ulog.Options{Slots: uint32(s.PrimaryIprop.ULogSize), ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
