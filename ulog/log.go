@@ -54,6 +54,8 @@ type Log struct {
 	entries  uint32
 	readOnly bool
 	now      func() time.Time
+	// syncHook, when set (by tests), runs before every sync.
+	syncHook func()
 }
 
 // Open opens the update log at path as MIT's ulog_map does: it creates a
@@ -220,7 +222,12 @@ func (l *Log) checkSno(h *rawHeader, sno uint32, t iprop.Time) (bool, error) {
 }
 
 // sync makes the writes so far durable: MIT's msync of the changed pages.
-func (l *Log) sync() error { return l.f.Sync() }
+func (l *Log) sync() error {
+	if l.syncHook != nil {
+		l.syncHook()
+	}
+	return l.f.Sync()
+}
 
 // extend grows the file with zeros to size bytes (extend_file_to); it
 // never shrinks it.

@@ -405,3 +405,79 @@ func waitForBlockedLock(t *testing.T, ino uint64, done chan error) bool {
 	}
 	return false
 }
+
+// TestSyncOrder records the file at every sync and checks MIT's order:
+// the entry reaches the disk before the header that counts it, while the
+// header says unstable; a resize syncs the reinitialized header first; a
+// reset or SetLast syncs its dummy entry before the header.
+func TestSyncOrder(t *testing.T) {
+	l, path := openNew(t, 4)
+	var snaps [][]byte
+	l.syncHook = func() {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snaps = append(snaps, b)
+	}
+	hdr := func(b []byte) Header { var r rawHeader; copy(r[:], b); return r.decode() }
+	entry := func(b []byte, slot int, block int) Entry { return decodeEntryHeader(b[HeaderSize+slot*block:]) }
+
+	if err := l.Append(update(2, "p@R", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps) != 2 {
+		t.Fatalf("%d syncs for an append", len(snaps))
+	}
+	if h, e := hdr(snaps[0]), entry(snaps[0], 1, BlockSize); h.State != Unstable || h.LastSno != 1 || e.Sno != 2 || !e.Commit {
+		t.Errorf("first sync: header %+v, entry %+v", h, e)
+	}
+	if h := hdr(snaps[1]); h.State != Stable || h.LastSno != 2 || h.Num != 2 {
+		t.Errorf("second sync: header %+v", h)
+	}
+
+	snaps = nil
+	if err := l.Append(update(3, "big@R", 3000)); err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps) != 3 {
+		t.Fatalf("%d syncs for a resizing append", len(snaps))
+	}
+	if h := hdr(snaps[0]); h.Block != 2*BlockSize || h.Num != 0 || h.State != Stable || len(snaps[0]) != HeaderSize+4*BlockSize {
+		t.Errorf("resize sync: header %+v, file %d bytes (not yet extended)", h, len(snaps[0]))
+	}
+	if h, e := hdr(snaps[1]), entry(snaps[1], 2, 2*BlockSize); h.State != Unstable || e.Sno != 3 {
+		t.Errorf("entry sync: header %+v, entry %+v", h, e)
+	}
+	if h := hdr(snaps[2]); h.State != Stable || h.Num != 1 || h.FirstSno != 3 || h.LastSno != 3 {
+		t.Errorf("header sync: %+v", h)
+	}
+
+	snaps = nil
+	if err := l.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps) != 2 {
+		t.Fatalf("%d syncs for a reset", len(snaps))
+	}
+	if h, e := hdr(snaps[0]), entry(snaps[0], 0, BlockSize); h.Num != 0 || h.State != 0 || h.Block != BlockSize || e.Sno != 1 || e.Size != 0 {
+		t.Errorf("reset, first sync: header %+v, dummy %+v", h, e)
+	}
+	if h := hdr(snaps[1]); h.Num != 1 || h.State != Stable || h.LastSno != 1 {
+		t.Errorf("reset, second sync: %+v", h)
+	}
+
+	snaps = nil
+	if err := l.SetLast(iprop.Last{Sno: 7, Time: stamp0}); err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps) != 2 {
+		t.Fatalf("%d syncs for SetLast", len(snaps))
+	}
+	if h, e := hdr(snaps[0]), entry(snaps[0], 2, BlockSize); h.LastSno != 1 || e.Sno != 7 {
+		t.Errorf("SetLast, first sync: header %+v, dummy %+v", h, e)
+	}
+	if h := hdr(snaps[1]); h.Num != 1 || h.FirstSno != 7 || h.LastSno != 7 {
+		t.Errorf("SetLast, second sync: %+v", h)
+	}
+}
