@@ -21,7 +21,7 @@ func TestMITULogEntries(t *testing.T) {
 		path    string
 		entries int
 	}{{"primary", s.PrimaryIprop.LogFile, s.PrimaryIprop.ULogSize}, {"replica", s.ReplicaIprop.LogFile, s.ReplicaIprop.ULogSize}} {
-		l, err := ulog.Open(ip.path, ulog.Options{Entries: uint32(ip.entries), ReadOnly: true})
+		l, err := ulog.Open(ip.path, ulog.Options{Slots: uint32(ip.entries), ReadOnly: true})
 		if err != nil {
 			t.Fatal(err)
 		}
