@@ -16,6 +16,7 @@ import (
 
 	"github.com/gokprop/gokprop/internal/mitrealm"
 	"github.com/gokprop/gokprop/kprop"
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 )
 
@@ -304,8 +305,8 @@ func goCredentials(t *testing.T, w *parityWorld) *krbauth.Credentials {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, _ := krbauth.ParsePrincipal(w.primary.KpropPrincipal(), "")
-	server, _ := krbauth.ParsePrincipal(w.primary.ReplicaPrincipal(), "")
+	client, _ := krb5.ParsePrincipal(w.primary.KpropPrincipal(), "")
+	server, _ := krb5.ParsePrincipal(w.primary.ReplicaPrincipal(), "")
 	client.Name.NameType, server.Name.NameType = 3, 3
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -14,7 +14,7 @@ import (
 	"github.com/gokprop/gokprop/internal/krbtest"
 	"github.com/gokprop/gokprop/kprop"
 	"github.com/gokprop/gokprop/kpropd"
-	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // BenchmarkPropagate measures a whole Go-to-Go propagation over loopback
@@ -25,10 +25,10 @@ func BenchmarkPropagate(b *testing.B) {
 	const size = 16 << 20
 	dump := make([]byte, size)
 	rand.Read(dump)
-	for _, e := range []int32{17, 18, 19, 20} {
-		b.Run(krbauth.EnctypeName(e), func(b *testing.B) {
-			primary := krbauth.HostPrincipal("host", "kdc1.example.com", "EXAMPLE.COM")
-			replica := krbauth.HostPrincipal("host", "kdc2.example.com", "EXAMPLE.COM")
+	for _, e := range []krb5.Enctype{17, 18, 19, 20} {
+		b.Run(krb5.Enctype(e).String(), func(b *testing.B) {
+			primary := krb5.HostPrincipal("host", "kdc1.example.com", "EXAMPLE.COM")
+			replica := krb5.HostPrincipal("host", "kdc2.example.com", "EXAMPLE.COM")
 			kt, err := krbtest.Keytab(krbtest.Key{Principal: replica, KVNO: 1, Enctype: e, Password: "secret"})
 			if err != nil {
 				b.Fatal(err)
@@ -37,7 +37,7 @@ func BenchmarkPropagate(b *testing.B) {
 				Principal:  replica,
 				Keytab:     func() (*keytab.Keytab, error) { return kt, nil },
 				File:       filepath.Join(b.TempDir(), "from_master"),
-				Authorizer: kpropd.AuthorizerFunc(func(context.Context, krbauth.Principal, int32) error { return nil }),
+				Authorizer: kpropd.AuthorizerFunc(func(context.Context, krb5.Principal, krb5.Enctype) error { return nil }),
 			}
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {

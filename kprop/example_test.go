@@ -14,7 +14,7 @@ import (
 	"github.com/gokprop/gokprop/internal/krbtest"
 	"github.com/gokprop/gokprop/kprop"
 	"github.com/gokprop/gokprop/kpropd"
-	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // Propagate a dump to a kpropd. In production the credentials come from
@@ -22,10 +22,10 @@ import (
 // another host; here both ends run in this process with a ticket minted
 // from a test key.
 func ExamplePropagate() {
-	primary := krbauth.HostPrincipal("host", "kdc1.example.com", "EXAMPLE.COM")
-	replica := krbauth.HostPrincipal("host", "kdc2.example.com", "EXAMPLE.COM")
-	kt, _ := krbtest.Keytab(krbtest.Key{Principal: replica, KVNO: 1, Enctype: krbauth.EnctypeAES256CTSSHA1, Password: "secret"})
-	creds, _ := krbtest.Credentials(kt, primary, replica, krbauth.EnctypeAES256CTSSHA1, 1, time.Now(), time.Hour)
+	primary := krb5.HostPrincipal("host", "kdc1.example.com", "EXAMPLE.COM")
+	replica := krb5.HostPrincipal("host", "kdc2.example.com", "EXAMPLE.COM")
+	kt, _ := krbtest.Keytab(krbtest.Key{Principal: replica, KVNO: 1, Enctype: krb5.EnctypeAES256CTSSHA1, Password: "secret"})
+	creds, _ := krbtest.Credentials(kt, primary, replica, krb5.EnctypeAES256CTSSHA1, 1, time.Now(), time.Hour)
 
 	dir, _ := os.MkdirTemp("", "kprop-example")
 	defer os.RemoveAll(dir)
@@ -33,7 +33,7 @@ func ExamplePropagate() {
 		Principal: replica,
 		Keytab:    func() (*keytab.Keytab, error) { return kt, nil },
 		File:      filepath.Join(dir, "from_master"),
-		Authorizer: kpropd.AuthorizerFunc(func(ctx context.Context, c krbauth.Principal, _ int32) error {
+		Authorizer: kpropd.AuthorizerFunc(func(ctx context.Context, c krb5.Principal, _ krb5.Enctype) error {
 			fmt.Println("authorizing", c)
 			return nil
 		}),
@@ -54,7 +54,7 @@ func ExamplePropagate() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("sent %d bytes in %d chunk(s) with %s\n", res.Size, res.Chunks, krbauth.EnctypeName(res.Enctype))
+	fmt.Printf("sent %d bytes in %d chunk(s) with %s\n", res.Size, res.Chunks, krb5.Enctype(res.Enctype).String())
 	// Output:
 	// authorizing host/kdc1.example.com@EXAMPLE.COM
 	// sent 30 bytes in 1 chunk(s) with aes256-cts-hmac-sha1-96

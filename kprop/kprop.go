@@ -11,6 +11,7 @@ import (
 
 	"github.com/gokprop/gokprop/internal/netctx"
 	"github.com/gokprop/gokprop/internal/wire"
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 )
 
@@ -43,7 +44,7 @@ type Result struct {
 	// Chunks is the number of KRB-PRIV messages sent.
 	Chunks int
 	// Enctype is the session key's encryption type.
-	Enctype int32
+	Enctype krb5.Enctype
 }
 
 // ErrPrematureEOF is reported when the dump ends before the size announced.
@@ -56,7 +57,7 @@ type OpError struct {
 	// starting at 32768".
 	Op string
 	// Err is the cause: a network error, a *krbauth.RemoteError sent by
-	// the replica, a krbauth.ErrorCode, ErrPrematureEOF, *SizeMismatchError.
+	// the replica, a krb5.ErrorCode, ErrPrematureEOF, *SizeMismatchError.
 	Err error
 }
 
@@ -146,10 +147,10 @@ func Send(ctx context.Context, conn net.Conn, sess *krbauth.Session, cfg *Config
 		if _, err := io.ReadFull(dump, plain[:n]); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				err = ErrPrematureEOF
-				sendError(conn, sess, krbauth.ErrGeneric, ErrPrematureEOF.Error(), now())
+				sendError(conn, sess, krb5.ErrGeneric, ErrPrematureEOF.Error(), now())
 				return nil, &OpError{Op: fmt.Sprintf("while reading database block starting at %d", sent), Err: err}
 			}
-			sendError(conn, sess, krbauth.ErrGeneric, "while reading database: "+err.Error(), now())
+			sendError(conn, sess, krb5.ErrGeneric, "while reading database: "+err.Error(), now())
 			return nil, &OpError{Op: fmt.Sprintf("while reading database block starting at %d", sent), Err: err}
 		}
 		sealed, err = sess.SealPriv(krbauth.StartFrame(sealed[:0]), plain[:n])
@@ -199,7 +200,7 @@ const ackLimit = 64 << 10
 
 // sendError tells the replica why we are giving up, as MIT kprop does;
 // failure to deliver it changes nothing.
-func sendError(conn net.Conn, sess *krbauth.Session, code krbauth.ErrorCode, text string, now time.Time) {
+func sendError(conn net.Conn, sess *krbauth.Session, code krb5.ErrorCode, text string, now time.Time) {
 	if msg, err := sess.MakeError(code, text, now); err == nil {
 		_ = krbauth.WriteMessage(conn, msg)
 	}

@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // Authorizer decides whether an authenticated client may propagate a
@@ -18,14 +18,14 @@ import (
 // client's ticket (the enc-part of the ticket, not the session key), which
 // is what the optional enctype column of kpropd.acl is compared with.
 type Authorizer interface {
-	Authorize(ctx context.Context, client krbauth.Principal, ticketEnctype int32) error
+	Authorize(ctx context.Context, client krb5.Principal, ticketEnctype krb5.Enctype) error
 }
 
 // AuthorizerFunc adapts a function to the Authorizer interface.
-type AuthorizerFunc func(ctx context.Context, client krbauth.Principal, ticketEnctype int32) error
+type AuthorizerFunc func(ctx context.Context, client krb5.Principal, ticketEnctype krb5.Enctype) error
 
 // Authorize calls f.
-func (f AuthorizerFunc) Authorize(ctx context.Context, client krbauth.Principal, ticketEnctype int32) error {
+func (f AuthorizerFunc) Authorize(ctx context.Context, client krb5.Principal, ticketEnctype krb5.Enctype) error {
 	return f(ctx, client, ticketEnctype)
 }
 
@@ -40,7 +40,7 @@ var ErrNotAuthorized = errors.New("unauthorized principal")
 type ACLFile string
 
 // Authorize reads the file and checks the client against it.
-func (p ACLFile) Authorize(ctx context.Context, client krbauth.Principal, ticketEnctype int32) error {
+func (p ACLFile) Authorize(ctx context.Context, client krb5.Principal, ticketEnctype krb5.Enctype) error {
 	f, err := os.Open(string(p))
 	if err != nil {
 		return fmt.Errorf("%w %s: %w", ErrNotAuthorized, client, err)
@@ -69,7 +69,7 @@ func ParseACL(r io.Reader) (*ACL, error) {
 }
 
 // Authorize checks the client against the parsed lines.
-func (a *ACL) Authorize(ctx context.Context, client krbauth.Principal, ticketEnctype int32) error {
+func (a *ACL) Authorize(ctx context.Context, client krb5.Principal, ticketEnctype krb5.Enctype) error {
 	name := client.String()
 	for _, line := range a.lines {
 		if aclLineMatches(line, name, ticketEnctype) {
@@ -79,7 +79,7 @@ func (a *ACL) Authorize(ctx context.Context, client krbauth.Principal, ticketEnc
 	return fmt.Errorf("%w %s", ErrNotAuthorized, name)
 }
 
-func authorizeFrom(r io.Reader, client krbauth.Principal, ticketEnctype int32) error {
+func authorizeFrom(r io.Reader, client krb5.Principal, ticketEnctype krb5.Enctype) error {
 	a, err := ParseACL(r)
 	if err != nil {
 		return fmt.Errorf("%w %s: %w", ErrNotAuthorized, client, err)
@@ -92,7 +92,7 @@ func authorizeFrom(r io.Reader, client krbauth.Principal, ticketEnctype int32) e
 // end of the line or whitespace; whatever follows the whitespace, if
 // anything, must be an enctype name equal to the ticket's enctype. There
 // are no comments: a line that does not match is simply skipped.
-func aclLineMatches(line, name string, ticketEnctype int32) bool {
+func aclLineMatches(line, name string, ticketEnctype krb5.Enctype) bool {
 	rest, ok := strings.CutPrefix(line, name)
 	if !ok {
 		return false
@@ -109,19 +109,10 @@ func aclLineMatches(line, name string, ticketEnctype int32) bool {
 	}
 	// MIT passes the rest of the line, trailing blanks included, to
 	// krb5_string_to_enctype, which knows names and aliases only.
-	id, ok := krbauth.EnctypeByName(rest)
-	return ok && !isDigits(rest) && id == ticketEnctype
+	id, ok := krb5.ParseEnctype(rest)
+	return ok && id == ticketEnctype
 }
 
 func isCSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }

@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 func TestACLMatching(t *testing.T) {
-	client := krbauth.HostPrincipal("host", "kdc1.example.com", "EXAMPLE.COM")
+	client := krb5.HostPrincipal("host", "kdc1.example.com", "EXAMPLE.COM")
 	acl := strings.Join([]string{
 		"host/kdc1.example.com@EXAMPLE.COM.extra",            // longer name: partial match only
 		"# host/kdc1.example.com@EXAMPLE.COM",                // no comments in MIT's format, and no match
@@ -21,7 +21,7 @@ func TestACLMatching(t *testing.T) {
 	}, "\n")
 	tests := []struct {
 		extra   string
-		etype   int32
+		etype   krb5.Enctype
 		allowed bool
 	}{
 		{"", 18, false},
@@ -53,7 +53,7 @@ func TestACLMatching(t *testing.T) {
 
 func TestACLFileReadEachTime(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kpropd.acl")
-	client := krbauth.HostPrincipal("host", "a", "R")
+	client := krb5.HostPrincipal("host", "a", "R")
 	f := ACLFile(path)
 	if err := f.Authorize(context.Background(), client, 18); err == nil {
 		t.Fatal("missing ACL file authorized a client")

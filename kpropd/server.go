@@ -11,6 +11,7 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 )
 
@@ -35,7 +36,7 @@ var ErrServerClosed = errors.New("kpropd: server closed")
 type Server struct {
 	// Principal is this replica's service principal,
 	// host/<canonical local hostname>@REALM.
-	Principal krbauth.Principal
+	Principal krb5.Principal
 
 	// Keytab returns the keytab that verifies clients' tickets. It is
 	// called for every connection, as MIT kpropd reads its keytab for
@@ -47,8 +48,8 @@ type Server struct {
 	AcceptAnyHostPrincipal bool
 
 	// PermittedEnctypes limits the session key's encryption type; nil
-	// means krbauth.DefaultEnctypes.
-	PermittedEnctypes []int32
+	// means krb5.DefaultEnctypes().
+	PermittedEnctypes []krb5.Enctype
 
 	// ClockSkew is the tolerated clock difference; 0 means 5 minutes.
 	ClockSkew time.Duration

@@ -20,14 +20,15 @@ import (
 	"github.com/gokprop/gokprop/internal/krbtest"
 	"github.com/gokprop/gokprop/kprop"
 	"github.com/gokprop/gokprop/kpropd"
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 )
 
 const realm = "GOKPROP.TEST"
 
 var (
-	primary = krbauth.HostPrincipal("host", "primary.test", realm)
-	replica = krbauth.HostPrincipal("host", "replica.test", realm)
+	primary = krb5.HostPrincipal("host", "primary.test", realm)
+	replica = krb5.HostPrincipal("host", "replica.test", realm)
 )
 
 // fixture is a Go kpropd serving on loopback and what a Go kprop needs to
@@ -78,7 +79,7 @@ func (f *fixture) finished(t *testing.T, n int) {
 	}
 }
 
-func newFixture(t *testing.T, enctype int32, mutate func(*kpropd.Server)) *fixture {
+func newFixture(t *testing.T, enctype krb5.Enctype, mutate func(*kpropd.Server)) *fixture {
 	t.Helper()
 	kt, err := krbtest.Keytab(krbtest.Key{Principal: replica, KVNO: 3, Enctype: enctype, Password: "replica key"})
 	if err != nil {
@@ -88,7 +89,7 @@ func newFixture(t *testing.T, enctype int32, mutate func(*kpropd.Server)) *fixtu
 	f.srv = &kpropd.Server{
 		Principal: replica,
 		Keytab:    func() (*keytab.Keytab, error) { return kt, nil },
-		Authorizer: kpropd.AuthorizerFunc(func(ctx context.Context, c krbauth.Principal, e int32) error {
+		Authorizer: kpropd.AuthorizerFunc(func(ctx context.Context, c krb5.Principal, e krb5.Enctype) error {
 			if !c.Equal(primary) {
 				return kpropd.ErrNotAuthorized
 			}
@@ -127,7 +128,7 @@ func newFixture(t *testing.T, enctype int32, mutate func(*kpropd.Server)) *fixtu
 	return f
 }
 
-func (f *fixture) creds(t *testing.T, enctype int32) *krbauth.Credentials {
+func (f *fixture) creds(t *testing.T, enctype krb5.Enctype) *krbauth.Credentials {
 	t.Helper()
 	c, err := krbtest.Credentials(f.kt, primary, replica, enctype, 3, time.Now(), time.Hour)
 	if err != nil {
@@ -138,7 +139,7 @@ func (f *fixture) creds(t *testing.T, enctype int32) *krbauth.Credentials {
 
 // push runs a Go kprop against the fixture through an optional
 // connection wrapper.
-func (f *fixture) push(t *testing.T, enctype int32, dump []byte, wrap func(net.Conn) net.Conn) (*kprop.Result, error) {
+func (f *fixture) push(t *testing.T, enctype krb5.Enctype, dump []byte, wrap func(net.Conn) net.Conn) (*kprop.Result, error) {
 	t.Helper()
 	conn, err := net.Dial("tcp", f.addr)
 	if err != nil {
@@ -162,8 +163,8 @@ func randomDump(t *testing.T, n int) []byte {
 }
 
 func TestPropagateGoToGo(t *testing.T) {
-	for _, e := range []int32{17, 18, 19, 20, 16, 23} {
-		t.Run(krbauth.EnctypeName(e), func(t *testing.T) {
+	for _, e := range []krb5.Enctype{17, 18, 19, 20, 16, 23} {
+		t.Run(krb5.Enctype(e).String(), func(t *testing.T) {
 			f := newFixture(t, e, nil)
 			dump := randomDump(t, 5*32768+1234)
 			res, err := f.push(t, e, dump, nil)
@@ -188,7 +189,7 @@ func TestPropagateGoToGo(t *testing.T) {
 
 func TestUnauthorizedClientIsToldAndNothingInstalled(t *testing.T) {
 	f := newFixture(t, 18, func(s *kpropd.Server) {
-		s.Authorizer = kpropd.AuthorizerFunc(func(context.Context, krbauth.Principal, int32) error {
+		s.Authorizer = kpropd.AuthorizerFunc(func(context.Context, krb5.Principal, krb5.Enctype) error {
 			return kpropd.ErrNotAuthorized
 		})
 	})
@@ -209,7 +210,7 @@ func TestLoadFailureIsReported(t *testing.T) {
 	})
 	_, err := f.push(t, 18, randomDump(t, 1000), nil)
 	var re *krbauth.RemoteError
-	if !errors.As(err, &re) || re.Code != krbauth.ErrGeneric || !strings.Contains(re.Text, "bad exit status") {
+	if !errors.As(err, &re) || re.Code != krb5.ErrGeneric || !strings.Contains(re.Text, "bad exit status") {
 		t.Fatalf("err = %v, want remote load error", err)
 	}
 }
@@ -258,7 +259,7 @@ func TestTamperedChunkIsRejected(t *testing.T) {
 	// Past the handshake and the size message: inside the second chunk.
 	_, err := f.push(t, 18, dump, func(c net.Conn) net.Conn { return &flipper{Conn: c, at: 45000} })
 	var re *krbauth.RemoteError
-	if !errors.As(err, &re) || re.Code != krbauth.ErrBadIntegrity {
+	if !errors.As(err, &re) || re.Code != krb5.ErrBadIntegrity {
 		t.Fatalf("err = %v, want remote integrity error", err)
 	}
 	if !strings.Contains(re.Text, "while decoding database block starting at offset") {

@@ -14,6 +14,7 @@ import (
 	"github.com/gokprop/gokprop/internal/filelock"
 	"github.com/gokprop/gokprop/internal/netctx"
 	"github.com/gokprop/gokprop/internal/wire"
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 )
 
@@ -65,7 +66,7 @@ func (s *Server) receive(ctx context.Context, conn net.Conn) error {
 	if d, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(d)
 	}
-	log.Debug(fmt.Sprintf("authenticated client: %s (etype == %s)", sess.Client(), krbauth.EnctypeName(sess.TicketEnctype())),
+	log.Debug(fmt.Sprintf("authenticated client: %s (etype == %s)", sess.Client(), krb5.Enctype(sess.TicketEnctype()).String()),
 		"client", sess.Client().String())
 
 	t := &transfer{s: s, ctx: ctx, conn: conn, sess: sess}
@@ -228,7 +229,7 @@ func (t *transfer) fail(err error) {
 	code := krbauth.CodeOf(err)
 	text := err.Error()
 	var te *TransferError
-	if errors.As(err, &te) && code != krbauth.ErrGeneric {
+	if errors.As(err, &te) && code != krb5.ErrGeneric {
 		// MIT sends the bare step for protocol codes; the code says why.
 		text = te.Op
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"testing"
+
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // hsNamedAddr is a net.Addr of an arbitrary type.
@@ -55,7 +57,7 @@ func TestLocalHostAddress(t *testing.T) {
 // TestHandshakeNeedsIPConn: over a connection without an IP address
 // (net.Pipe) neither side starts, and nothing is written.
 func TestHandshakeNeedsIPConn(t *testing.T) {
-	setup := newHSSetup(t, EnctypeAES128CTSSHA1)
+	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA1)
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()

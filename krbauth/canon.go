@@ -11,6 +11,8 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/iana/nametype"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // HostResolver answers the two questions MIT's hostname canonicalization
@@ -241,7 +243,7 @@ func hostRealm(cfg *Config, host string) (string, error) {
 	return cfg.DefaultRealm()
 }
 
-// Principal builds service/host@realm with name-type NT-SRV-HST as MIT's
+// krb5.Principal builds service/host@realm with name-type NT-SRV-HST as MIT's
 // krb5_sname_to_principal does, the realm then being forced to realm as
 // kprop and kpropd do (kprop_util.c sn2princ_realm). An empty host means
 // the local host name, an empty service "host". An empty realm is taken
@@ -251,14 +253,14 @@ func hostRealm(cfg *Config, host string) (string, error) {
 // With dns_canonicalize_hostname = fallback the host is returned exactly as
 // given (not even lowercased); Candidates then lists the names to try, as
 // MIT defers canonicalization to the point of use.
-func (c *Canonicalizer) Principal(ctx context.Context, cfg *Config, service, host, realm string) (Principal, error) {
+func (c *Canonicalizer) Principal(ctx context.Context, cfg *Config, service, host, realm string) (krb5.Principal, error) {
 	if service == "" {
 		service = "host"
 	}
 	if host == "" {
 		h, err := c.LocalHostname()
 		if err != nil {
-			return Principal{}, err
+			return krb5.Principal{}, err
 		}
 		host = h
 	}
@@ -271,11 +273,11 @@ func (c *Canonicalizer) Principal(ctx context.Context, cfg *Config, service, hos
 		h, _ := splitTrailer(host)
 		r, err := hostRealm(cfg, h)
 		if err != nil {
-			return Principal{}, err
+			return krb5.Principal{}, err
 		}
 		realm = r
 	}
-	return HostPrincipal(service, host, realm), nil
+	return krb5.HostPrincipal(service, host, realm), nil
 }
 
 // Candidates returns the principals to try for p, as MIT's k5_canonprinc
@@ -283,13 +285,13 @@ func (c *Canonicalizer) Principal(ctx context.Context, cfg *Config, service, hos
 // and p is a two-component NT-SRV-HST name; then the host canonicalized
 // without DNS, followed by the DNS-canonicalized host when it differs.
 // Every candidate keeps p's service, name-type and realm.
-func (c *Canonicalizer) Candidates(ctx context.Context, cfg *Config, p Principal) []Principal {
+func (c *Canonicalizer) Candidates(ctx context.Context, cfg *Config, p krb5.Principal) []krb5.Principal {
 	if p.Name.NameType != nametype.KRB_NT_SRV_HST || len(p.Name.NameString) != 2 || p.Name.NameString[1] == "" ||
 		cfg.DNSCanonicalizeHostname() != CanonFallback {
-		return []Principal{p}
+		return []krb5.Principal{p}
 	}
 	h, trailer := splitTrailer(p.Name.NameString[1])
-	var out []Principal
+	var out []krb5.Principal
 	prev := ""
 	for _, useDNS := range []bool{false, true} {
 		host := c.ExpandHostname(ctx, cfg, h, useDNS) + trailer
@@ -297,7 +299,7 @@ func (c *Canonicalizer) Candidates(ctx context.Context, cfg *Config, p Principal
 			continue
 		}
 		prev = host
-		out = append(out, Principal{
+		out = append(out, krb5.Principal{
 			Name:  types.PrincipalName{NameType: p.Name.NameType, NameString: []string{p.Name.NameString[0], host}},
 			Realm: p.Realm,
 		})
@@ -308,7 +310,7 @@ func (c *Canonicalizer) Candidates(ctx context.Context, cfg *Config, p Principal
 // HostPrincipals returns the candidate principals for service on host in
 // realm: one for dns_canonicalize_hostname true or false, one or two
 // (without DNS first) for fallback.
-func (c *Canonicalizer) HostPrincipals(ctx context.Context, cfg *Config, service, host, realm string) ([]Principal, error) {
+func (c *Canonicalizer) HostPrincipals(ctx context.Context, cfg *Config, service, host, realm string) ([]krb5.Principal, error) {
 	p, err := c.Principal(ctx, cfg, service, host, realm)
 	if err != nil {
 		return nil, err
@@ -317,6 +319,6 @@ func (c *Canonicalizer) HostPrincipals(ctx context.Context, cfg *Config, service
 }
 
 // HostPrincipalFor is HostPrincipals with the system resolver.
-func HostPrincipalFor(ctx context.Context, cfg *Config, service, host, realm string) ([]Principal, error) {
+func HostPrincipalFor(ctx context.Context, cfg *Config, service, host, realm string) ([]krb5.Principal, error) {
 	return (&Canonicalizer{}).HostPrincipals(ctx, cfg, service, host, realm)
 }

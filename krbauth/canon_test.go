@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/jcmturner/gokrb5/v8/iana/nametype"
+
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // fakeResolver is a deterministic HostResolver: names maps a host to its
@@ -164,15 +166,15 @@ func TestPrincipalAndCandidates(t *testing.T) {
 		}
 	}
 
-	// In fallback mode Principal keeps the name as given.
+	// In fallback mode krb5.Principal keeps the name as given.
 	cfg := mustParse(t, "[libdefaults]\ndns_canonicalize_hostname = fallback\n")
 	c := &Canonicalizer{Resolver: newFakeResolver()}
 	p, err := c.Principal(ctx, cfg, "host", "Replica.Example.", "R")
 	if err != nil || p.String() != "host/Replica.Example.@R" {
-		t.Errorf("fallback Principal = %v, %v", p, err)
+		t.Errorf("fallback krb5.Principal = %v, %v", p, err)
 	}
 	// Non-host principals have one candidate, themselves.
-	np, _ := ParsePrincipal("host/VM@R", "")
+	np, _ := krb5.ParsePrincipal("host/VM@R", "")
 	if got := c.Candidates(ctx, cfg, np); len(got) != 1 || !got[0].Equal(np) {
 		t.Errorf("NT-PRINCIPAL candidates = %v", got)
 	}

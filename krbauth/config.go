@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // Default locations and environment variables of MIT's configuration files
@@ -544,7 +546,7 @@ func (c *Config) libdefaultDuration(realm, tag string, def time.Duration) (time.
 
 // enctypeList parses the first of the tags that is set as an enctype list
 // (DEFAULT when none is), with MIT's krb5_get_default_in_tkt_ktypes rules.
-func (c *Config) enctypeList(tags ...string) ([]int32, error) {
+func (c *Config) enctypeList(tags ...string) ([]krb5.Enctype, error) {
 	weak := c.AllowWeakCrypto()
 	for _, tag := range tags {
 		if v, ok := c.lookup("libdefaults", tag); ok {
@@ -560,7 +562,7 @@ func (c *Config) enctypeList(tags ...string) ([]int32, error) {
 
 // PermittedEnctypes returns [libdefaults] permitted_enctypes (default
 // DEFAULT), without weak enctypes unless allow_weak_crypto.
-func (c *Config) PermittedEnctypes() ([]int32, error) {
+func (c *Config) PermittedEnctypes() ([]krb5.Enctype, error) {
 	return c.enctypeList("permitted_enctypes")
 }
 
@@ -568,37 +570,28 @@ func (c *Config) PermittedEnctypes() ([]int32, error) {
 // chooses them: default_tkt_enctypes, else permitted_enctypes, else
 // DEFAULT; weak enctypes are dropped unless allow_weak_crypto. The list is
 // not filtered by what this package implements; see EnctypeUsable.
-func (c *Config) DefaultTktEnctypes() ([]int32, error) {
+func (c *Config) DefaultTktEnctypes() ([]krb5.Enctype, error) {
 	return c.enctypeList("default_tkt_enctypes", "permitted_enctypes")
 }
 
-// EnctypeUsable reports whether this package can and may use enctype id
-// for keys and messages under this configuration. It returns nil for
-// aes128/aes256-cts-hmac-sha1-96 and aes128-cts-hmac-sha256-128/
-// aes256-cts-hmac-sha384-192; for des3-cbc-sha1 only with allow_des3 and for
-// arcfour-hmac only with allow_rc4 set to true in [libdefaults] (as on
-// Debian's MIT, which refuses them as session keys otherwise). Everything
-// else, camellia included, is an error naming the enctype and wrapping
-// ErrUnsupportedEnctype.
-func (c *Config) EnctypeUsable(id int32) error {
-	name := EnctypeName(id)
-	switch id {
-	case EnctypeAES128CTSSHA1, EnctypeAES256CTSSHA1, EnctypeAES128CTSSHA256, EnctypeAES256CTSSHA384:
-		return nil
-	case EnctypeDES3CBCSHA1:
-		if c.AllowDES3() {
-			return nil
+// EnctypeUsable reports whether the module can and may use enctype e for
+// keys and messages under this configuration: it must be implemented and,
+// if its row names a [libdefaults] gate (allow_des3 for des3-cbc-sha1,
+// allow_rc4 for arcfour-hmac, as on Debian's MIT, which refuses them as
+// session keys otherwise), the gate must be true. Otherwise the error
+// names the enctype and wraps krb5.ErrUnsupportedEnctype.
+func (c *Config) EnctypeUsable(e krb5.Enctype) error {
+	switch {
+	case !e.Implemented() && e.Known() && !e.Weak():
+		return fmt.Errorf("%s is not implemented: %w", e, krb5.ErrUnsupportedEnctype)
+	case !e.Implemented():
+		return fmt.Errorf("%s: %w", e, krb5.ErrUnsupportedEnctype)
+	case e.Gate() != "":
+		if on, _ := c.Bool(false, "libdefaults", e.Gate()); !on {
+			return fmt.Errorf("%s is deprecated and disabled (set %s = true in [libdefaults] to use it): %w", e, e.Gate(), krb5.ErrUnsupportedEnctype)
 		}
-		return fmt.Errorf("%s is deprecated and disabled (set allow_des3 = true in [libdefaults] to use it): %w", name, ErrUnsupportedEnctype)
-	case EnctypeRC4HMAC:
-		if c.AllowRC4() {
-			return nil
-		}
-		return fmt.Errorf("%s is deprecated and disabled (set allow_rc4 = true in [libdefaults] to use it): %w", name, ErrUnsupportedEnctype)
-	case EnctypeCamellia128CTSCMAC, EnctypeCamellia256CTSCMAC:
-		return fmt.Errorf("%s is not implemented: %w", name, ErrUnsupportedEnctype)
 	}
-	return fmt.Errorf("%s: %w", name, ErrUnsupportedEnctype)
+	return nil
 }
 
 // KDC transports of a KDCAddress.

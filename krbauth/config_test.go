@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gokprop/gokprop/krb5"
 )
 
 func mustParse(t *testing.T, text string) *Config {
@@ -98,7 +100,7 @@ func TestDebianKrb5Conf(t *testing.T) {
 	if d := c.ClockSkew(); d != 5*time.Minute {
 		t.Errorf("ClockSkew = %v", d)
 	}
-	if l, err := c.DefaultTktEnctypes(); err != nil || !slices.Equal(l, DefaultEnctypes) {
+	if l, err := c.DefaultTktEnctypes(); err != nil || !slices.Equal(l, krb5.DefaultEnctypes()) {
 		t.Errorf("DefaultTktEnctypes = %v, %v", l, err)
 	}
 }
@@ -120,7 +122,7 @@ func TestUbuntuKrb5Conf(t *testing.T) {
 	if d, err := c.TicketLifetime("OTHER.ORG"); err != nil || d != 24*time.Hour {
 		t.Errorf("default ticket_lifetime = %v, %v", d, err)
 	}
-	if l, err := c.DefaultTktEnctypes(); err != nil || !slices.Equal(l, []int32{18, 17, 20, 19}) {
+	if l, err := c.DefaultTktEnctypes(); err != nil || !slices.Equal(l, []krb5.Enctype{18, 17, 20, 19}) {
 		t.Errorf("DefaultTktEnctypes = %v, %v", l, err)
 	}
 	kdcs, err := c.KDCs("EXAMPLE.COM")
@@ -179,7 +181,7 @@ func TestFedoraKrb5Conf(t *testing.T) {
 		t.Errorf("UDPPreferenceLimit = %d, %v", n, err)
 	}
 	l, err := c.PermittedEnctypes()
-	if err != nil || !slices.Equal(l, []int32{18, 20, 26, 17, 19, 25}) {
+	if err != nil || !slices.Equal(l, []krb5.Enctype{18, 20, 26, 17, 19, 25}) {
 		t.Errorf("PermittedEnctypes = %v, %v", l, err)
 	}
 	// No default_tkt_enctypes: permitted_enctypes is used.
@@ -209,10 +211,10 @@ func TestADKrb5Conf(t *testing.T) {
 	if !c.AllowRC4() || c.AllowDES3() {
 		t.Errorf("AllowRC4 = %v, AllowDES3 = %v", c.AllowRC4(), c.AllowDES3())
 	}
-	if l, err := c.DefaultTktEnctypes(); err != nil || !slices.Equal(l, []int32{18, 17, 23}) {
+	if l, err := c.DefaultTktEnctypes(); err != nil || !slices.Equal(l, []krb5.Enctype{18, 17, 23}) {
 		t.Errorf("DefaultTktEnctypes = %v, %v", l, err)
 	}
-	if err := c.EnctypeUsable(EnctypeRC4HMAC); err != nil {
+	if err := c.EnctypeUsable(krb5.EnctypeRC4HMAC); err != nil {
 		t.Errorf("rc4 with allow_rc4: %v", err)
 	}
 	if got := c.RealmStrings("AD.EXAMPLE.NET", "auth_to_local"); len(got) != 2 || got[0] != `RULE:[1:$1@$0](^.*@AD\.EXAMPLE\.NET$)s/@.*//` {
@@ -333,7 +335,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if nilc.RDNS() != true || nilc.DNSCanonicalizeHostname() != CanonTrue || nilc.String("d", "a", "b") != "d" {
 		t.Error("nil Config defaults")
 	}
-	if l, err := nilc.DefaultTktEnctypes(); err != nil || !slices.Equal(l, DefaultEnctypes) {
+	if l, err := nilc.DefaultTktEnctypes(); err != nil || !slices.Equal(l, krb5.DefaultEnctypes()) {
 		t.Errorf("nil Config enctypes = %v, %v", l, err)
 	}
 	home := t.TempDir()
@@ -556,17 +558,17 @@ func TestParseKDCAddress(t *testing.T) {
 func TestEnctypeUsable(t *testing.T) {
 	plain := mustParse(t, "")
 	allow := mustParse(t, "[libdefaults]\nallow_des3 = true\nallow_rc4 = yes\n")
-	for _, id := range []int32{17, 18, 19, 20} {
+	for _, id := range []krb5.Enctype{17, 18, 19, 20} {
 		if err := plain.EnctypeUsable(id); err != nil {
 			t.Errorf("%d: %v", id, err)
 		}
 	}
 	for _, tt := range []struct {
-		id   int32
+		id   krb5.Enctype
 		name string
 	}{{16, "des3-cbc-sha1"}, {23, "arcfour-hmac"}} {
 		err := plain.EnctypeUsable(tt.id)
-		if !errors.Is(err, ErrUnsupportedEnctype) || !strings.Contains(err.Error(), tt.name) {
+		if !errors.Is(err, krb5.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), tt.name) {
 			t.Errorf("%d without allow: %v", tt.id, err)
 		}
 		if err := allow.EnctypeUsable(tt.id); err != nil {
@@ -574,18 +576,18 @@ func TestEnctypeUsable(t *testing.T) {
 		}
 	}
 	for _, tt := range []struct {
-		id   int32
+		id   krb5.Enctype
 		name string
 	}{{25, "camellia128-cts-cmac"}, {26, "camellia256-cts-cmac"}, {6, "des3-cbc-raw"}, {24, "arcfour-hmac-exp"}, {1, "etype 1"}, {99, "etype 99"}} {
 		err := allow.EnctypeUsable(tt.id)
-		if !errors.Is(err, ErrUnsupportedEnctype) || !strings.Contains(err.Error(), tt.name) {
+		if !errors.Is(err, krb5.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), tt.name) {
 			t.Errorf("%d: %v", tt.id, err)
 		}
 	}
-	if l, err := mustParse(t, "[libdefaults]\npermitted_enctypes = des3-cbc-raw aes128-sha2\nallow_weak_crypto = true\n").PermittedEnctypes(); err != nil || !slices.Equal(l, []int32{6, 19}) {
+	if l, err := mustParse(t, "[libdefaults]\npermitted_enctypes = des3-cbc-raw aes128-sha2\nallow_weak_crypto = true\n").PermittedEnctypes(); err != nil || !slices.Equal(l, []krb5.Enctype{6, 19}) {
 		t.Errorf("weak permitted = %v, %v", l, err)
 	}
-	if _, err := mustParse(t, "[libdefaults]\ndefault_tkt_enctypes = bogus\n").DefaultTktEnctypes(); !errors.Is(err, ErrUnsupportedEnctype) {
+	if _, err := mustParse(t, "[libdefaults]\ndefault_tkt_enctypes = bogus\n").DefaultTktEnctypes(); !errors.Is(err, krb5.ErrUnsupportedEnctype) {
 		t.Errorf("empty list: %v", err)
 	}
 }
@@ -651,5 +653,5 @@ func ExampleParseConfig() {
 	kdcs, _ := cfg.KDCs(realm)
 	etypes, _ := cfg.DefaultTktEnctypes()
 	fmt.Println(realm, cfg.DNSCanonicalizeHostname(), kdcs, etypes)
-	// Output: EXAMPLE.ORG fallback [kdc1.example.org:88 [2001:db8::1]:750] [18 17 20 19]
+	// Output: EXAMPLE.ORG fallback [kdc1.example.org:88 [2001:db8::1]:750] [aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96 aes256-cts-hmac-sha384-192 aes128-cts-hmac-sha256-128]
 }

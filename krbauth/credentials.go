@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jcmturner/gofork/encoding/asn1"
-	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana"
 	"github.com/jcmturner/gokrb5/v8/iana/flags"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
@@ -22,44 +21,42 @@ import (
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
-)
 
-// KDC error codes the AS exchange reacts to.
-const (
-	ErrClientUnknown ErrorCode = 6 // KDC_ERR_C_PRINCIPAL_UNKNOWN
-	ErrServerUnknown ErrorCode = 7 // KDC_ERR_S_PRINCIPAL_UNKNOWN
+	"github.com/gokprop/gokprop/internal/kcrypto"
+	"github.com/gokprop/gokprop/internal/liberr"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // Errors of the AS exchange with MIT's texts.
 var (
 	// ErrKDCReplyModified is MIT's KRB5_KDCREP_MODIFIED: the AS-REP does not
 	// answer the request (nonce, names, times or the enc-pa-rep checksum).
-	ErrKDCReplyModified error = &libError{msg: "KDC reply did not match expectations"}
+	ErrKDCReplyModified error = &liberr.Error{Text: "KDC reply did not match expectations"}
 	// ErrKDCReplySkew is MIT's KRB5_KDCREP_SKEW (only with kdc_timesync = 0).
-	ErrKDCReplySkew error = &libError{msg: "Clock skew too great in KDC reply"}
+	ErrKDCReplySkew error = &liberr.Error{Text: "Clock skew too great in KDC reply"}
 	// ErrNoSupportedEnctypes is MIT's KRB5_CONFIG_ETYPE_NOSUPP.
-	ErrNoSupportedEnctypes error = &libError{msg: "No supported encryption types (config file error?)"}
+	ErrNoSupportedEnctypes error = &liberr.Error{Text: "No supported encryption types (config file error?)"}
 )
 
 // KDCError is a KRB-ERROR a KDC sent in answer to an AS request. Its
 // Error method returns MIT's message for the code (what kinit and kprop
-// print); the e-text is kept in Text. errors.Is(err, ErrServerUnknown) and
+// print); the e-text is kept in Text. errors.Is(err, krb5.ErrServerUnknown) and
 // CodeOf work on it.
 type KDCError struct {
-	Code   ErrorCode // the KRB-ERROR's error-code
-	Text   string    // e-text without MIT's trailing NUL
-	Client Principal // the client the request was for
+	Code   krb5.ErrorCode // the KRB-ERROR's error-code
+	Text   string         // e-text without MIT's trailing NUL
+	Client krb5.Principal // the client the request was for
 }
 
 // Error returns MIT's message for the code.
 func (e *KDCError) Error() string {
-	if e.Code == ErrClientUnknown && len(e.Client.Name.NameString) > 0 {
+	if e.Code == krb5.ErrClientUnknown && len(e.Client.Name.NameString) > 0 {
 		return fmt.Sprintf("Client '%s' not found in Kerberos database", e.Client)
 	}
 	return e.Code.Error()
 }
 
-// Unwrap returns the code, so errors.Is matches ErrorCode sentinels.
+// Unwrap returns the code, so errors.Is matches krb5.ErrorCode sentinels.
 func (e *KDCError) Unwrap() error { return e.Code }
 
 // Padata types MIT's client sends empty in every AS-REQ.
@@ -71,7 +68,7 @@ const (
 
 // GetInitialCredentials gets a ticket for server from the KDC with a key
 // from kt, using a zero KDCClient with cfg.
-func GetInitialCredentials(ctx context.Context, cfg *Config, kt *keytab.Keytab, client, server Principal) (*Credentials, error) {
+func GetInitialCredentials(ctx context.Context, cfg *Config, kt *keytab.Keytab, client, server krb5.Principal) (*Credentials, error) {
 	return (&KDCClient{Config: cfg}).GetInitialCredentials(ctx, kt, client, server)
 }
 
@@ -101,7 +98,7 @@ func GetInitialCredentials(ctx context.Context, cfg *Config, kt *keytab.Keytab, 
 //     key enctype must be usable.
 //
 // A KRB-ERROR from the KDC is returned as a *KDCError.
-func (k *KDCClient) GetInitialCredentials(ctx context.Context, kt *keytab.Keytab, client, server Principal) (*Credentials, error) {
+func (k *KDCClient) GetInitialCredentials(ctx context.Context, kt *keytab.Keytab, client, server krb5.Principal) (*Credentials, error) {
 	cfg := k.Config
 	if kt == nil {
 		return nil, errors.New("krbauth: no keytab")
@@ -119,7 +116,7 @@ func (k *KDCClient) GetInitialCredentials(ctx context.Context, kt *keytab.Keytab
 	realm := client.Realm
 
 	// Choose the client name (fallback canonicalization) and its keytab enctypes.
-	var ktEtypes []int32
+	var ktEtypes []krb5.Enctype
 	for _, cand := range k.Canonicalizer.Candidates(ctx, cfg, client) {
 		if ktEtypes = keytabEnctypes(kt, cand); len(ktEtypes) > 0 {
 			client = cand
@@ -140,7 +137,7 @@ func (k *KDCClient) GetInitialCredentials(ctx context.Context, kt *keytab.Keytab
 		return nil, err
 	}
 	log := k.logger().With("client", client.String(), "server", req.server.String())
-	log.Debug("getting initial credentials", "etypes", etypes)
+	log.Debug("getting initial credentials", "etypes", etypeIDs(etypes))
 
 	tcpOnly := false
 	var encoded []byte
@@ -159,17 +156,17 @@ func (k *KDCClient) GetInitialCredentials(ctx context.Context, kt *keytab.Keytab
 			if err := kerr.Unmarshal(reply); err != nil {
 				return nil, fmt.Errorf("decoding KRB-ERROR from KDC: %w", err)
 			}
-			code := ErrorCode(kerr.ErrorCode)
+			code := krb5.ErrorCode(kerr.ErrorCode)
 			log.Debug("KDC error", "code", int32(code), "text", trimNUL(kerr.EText))
 			switch {
-			case code == errResponseTooBig && !tcpOnly:
+			case code == krb5.ErrResponseTooBig && !tcpOnly:
 				tcpOnly = true
 				continue // same request, over TCP
-			case code == ErrPreauthNeeded && req.preauth == nil:
+			case code == krb5.ErrPreauthNeeded && req.preauth == nil:
 				if err := req.addEncTimestamp(k, kt, &kerr); err != nil {
 					return nil, err
 				}
-			case code == ErrPreauthFailed && req.preauth == nil && req.infoPA:
+			case code == krb5.ErrPreauthFailed && req.preauth == nil && req.infoPA:
 				// A KDC older than MIT 1.7 rejects the informational padata.
 				req.infoPA = false
 			default:
@@ -190,52 +187,38 @@ func (k *KDCClient) GetInitialCredentials(ctx context.Context, kt *keytab.Keytab
 
 // keytabEnctypes lists the enctypes of p's highest-kvno keys in kt, as MIT's
 // lookup_etypes_for_keytab does (plain kvno comparison, known enctypes only).
-func keytabEnctypes(kt *keytab.Keytab, p Principal) []int32 {
-	var out []int32
+func keytabEnctypes(kt *keytab.Keytab, p krb5.Principal) []krb5.Enctype {
+	var out []krb5.Enctype
 	var max uint32
 	for _, e := range kt.Entries {
-		ep := Principal{Name: types.PrincipalName{NameString: e.Principal.Components}, Realm: e.Principal.Realm}
-		if !ep.Equal(p) || e.KVNO < max || !knownEnctype(e.Key.KeyType) {
+		ep := krb5.Principal{Name: types.PrincipalName{NameString: e.Principal.Components}, Realm: e.Principal.Realm}
+		if !ep.Equal(p) || e.KVNO < max || !krb5.Enctype(e.Key.KeyType).Known() {
 			continue
 		}
 		if e.KVNO > max {
 			max, out = e.KVNO, nil
 		}
-		if !slices.Contains(out, e.Key.KeyType) {
-			out = append(out, e.Key.KeyType)
+		if et := krb5.Enctype(e.Key.KeyType); !slices.Contains(out, et) {
+			out = append(out, et)
 		}
 	}
 	return out
 }
 
-// knownEnctype reports whether id is in MIT's enctype table (MIT's
-// krb5_c_valid_enctype).
-func knownEnctype(id int32) bool {
-	for _, e := range enctypeNames {
-		if e.id == id {
-			return true
-		}
-	}
-	return false
-}
-
 // requestEnctypes is DefaultTktEnctypes filtered by EnctypeUsable, with the
 // keytab's enctypes moved to the front (MIT's sort_enctypes).
-func (k *KDCClient) requestEnctypes(ktEtypes []int32, client Principal) ([]int32, error) {
+func (k *KDCClient) requestEnctypes(ktEtypes []krb5.Enctype, client krb5.Principal) ([]krb5.Enctype, error) {
 	all, err := k.Config.DefaultTktEnctypes()
 	if err != nil {
 		return nil, err
 	}
-	var usable []int32
-	var refused []string
+	var usable []krb5.Enctype
 	for _, e := range all {
-		if err := k.Config.EnctypeUsable(e); err != nil {
-			refused = append(refused, err.Error())
-			continue
+		if k.Config.EnctypeUsable(e) == nil {
+			usable = append(usable, e)
 		}
-		usable = append(usable, e)
 	}
-	var front, back []int32
+	var front, back []krb5.Enctype
 	for _, e := range usable {
 		if slices.Contains(ktEtypes, e) {
 			front = append(front, e)
@@ -251,19 +234,19 @@ func (k *KDCClient) requestEnctypes(ktEtypes []int32, client Principal) ([]int32
 			case err != nil:
 				why = append(why, err.Error())
 			case !slices.Contains(all, e):
-				why = append(why, EnctypeName(e)+" is not in default_tkt_enctypes/permitted_enctypes")
+				why = append(why, e.String()+" is not in default_tkt_enctypes/permitted_enctypes")
 			}
 		}
-		return nil, fmt.Errorf("keytab keys for %s cannot be used (%s): %w", client, strings.Join(why, "; "), ErrUnsupportedEnctype)
+		return nil, fmt.Errorf("keytab keys for %s cannot be used (%s): %w", client, strings.Join(why, "; "), krb5.ErrUnsupportedEnctype)
 	}
 	return append(front, back...), nil
 }
 
 // asRequest is the state of one AS exchange.
 type asRequest struct {
-	client    Principal
-	server    Principal // NT-PRINCIPAL in the client's realm
-	etypes    []int32
+	client    krb5.Principal
+	server    krb5.Principal // NT-PRINCIPAL in the client's realm
+	etypes    []krb5.Enctype
 	options   uint32
 	life      time.Duration
 	renew     time.Duration
@@ -279,11 +262,11 @@ type asRequest struct {
 	rtime time.Time
 }
 
-func (k *KDCClient) newASRequest(client, server Principal, etypes []int32) (*asRequest, error) {
+func (k *KDCClient) newASRequest(client, server krb5.Principal, etypes []krb5.Enctype) (*asRequest, error) {
 	cfg, realm := k.Config, client.Realm
 	r := &asRequest{
 		client: client,
-		server: Principal{
+		server: krb5.Principal{
 			Name:  types.PrincipalName{NameType: nametype.KRB_NT_PRINCIPAL, NameString: slices.Clone(server.Name.NameString)},
 			Realm: realm,
 		},
@@ -375,7 +358,7 @@ func (r *asRequest) encode(k *KDCClient) ([]byte, error) {
 			Till:       r.till,
 			RTime:      r.rtime,
 			Nonce:      int(r.nonce),
-			EType:      r.etypes,
+			EType:      etypeIDs(r.etypes),
 			Addresses:  r.addresses,
 		},
 	}}
@@ -392,7 +375,7 @@ func (r *asRequest) addEncTimestamp(k *KDCClient, kt *keytab.Keytab, kerr *messa
 	}
 	if !md.Contains(patype.PA_ENC_TIMESTAMP) {
 		// The KDC wants a mechanism a keytab cannot do (PKINIT, OTP, ...).
-		return &KDCError{Code: ErrPreauthNeeded, Text: trimNUL(kerr.EText), Client: r.client}
+		return &KDCError{Code: krb5.ErrPreauthNeeded, Text: trimNUL(kerr.EText), Client: r.client}
 	}
 	etype, err := r.preauthEnctype(md)
 	if err != nil {
@@ -415,9 +398,9 @@ func (r *asRequest) addEncTimestamp(k *KDCClient, kt *keytab.Keytab, kerr *messa
 	if err != nil {
 		return err
 	}
-	ed, err := crypto.GetEncryptedData(plain, key.Key, keyusage.AS_REQ_PA_ENC_TIMESTAMP, 0)
+	ed, err := kcrypto.Encrypt(key.Key, keyusage.AS_REQ_PA_ENC_TIMESTAMP, plain)
 	if err != nil {
-		return fmt.Errorf("encrypting PA-ENC-TIMESTAMP with %s: %w", EnctypeName(etype), err)
+		return fmt.Errorf("encrypting PA-ENC-TIMESTAMP with %s: %w", etype, err)
 	}
 	b, err := ed.Marshal()
 	if err != nil {
@@ -430,7 +413,7 @@ func (r *asRequest) addEncTimestamp(k *KDCClient, kt *keytab.Keytab, kerr *messa
 // preauthEnctype picks the ETYPE-INFO2 (else ETYPE-INFO) entry that comes
 // first in the request's enctype order, as MIT's k5_get_etype_info does;
 // without either, the first requested enctype.
-func (r *asRequest) preauthEnctype(md types.PADataSequence) (int32, error) {
+func (r *asRequest) preauthEnctype(md types.PADataSequence) (krb5.Enctype, error) {
 	var offered []int32
 	found := false
 	for _, pa := range md {
@@ -460,7 +443,7 @@ func (r *asRequest) preauthEnctype(md types.PADataSequence) (int32, error) {
 		return r.etypes[0], nil
 	}
 	for _, e := range r.etypes {
-		if slices.Contains(offered, e) {
+		if slices.Contains(offered, int32(e)) {
 			return e, nil
 		}
 	}
@@ -474,16 +457,16 @@ func (r *asRequest) processReply(k *KDCClient, kt *keytab.Keytab, reply, encoded
 	if err := rep.Unmarshal(reply); err != nil {
 		return nil, fmt.Errorf("decoding AS-REP: %w", err)
 	}
-	if !slices.Contains(r.etypes, rep.EncPart.EType) {
-		return nil, fmt.Errorf("AS-REP encrypted with %s, which was not requested: %w", EnctypeName(rep.EncPart.EType), ErrNoSupportedEnctypes)
+	if !slices.Contains(r.etypes, krb5.Enctype(rep.EncPart.EType)) {
+		return nil, fmt.Errorf("AS-REP encrypted with %s, which was not requested: %w", krb5.Enctype(rep.EncPart.EType).String(), ErrNoSupportedEnctypes)
 	}
-	key, err := FindKey(kt, r.client, AnyKVNO, rep.EncPart.EType)
+	key, err := FindKey(kt, r.client, AnyKVNO, krb5.Enctype(rep.EncPart.EType))
 	if err != nil {
 		return nil, err
 	}
-	plain, err := crypto.DecryptEncPart(rep.EncPart, key.Key, keyusage.AS_REP_ENCPART)
+	plain, err := kcrypto.Decrypt(rep.EncPart, key.Key, keyusage.AS_REP_ENCPART)
 	if err != nil {
-		return nil, fmt.Errorf("decrypting AS-REP with %s key of %s: %w (%v)", EnctypeName(key.Key.KeyType), r.client, ErrBadIntegrity, err)
+		return nil, fmt.Errorf("decrypting AS-REP with %s key of %s: %w (%v)", krb5.Enctype(key.Key.KeyType).String(), r.client, krb5.ErrBadIntegrity, err)
 	}
 	var enc messages.EncKDCRepPart
 	if err := enc.Unmarshal(plain); err != nil {
@@ -499,9 +482,9 @@ func (r *asRequest) processReply(k *KDCClient, kt *keytab.Keytab, reply, encoded
 	}
 
 	reqServer := r.server
-	repServer := Principal{Name: enc.SName, Realm: enc.SRealm}
-	tktServer := Principal{Name: rep.Ticket.SName, Realm: rep.Ticket.Realm}
-	repClient := Principal{Name: rep.CName, Realm: rep.CRealm}
+	repServer := krb5.Principal{Name: enc.SName, Realm: enc.SRealm}
+	tktServer := krb5.Principal{Name: rep.Ticket.SName, Realm: rep.Ticket.Realm}
+	repClient := krb5.Principal{Name: rep.CName, Realm: rep.CRealm}
 	canon := r.options&(1<<(31-flags.Canonicalize)) != 0
 	modified := func(what string) error {
 		return fmt.Errorf("AS-REP %s: %w", what, ErrKDCReplyModified)
@@ -530,7 +513,7 @@ func (r *asRequest) processReply(k *KDCClient, kt *keytab.Keytab, reply, encoded
 			return nil, ErrKDCReplySkew
 		}
 	}
-	if err := k.Config.EnctypeUsable(enc.Key.KeyType); err != nil {
+	if err := k.Config.EnctypeUsable(krb5.Enctype(enc.Key.KeyType)); err != nil {
 		return nil, fmt.Errorf("KDC issued a session key this configuration cannot use: %w", err)
 	}
 	return &Credentials{
@@ -555,14 +538,23 @@ func verifyEncPARep(encPA types.PADataSequence, key types.EncryptionKey, encoded
 		if err := ck.Unmarshal(pa.PADataValue); err != nil {
 			return fmt.Errorf("decoding PA-REQ-ENC-PA-REP: %w", ErrKDCReplyModified)
 		}
-		et, err := crypto.GetChksumEtype(ck.ChksumType)
-		if err != nil || et.GetETypeID() != key.KeyType {
+		e := kcrypto.Lookup(key.KeyType)
+		if !e.Implemented() || e.CksumType != ck.ChksumType {
 			return fmt.Errorf("PA-REQ-ENC-PA-REP checksum type %d: %w", ck.ChksumType, ErrKDCReplyModified)
 		}
-		if !et.VerifyChecksum(key.KeyValue, encodedReq, ck.Chksum, keyusage.KEY_USAGE_AS_REQ) {
+		if !e.EType.VerifyChecksum(key.KeyValue, encodedReq, ck.Chksum, keyusage.KEY_USAGE_AS_REQ) {
 			return fmt.Errorf("PA-REQ-ENC-PA-REP checksum: %w", ErrKDCReplyModified)
 		}
 		return nil
 	}
 	return fmt.Errorf("enc-pa-rep flag without PA-REQ-ENC-PA-REP: %w", ErrKDCReplyModified)
+}
+
+// etypeIDs converts an enctype list for gokrb5's messages.
+func etypeIDs(l []krb5.Enctype) []int32 {
+	out := make([]int32, len(l))
+	for i, e := range l {
+		out[i] = int32(e)
+	}
+	return out
 }

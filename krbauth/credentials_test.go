@@ -23,6 +23,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/krb5"
 )
 
 const testRealm = "TEST.REALM"
@@ -47,9 +49,9 @@ type asKnobs struct {
 	requirePreauth bool
 	offerEtypes    []int32 // ETYPE-INFO2 order in the preauth-required error (default: client's keys)
 	tooBigOverUDP  bool
-	rejectInfoPA   bool      // answer PREAUTH_FAILED to requests carrying padata 149/150
-	errorCode      ErrorCode // answer every request with this error
-	sessionEtype   int32     // force the session key enctype
+	rejectInfoPA   bool           // answer PREAUTH_FAILED to requests carrying padata 149/150
+	errorCode      krb5.ErrorCode // answer every request with this error
+	sessionEtype   int32          // force the session key enctype
 	tamper         func(*messages.EncKDCRepPart, *messages.ASRep)
 	replyKey       *types.EncryptionKey // encrypt the reply with this key instead
 	encPARep       string               // "" (honour 149), "none", "badsum", "noflagdata"
@@ -78,11 +80,11 @@ func (k *asKDC) requests() []*messages.ASReq {
 	return slices.Clone(k.reqs)
 }
 
-func principalOf(n types.PrincipalName, realm string) Principal {
-	return Principal{Name: n, Realm: realm}
+func principalOf(n types.PrincipalName, realm string) krb5.Principal {
+	return krb5.Principal{Name: n, Realm: realm}
 }
 
-func keysOf(kt *keytab.Keytab, p Principal) []types.EncryptionKey {
+func keysOf(kt *keytab.Keytab, p krb5.Principal) []types.EncryptionKey {
 	var out []types.EncryptionKey
 	for _, e := range keytabEnctypes(kt, p) {
 		if ke, err := FindKey(kt, p, AnyKVNO, e); err == nil {
@@ -92,7 +94,7 @@ func keysOf(kt *keytab.Keytab, p Principal) []types.EncryptionKey {
 	return out
 }
 
-func (k *asKDC) fail(code ErrorCode, edata []byte) []byte {
+func (k *asKDC) fail(code krb5.ErrorCode, edata []byte) []byte {
 	k.mu.Lock()
 	off := k.knobs.clockOffset
 	k.mu.Unlock()
@@ -118,7 +120,7 @@ func (k *asKDC) handle(proto string, raw []byte) []byte {
 	var req messages.ASReq
 	if err := req.Unmarshal(raw); err != nil {
 		k.t.Errorf("fake KDC: bad AS-REQ: %v", err)
-		return k.fail(ErrGeneric, nil)
+		return k.fail(krb5.ErrGeneric, nil)
 	}
 	k.mu.Lock()
 	k.reqs = append(k.reqs, &req)
@@ -129,19 +131,19 @@ func (k *asKDC) handle(proto string, raw []byte) []byte {
 		return k.fail(kn.errorCode, nil)
 	}
 	if kn.tooBigOverUDP && proto == "udp" {
-		return k.fail(errResponseTooBig, nil)
+		return k.fail(krb5.ErrResponseTooBig, nil)
 	}
 	if kn.rejectInfoPA && (req.PAData.Contains(paReqEncPARep) || req.PAData.Contains(paAsFreshness)) {
-		return k.fail(ErrPreauthFailed, nil)
+		return k.fail(krb5.ErrPreauthFailed, nil)
 	}
 	client := principalOf(req.ReqBody.CName, req.ReqBody.Realm)
 	server := principalOf(req.ReqBody.SName, req.ReqBody.Realm)
 	ckeys, skeys := keysOf(k.clients, client), keysOf(k.servers, server)
 	if len(ckeys) == 0 {
-		return k.fail(ErrClientUnknown, nil)
+		return k.fail(krb5.ErrClientUnknown, nil)
 	}
 	if len(skeys) == 0 {
-		return k.fail(ErrServerUnknown, nil)
+		return k.fail(krb5.ErrServerUnknown, nil)
 	}
 	keyFor := func(keys []types.EncryptionKey, e int32) *types.EncryptionKey {
 		for i := range keys {
@@ -175,27 +177,27 @@ func (k *asKDC) handle(proto string, raw []byte) []byte {
 				{PADataType: patype.PA_ENC_TIMESTAMP, PADataValue: []byte{}},
 				{PADataType: patype.PA_ETYPE_INFO2, PADataValue: ib},
 			})
-			return k.fail(ErrPreauthNeeded, md)
+			return k.fail(krb5.ErrPreauthNeeded, md)
 		}
 		var ed types.EncryptedData
 		if err := ed.Unmarshal(ts.PADataValue); err != nil {
-			return k.fail(ErrPreauthFailed, nil)
+			return k.fail(krb5.ErrPreauthFailed, nil)
 		}
 		key := keyFor(ckeys, ed.EType)
 		if key == nil {
-			return k.fail(ErrPreauthFailed, nil)
+			return k.fail(krb5.ErrPreauthFailed, nil)
 		}
 		plain, err := crypto.DecryptEncPart(ed, *key, keyusage.AS_REQ_PA_ENC_TIMESTAMP)
 		if err != nil {
-			return k.fail(ErrPreauthFailed, nil)
+			return k.fail(krb5.ErrPreauthFailed, nil)
 		}
 		var pts types.PAEncTSEnc
 		if _, err := asn1.Unmarshal(plain, &pts); err != nil {
-			return k.fail(ErrPreauthFailed, nil)
+			return k.fail(krb5.ErrPreauthFailed, nil)
 		}
 		if d := pts.PATimestamp.Sub(time.Now().Add(kn.clockOffset)); d > time.Minute || d < -time.Minute {
 			k.t.Errorf("fake KDC: PA-ENC-TIMESTAMP off by %v", d)
-			return k.fail(ErrSkew, nil)
+			return k.fail(krb5.ErrSkew, nil)
 		}
 	}
 	var replyKey *types.EncryptionKey
@@ -205,7 +207,7 @@ func (k *asKDC) handle(proto string, raw []byte) []byte {
 		}
 	}
 	if replyKey == nil {
-		return k.fail(ErrEtypeNoSupp, nil)
+		return k.fail(krb5.ErrEtypeNoSupp, nil)
 	}
 	sessEtype := kn.sessionEtype
 	if sessEtype == 0 {
@@ -296,23 +298,23 @@ func (k *asKDC) handle(proto string, raw []byte) []byte {
 }
 
 var (
-	testClientPrinc = HostPrincipal("host", "primary.example", testRealm)
-	testServerPrinc = HostPrincipal("host", "replica.example", testRealm)
+	testClientPrinc = krb5.HostPrincipal("host", "primary.example", testRealm)
+	testServerPrinc = krb5.HostPrincipal("host", "replica.example", testRealm)
 )
 
 // newKeytab returns a keytab with entries for p: one per enctype at kvno.
-func newKeytab(t *testing.T, p Principal, kvno uint8, etypes ...int32) *keytab.Keytab {
+func newKeytab(t *testing.T, p krb5.Principal, kvno uint8, etypes ...krb5.Enctype) *keytab.Keytab {
 	t.Helper()
 	kt := keytab.New()
 	addKeys(t, kt, p, kvno, etypes...)
 	return kt
 }
 
-func addKeys(t *testing.T, kt *keytab.Keytab, p Principal, kvno uint8, etypes ...int32) {
+func addKeys(t *testing.T, kt *keytab.Keytab, p krb5.Principal, kvno uint8, etypes ...krb5.Enctype) {
 	t.Helper()
 	for _, e := range etypes {
 		pw := fmt.Sprintf("secret-%s-%d-%d", p, kvno, e)
-		if err := kt.AddEntry(strings.Join(p.Name.NameString, "/"), p.Realm, pw, time.Now(), kvno, e); err != nil {
+		if err := kt.AddEntry(strings.Join(p.Name.NameString, "/"), p.Realm, pw, time.Now(), kvno, int32(e)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -325,7 +327,7 @@ func serverKeytab(t *testing.T) *keytab.Keytab {
 // openTestTicket opens a ticket with the service keytab.
 func openTestTicket(t *testing.T, kt *keytab.Keytab, tkt messages.Ticket) messages.EncTicketPart {
 	t.Helper()
-	key, err := FindKey(kt, testServerPrinc, AnyKVNO, tkt.EncPart.EType)
+	key, err := FindKey(kt, testServerPrinc, AnyKVNO, krb5.Enctype(tkt.EncPart.EType))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,7 +464,7 @@ func TestGetInitialCredentialsPreauth(t *testing.T) {
 	other := newKeytab(t, testClientPrinc, 6, 17, 18)
 	_, err = k.GetInitialCredentials(context.Background(), other, testClientPrinc, testServerPrinc)
 	var ke *KDCError
-	if !errors.As(err, &ke) || ke.Code != ErrPreauthFailed || err.Error() != "Preauthentication failed" {
+	if !errors.As(err, &ke) || ke.Code != krb5.ErrPreauthFailed || err.Error() != "Preauthentication failed" {
 		t.Errorf("wrong key: %v", err)
 	}
 }
@@ -508,7 +510,7 @@ func TestGetInitialCredentialsRejectsBadReplies(t *testing.T) {
 		setup func(*asKnobs)
 		want  error
 	}{
-		{"wrong key", func(k *asKnobs) { k.replyKey = &wrongKey.Key }, ErrBadIntegrity},
+		{"wrong key", func(k *asKnobs) { k.replyKey = &wrongKey.Key }, krb5.ErrBadIntegrity},
 		{"nonce mismatch", func(k *asKnobs) {
 			k.tamper = func(e *messages.EncKDCRepPart, _ *messages.ASRep) { e.Nonce++ }
 		}, ErrKDCReplyModified},
@@ -531,9 +533,9 @@ func TestGetInitialCredentialsRejectsBadReplies(t *testing.T) {
 		}, ErrKDCReplyModified},
 		{"bad enc-pa-rep checksum", func(k *asKnobs) { k.encPARep = "badsum" }, ErrKDCReplyModified},
 		{"enc-pa-rep flag without padata", func(k *asKnobs) { k.encPARep = "noflagdata" }, ErrKDCReplyModified},
-		{"camellia session key", func(k *asKnobs) { k.sessionEtype = EnctypeCamellia256CTSCMAC }, ErrUnsupportedEnctype},
-		{"rc4 session key without allow_rc4", func(k *asKnobs) { k.sessionEtype = EnctypeRC4HMAC }, ErrUnsupportedEnctype},
-		{"server unknown", func(k *asKnobs) { k.errorCode = ErrServerUnknown }, ErrServerUnknown},
+		{"camellia session key", func(k *asKnobs) { k.sessionEtype = int32(krb5.EnctypeCamellia256CTSCMAC) }, krb5.ErrUnsupportedEnctype},
+		{"rc4 session key without allow_rc4", func(k *asKnobs) { k.sessionEtype = int32(krb5.EnctypeRC4HMAC) }, krb5.ErrUnsupportedEnctype},
+		{"server unknown", func(k *asKnobs) { k.errorCode = krb5.ErrServerUnknown }, krb5.ErrServerUnknown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -565,10 +567,10 @@ func TestKDCErrorText(t *testing.T) {
 	kdc := newASKDC(t, ckt, keytab.New())
 	_, err := testClient(t, kdc.conf("")).GetInitialCredentials(context.Background(), ckt, testClientPrinc, testServerPrinc)
 	var ke *KDCError
-	if !errors.As(err, &ke) || ke.Code != ErrServerUnknown || ke.Text != "fake KDC says no" {
+	if !errors.As(err, &ke) || ke.Code != krb5.ErrServerUnknown || ke.Text != "fake KDC says no" {
 		t.Fatalf("err = %#v", err)
 	}
-	if err.Error() != "Server not found in Kerberos database" || CodeOf(err) != ErrServerUnknown {
+	if err.Error() != "Server not found in Kerberos database" || CodeOf(err) != krb5.ErrServerUnknown {
 		t.Errorf("text %q code %d", err.Error(), CodeOf(err))
 	}
 	kdc = newASKDC(t, keytab.New(), keytab.New())
@@ -581,11 +583,11 @@ func TestKDCErrorText(t *testing.T) {
 func TestGetInitialCredentialsEnctypePolicy(t *testing.T) {
 	ctx := context.Background()
 	skt := serverKeytab(t)
-	des3 := newKeytab(t, testClientPrinc, 1, EnctypeDES3CBCSHA1)
+	des3 := newKeytab(t, testClientPrinc, 1, krb5.EnctypeDES3CBCSHA1)
 	kdc := newASKDC(t, des3, skt)
 	// Refused before anything is sent, naming the enctype and the switch.
 	_, err := testClient(t, kdc.conf("")).GetInitialCredentials(ctx, des3, testClientPrinc, testServerPrinc)
-	if !errors.Is(err, ErrUnsupportedEnctype) || !strings.Contains(err.Error(), "des3-cbc-sha1") || !strings.Contains(err.Error(), "allow_des3") {
+	if !errors.Is(err, krb5.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), "des3-cbc-sha1") || !strings.Contains(err.Error(), "allow_des3") {
 		t.Errorf("des3 without allow_des3: %v", err)
 	}
 	if n := len(kdc.requests()); n != 0 {
@@ -595,16 +597,16 @@ func TestGetInitialCredentialsEnctypePolicy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("des3 with allow_des3: %v", err)
 	}
-	if creds.SessionKey.KeyType != EnctypeDES3CBCSHA1 {
+	if creds.SessionKey.KeyType != int32(krb5.EnctypeDES3CBCSHA1) {
 		t.Errorf("session key %d", creds.SessionKey.KeyType)
 	}
 	if body := kdc.requests()[0].ReqBody; !slices.Equal(body.EType, []int32{16, 18, 17, 20, 19}) {
 		t.Errorf("etypes %v", body.EType)
 	}
 
-	rc4 := newKeytab(t, testClientPrinc, 1, EnctypeRC4HMAC)
+	rc4 := newKeytab(t, testClientPrinc, 1, krb5.EnctypeRC4HMAC)
 	kdc = newASKDC(t, rc4, skt)
-	if _, err := testClient(t, kdc.conf("")).GetInitialCredentials(ctx, rc4, testClientPrinc, testServerPrinc); !errors.Is(err, ErrUnsupportedEnctype) || !strings.Contains(err.Error(), "allow_rc4") {
+	if _, err := testClient(t, kdc.conf("")).GetInitialCredentials(ctx, rc4, testClientPrinc, testServerPrinc); !errors.Is(err, krb5.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), "allow_rc4") {
 		t.Errorf("rc4 without allow_rc4: %v", err)
 	}
 	if creds, err := testClient(t, kdc.conf("allow_rc4 = true")).GetInitialCredentials(ctx, rc4, testClientPrinc, testServerPrinc); err != nil || creds.SessionKey.KeyType != 23 {
@@ -613,15 +615,15 @@ func TestGetInitialCredentialsEnctypePolicy(t *testing.T) {
 
 	// Camellia keys cannot be used at all; explicit lists are honoured.
 	cam := newKeytab(t, testClientPrinc, 1, 18)
-	cam.Entries[0].Key.KeyType = EnctypeCamellia256CTSCMAC
-	if _, err := GetInitialCredentials(ctx, mustParse(t, kdc.conf("")), cam, testClientPrinc, testServerPrinc); !errors.Is(err, ErrUnsupportedEnctype) || !strings.Contains(err.Error(), "camellia256-cts-cmac") {
+	cam.Entries[0].Key.KeyType = int32(krb5.EnctypeCamellia256CTSCMAC)
+	if _, err := GetInitialCredentials(ctx, mustParse(t, kdc.conf("")), cam, testClientPrinc, testServerPrinc); !errors.Is(err, krb5.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), "camellia256-cts-cmac") {
 		t.Errorf("camellia: %v", err)
 	}
 	aes128 := newKeytab(t, testClientPrinc, 1, 17)
-	if _, err := GetInitialCredentials(ctx, mustParse(t, kdc.conf("default_tkt_enctypes = aes256-cts")), aes128, testClientPrinc, testServerPrinc); !errors.Is(err, ErrUnsupportedEnctype) || !strings.Contains(err.Error(), "not in default_tkt_enctypes") {
+	if _, err := GetInitialCredentials(ctx, mustParse(t, kdc.conf("default_tkt_enctypes = aes256-cts")), aes128, testClientPrinc, testServerPrinc); !errors.Is(err, krb5.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), "not in default_tkt_enctypes") {
 		t.Errorf("aes128 keytab, aes256-only config: %v", err)
 	}
-	if _, err := GetInitialCredentials(ctx, mustParse(t, kdc.conf("")), aes128, HostPrincipal("host", "nobody", testRealm), testServerPrinc); !errors.Is(err, ErrKeyNotFound) || !strings.Contains(err.Error(), "Keytab contains no suitable keys for host/nobody@TEST.REALM") {
+	if _, err := GetInitialCredentials(ctx, mustParse(t, kdc.conf("")), aes128, krb5.HostPrincipal("host", "nobody", testRealm), testServerPrinc); !errors.Is(err, ErrKeyNotFound) || !strings.Contains(err.Error(), "Keytab contains no suitable keys for host/nobody@TEST.REALM") {
 		t.Errorf("no keys: %v", err)
 	}
 }
@@ -665,14 +667,14 @@ func TestGetInitialCredentialsOptionsFromConfig(t *testing.T) {
 func TestGetInitialCredentialsFallbackClient(t *testing.T) {
 	// dns_canonicalize_hostname = fallback: kprop's client name stays raw
 	// until the keytab lookup picks the candidate it has keys for.
-	real := HostPrincipal("host", "primary.example", testRealm)
+	real := krb5.HostPrincipal("host", "primary.example", testRealm)
 	ckt := newKeytab(t, real, 1, 18)
 	kdc := newASKDC(t, ckt, serverKeytab(t))
 	k := testClient(t, kdc.conf("dns_canonicalize_hostname = fallback\nqualify_shortname = \"\""))
 	res := newFakeResolver()
 	res.names["PRIMARY"] = fakeHost{"primary.example", []string{"192.0.2.1"}}
 	k.Canonicalizer = &Canonicalizer{Resolver: res}
-	raw := HostPrincipal("host", "PRIMARY", testRealm)
+	raw := krb5.HostPrincipal("host", "PRIMARY", testRealm)
 	creds, err := k.GetInitialCredentials(context.Background(), ckt, raw, testServerPrinc)
 	if err != nil {
 		t.Fatal(err)
@@ -688,8 +690,8 @@ func TestGetInitialCredentialsFallbackClient(t *testing.T) {
 func ExampleGetInitialCredentials() {
 	cfg, _ := ParseConfig(strings.NewReader("[libdefaults]\ndefault_realm = EXAMPLE.ORG\n"), "krb5.conf")
 	kt := keytab.New() // normally keytab.Load("/etc/krb5.keytab")
-	client := HostPrincipal("host", "primary.example.org", "EXAMPLE.ORG")
-	server := HostPrincipal("host", "replica.example.org", "EXAMPLE.ORG")
+	client := krb5.HostPrincipal("host", "primary.example.org", "EXAMPLE.ORG")
+	server := krb5.HostPrincipal("host", "replica.example.org", "EXAMPLE.ORG")
 	_, err := GetInitialCredentials(context.Background(), cfg, kt, client, server)
 	fmt.Println(err)
 	// Output: Keytab contains no suitable keys for host/primary.example.org@EXAMPLE.ORG: Key table entry not found

@@ -7,10 +7,12 @@ import (
 	"net"
 	"time"
 
-	"github.com/gokprop/gokprop/krbauth"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/krb5"
+	"github.com/gokprop/gokprop/krbauth"
 )
 
 // ExampleSendAuth authenticates a kprop-style client to a kpropd-style
@@ -19,17 +21,17 @@ import (
 // service ticket itself from the server's keytab.
 func ExampleSendAuth() {
 	const realm = "EXAMPLE.ORG"
-	client := krbauth.HostPrincipal("host", "primary.example.org", realm)
-	server := krbauth.HostPrincipal("host", "replica.example.org", realm)
+	client := krb5.HostPrincipal("host", "primary.example.org", realm)
+	server := krb5.HostPrincipal("host", "replica.example.org", realm)
 
 	// The replica's keytab, and a ticket for it (what the KDC would issue).
 	kt := keytab.New()
-	if err := kt.AddEntry("host/replica.example.org", realm, "not a real key", time.Now(), 1, krbauth.EnctypeAES128CTSSHA1); err != nil {
+	if err := kt.AddEntry("host/replica.example.org", realm, "not a real key", time.Now(), 1, int32(krb5.EnctypeAES128CTSSHA1)); err != nil {
 		log.Fatal(err)
 	}
 	now := time.Now().UTC()
 	tkt, sessionKey, err := messages.NewTicket(client.Name, realm, server.Name, realm, types.NewKrbFlags(), kt,
-		krbauth.EnctypeAES128CTSSHA1, 1, now, now, now.Add(time.Hour), time.Time{})
+		int32(krb5.EnctypeAES128CTSSHA1), 1, now, now, now.Add(time.Hour), time.Time{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func ExampleSendAuth() {
 	}
 	ss := r.s
 	fmt.Println("server authenticated", ss.Client())
-	fmt.Println("ticket enctype", krbauth.EnctypeName(ss.TicketEnctype()))
+	fmt.Println("ticket enctype", krb5.Enctype(ss.TicketEnctype()).String())
 	fmt.Println("sequence numbers mirrored:", cs.LocalSeq() == ss.RemoteSeq() && ss.LocalSeq() == cs.RemoteSeq())
 	// Output:
 	// server authenticated host/primary.example.org@EXAMPLE.ORG

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // Seed messages for the fuzz targets. They are deterministic (fixed keys and
@@ -22,10 +24,10 @@ func privSeeds(t testing.TB) map[string][]byte {
 		}
 		seeds[fmt.Sprintf("priv-%d", id)] = m
 	}
-	c, s := sessionPair(t, EnctypeAES256CTSSHA1)
+	c, s := sessionPair(t, krb5.EnctypeAES256CTSSHA1)
 	m, _ := c.SealPriv(nil, []byte("r-address"))
 	seeds["priv-truncated"] = m[:len(m)/2]
-	e, _ := s.MakeError(ErrBadIntegrity, "while decoding database block starting at offset 0", timeZero)
+	e, _ := s.MakeError(krb5.ErrBadIntegrity, "while decoding database block starting at offset 0", timeZero)
 	seeds["krb-error"] = e
 	safe, _ := c.MakeSafe([]byte{0, 0, 1, 0})
 	seeds["safe-in-place-of-priv"] = safe
@@ -42,12 +44,12 @@ func safeSeeds(t testing.TB) map[string][]byte {
 		}
 		seeds[fmt.Sprintf("safe-%d", id)] = m
 	}
-	c, s := sessionPair(t, EnctypeAES128CTSSHA256)
+	c, s := sessionPair(t, krb5.EnctypeAES128CTSSHA256)
 	k := c.key.KeyValue
 	b := safeBody(make([]byte, 12), derInt(testSc), clientAddr, &serverAddr)
 	seeds["safe-rfc-with-raddr"] = safeMsg(b, 19, gokrb5Sum(t, k, 19, b))
 	seeds["safe-heimdal-seq"] = mitSafe(t, k, safeBody([]byte("h"), tlv(idInteger, []byte{0x80}), clientAddr, nil), 19)
-	e, _ := s.MakeError(ErrGeneric, "Premature EOF found for database file!", timeZero)
+	e, _ := s.MakeError(krb5.ErrGeneric, "Premature EOF found for database file!", timeZero)
 	seeds["krb-error"] = e
 	return seeds
 }
@@ -82,7 +84,7 @@ func fuzzReceivers(t testing.TB) []*Session {
 }
 
 func resetReceiver(s *Session, chained bool) {
-	s.priv.reset()
+	s.priv.Reset()
 	s.chained = chained
 	s.remoteSeq = testSc
 	s.seqSane, s.seqHeimdal = false, false

@@ -9,23 +9,19 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/gokprop/gokprop/internal/liberr"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // Errors of the KDC transport, with MIT's texts.
 var (
 	// ErrKDCUnreachable is MIT's KRB5_KDC_UNREACH: no KDC of the realm answered.
-	ErrKDCUnreachable error = &libError{msg: "Cannot contact any KDC for requested realm"}
+	ErrKDCUnreachable error = &liberr.Error{Text: "Cannot contact any KDC for requested realm"}
 	// ErrRealmCantResolve is MIT's KRB5_REALM_CANT_RESOLVE: the realm has
 	// no KDC that could be located (none configured or found in DNS).
-	ErrRealmCantResolve error = &libError{msg: "Cannot resolve network address for KDC in requested realm"}
+	ErrRealmCantResolve error = &liberr.Error{Text: "Cannot resolve network address for KDC in requested realm"}
 )
-
-// ErrSvcUnavailable is the KDC error MIT skips to try the next KDC.
-const ErrSvcUnavailable ErrorCode = 29 // KDC_ERR_SVC_UNAVAILABLE
-
-// errResponseTooBig is the KRB-ERROR code a UDP KDC answers with when the
-// reply does not fit in a datagram.
-const errResponseTooBig ErrorCode = 52 // KRB_ERR_RESPONSE_TOO_BIG
 
 const (
 	maxUDPReply = 65536   // MIT's MAX_DGRAM_SIZE
@@ -475,7 +471,7 @@ func (s *kdcSend) wait(d time.Duration) ([]byte, bool, error) {
 				s.lastErr = ev.err
 				s.log.Debug("KDC connection failed", "kdc", a.addr.String(), "proto", a.network, "err", ev.err)
 			default:
-				if re, ok := ParseError(ev.reply); ok && re.Code == ErrSvcUnavailable {
+				if re, ok := ParseError(ev.reply); ok && re.Code == krb5.ErrSvcUnavailable {
 					s.log.Debug("KDC service unavailable, trying others", "kdc", a.addr.String())
 					s.svcUnav = &KDCError{Code: re.Code, Text: re.Text}
 					// MIT keeps retransmitting to such a KDC over UDP; asking

@@ -20,6 +20,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/iana/nametype"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // testServer is a fake KDC endpoint on loopback: one UDP socket and one
@@ -142,7 +144,7 @@ func deadPort(t *testing.T) int {
 	return port
 }
 
-func krbErrorBytes(t testing.TB, code ErrorCode, text string, edata []byte) []byte {
+func krbErrorBytes(t testing.TB, code krb5.ErrorCode, text string, edata []byte) []byte {
 	e := messages.KRBError{
 		PVNO:      iana.PVNO,
 		MsgType:   msgtype.KRB_ERROR,
@@ -269,7 +271,7 @@ func TestSendToKDCSkipsDeadAndUnavailableKDCs(t *testing.T) {
 	ctx := context.Background()
 	good := startTestServer(t, echoProto)
 	unavailable := startTestServer(t, func(string, []byte) []byte {
-		return krbErrorBytes(t, ErrSvcUnavailable, "", nil)
+		return krbErrorBytes(t, krb5.ErrSvcUnavailable, "", nil)
 	})
 	dead := deadPort(t)
 	conf := fmt.Sprintf("[realms]\nR = {\nkdc = 127.0.0.1:%d\n%s%s}\n", dead, unavailable.kdcLine(""), good.kdcLine(""))
@@ -290,7 +292,7 @@ func TestSendToKDCSkipsDeadAndUnavailableKDCs(t *testing.T) {
 	k = testClient(t, "[realms]\nR = {\n"+unavailable.kdcLine("")+"}\n")
 	_, err = k.SendToKDC(ctx, "R", []byte("m"), false)
 	var ke *KDCError
-	if !errors.As(err, &ke) || ke.Code != ErrSvcUnavailable {
+	if !errors.As(err, &ke) || ke.Code != krb5.ErrSvcUnavailable {
 		t.Errorf("all unavailable: %v", err)
 	}
 	// Only dead KDCs: unreachable, quickly (refused connections end attempts).

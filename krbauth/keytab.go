@@ -8,11 +8,14 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/internal/liberr"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // KeytabEntry is one key found in a keytab.
 type KeytabEntry struct {
-	Principal Principal
+	Principal krb5.Principal
 	KVNO      uint32
 	Key       types.EncryptionKey
 	Timestamp time.Time
@@ -23,14 +26,14 @@ type KeytabEntry struct {
 const AnyKVNO = 0
 
 // AnyEnctype asks FindKey for a key of any encryption type.
-const AnyEnctype = 0
+const AnyEnctype krb5.Enctype = 0
 
 // ErrKeyNotFound: the keytab has no entry for the principal (MIT's
 // KRB5_KT_NOTFOUND). ErrKVNONotFound: it has entries for the principal and
 // enctype but not the requested version (KRB5_KT_KVNONOTFOUND).
 var (
-	ErrKeyNotFound  error = &libError{msg: "Key table entry not found", is: ErrNoKey}
-	ErrKVNONotFound error = &libError{msg: "Key version number for principal in key table is incorrect", is: ErrBadKeyVer}
+	ErrKeyNotFound  error = &liberr.Error{Text: "Key table entry not found", Err: krb5.ErrNoKey}
+	ErrKVNONotFound error = &liberr.Error{Text: "Key version number for principal in key table is incorrect", Err: krb5.ErrBadKeyVer}
 )
 
 // FindKey selects a key from kt for principal p the way MIT's file keytab
@@ -43,16 +46,16 @@ var (
 //     stored version equals the low 8 bits of kvno (old 8-bit keytabs).
 //
 // enctype AnyEnctype matches every encryption type.
-func FindKey(kt *keytab.Keytab, p Principal, kvno uint32, enctype int32) (KeytabEntry, error) {
+func FindKey(kt *keytab.Keytab, p krb5.Principal, kvno uint32, enctype krb5.Enctype) (KeytabEntry, error) {
 	var cur *KeytabEntry
 	wrongKVNO := false
 	for i := range kt.Entries {
 		e := &kt.Entries[i]
-		ep := Principal{Name: types.PrincipalName{NameType: e.Principal.NameType, NameString: e.Principal.Components}, Realm: e.Principal.Realm}
+		ep := krb5.Principal{Name: types.PrincipalName{NameType: e.Principal.NameType, NameString: e.Principal.Components}, Realm: e.Principal.Realm}
 		if !ep.Equal(p) {
 			continue
 		}
-		if enctype != AnyEnctype && e.Key.KeyType != enctype {
+		if enctype != AnyEnctype && krb5.Enctype(e.Key.KeyType) != enctype {
 			continue
 		}
 		cand := KeytabEntry{Principal: ep, KVNO: e.KVNO, Key: e.Key, Timestamp: e.Timestamp}
@@ -97,7 +100,7 @@ const DefaultKeytabName = "FILE:/etc/krb5.keytab"
 
 // ErrUnknownKeytabType is MIT's KRB5_KT_UNKNOWN_TYPE: a keytab name with a
 // type prefix other than FILE or WRFILE.
-var ErrUnknownKeytabType error = &libError{msg: "Unknown Key table type"}
+var ErrUnknownKeytabType error = &liberr.Error{Text: "Unknown Key table type"}
 
 // KeytabName returns the keytab MIT programs use when none is given: the
 // KRB5_KTNAME environment variable, else [libdefaults] default_keytab_name,

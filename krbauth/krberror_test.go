@@ -6,18 +6,20 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/krb5"
 )
 
 func TestKRBErrorRoundTrip(t *testing.T) {
-	client := HostPrincipal("host", "primary.example", "EXAMPLE.ORG")
-	server := HostPrincipal("host", "replica.example", "EXAMPLE.ORG")
+	client := krb5.HostPrincipal("host", "primary.example", "EXAMPLE.ORG")
+	server := krb5.HostPrincipal("host", "replica.example", "EXAMPLE.ORG")
 	now := time.Date(2026, 11, 27, 9, 30, 1, 123456000, time.UTC)
 	for _, role := range []Role{RoleServer, RoleClient} {
 		s, err := newSession(sessionParams{role: role, key: types.EncryptionKey{KeyType: 18, KeyValue: make([]byte, 32)}, client: client, server: server})
 		if err != nil {
 			t.Fatal(err)
 		}
-		msg, err := s.MakeError(ErrBadIntegrity, "while decoding database block starting at offset 32768", now)
+		msg, err := s.MakeError(krb5.ErrBadIntegrity, "while decoding database block starting at offset 32768", now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -25,7 +27,7 @@ func TestKRBErrorRoundTrip(t *testing.T) {
 		if !ok {
 			t.Fatalf("role %d: KRB-ERROR not recognised", role)
 		}
-		if re.Code != ErrBadIntegrity || re.Text != "while decoding database block starting at offset 32768" {
+		if re.Code != krb5.ErrBadIntegrity || re.Text != "while decoding database block starting at offset 32768" {
 			t.Errorf("role %d: got %+v", role, re)
 		}
 		var raw messages.KRBError
@@ -35,7 +37,7 @@ func TestKRBErrorRoundTrip(t *testing.T) {
 		if raw.EText[len(raw.EText)-1] != 0 {
 			t.Errorf("e-text lacks MIT's trailing NUL: %q", raw.EText)
 		}
-		if got := (Principal{Name: raw.CName, Realm: raw.CRealm}); !got.Equal(client) {
+		if got := (krb5.Principal{Name: raw.CName, Realm: raw.CRealm}); !got.Equal(client) {
 			t.Errorf("cname = %v", got)
 		}
 		switch role {
@@ -52,12 +54,12 @@ func TestKRBErrorRoundTrip(t *testing.T) {
 }
 
 func TestKRBErrorCodeSquash(t *testing.T) {
-	msg, err := marshalKRBError(errorParams{code: 1000, text: "x", server: HostPrincipal("host", "h", "R"), stime: time.Now()})
+	msg, err := marshalKRBError(errorParams{code: 1000, text: "x", server: krb5.HostPrincipal("host", "h", "R"), stime: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	re, ok := ParseError(msg)
-	if !ok || re.Code != ErrGeneric {
+	if !ok || re.Code != krb5.ErrGeneric {
 		t.Fatalf("got %+v, %v", re, ok)
 	}
 	if got := re.Error(); got != "Generic remote error: x" {

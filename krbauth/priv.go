@@ -6,6 +6,9 @@ import (
 	"slices"
 
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/internal/kcrypto"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // InitCipherState starts chaining the KRB-PRIV cipher state, as MIT's
@@ -17,7 +20,7 @@ import (
 // after sending the size KRB-SAFE, kpropd after reading it. Calling it
 // again resets the state.
 func (s *Session) InitCipherState() {
-	s.priv.reset()
+	s.priv.Reset()
 	s.chained = true
 }
 
@@ -39,7 +42,7 @@ func (s *Session) SealPriv(dst, data []byte) ([]byte, error) {
 	}
 	body := newBodyLayout(len(data), s.localSeq, s.localAddr.AddrType, s.localAddr.Address)
 	derLen := body.appPartLen()
-	ctLen := s.priv.sealLen(derLen)
+	ctLen := s.priv.SealLen(derLen)
 	etype := int64(s.key.KeyType)
 	encData := ctxIntLen(etype) + tlvLen(tlvLen(ctLen))
 	seqContents := 2*ctxIntLen(5) + tlvLen(tlvLen(encData))
@@ -48,7 +51,7 @@ func (s *Session) SealPriv(dst, data []byte) ([]byte, error) {
 	var pb [32]byte
 	prefix := body.appendPrefix(pb[:0], true)
 	ctOff := total - ctLen
-	dataOff := ctOff + s.priv.prefixLen() + len(prefix)
+	dataOff := ctOff + s.priv.PrefixLen() + len(prefix)
 
 	start := len(dst)
 	dst = slices.Grow(dst, total)
@@ -68,10 +71,10 @@ func (s *Session) SealPriv(dst, data []byte) ([]byte, error) {
 	if len(w) != ctOff {
 		panic("krbauth: KRB-PRIV header length mismatch")
 	}
-	copy(out[ctOff+s.priv.prefixLen():], prefix)
+	copy(out[ctOff+s.priv.PrefixLen():], prefix)
 	body.appendSuffix(out[dataOff+len(data) : dataOff+len(data)])
 
-	if err := s.priv.seal(out[ctOff:], derLen, s.rand, s.chained); err != nil {
+	if err := s.priv.Seal(out[ctOff:], derLen, s.rand, s.chained); err != nil {
 		return dst[:start], err
 	}
 	s.localSeq++
@@ -82,16 +85,16 @@ func (s *Session) SealPriv(dst, data []byte) ([]byte, error) {
 // dst, returning the extended slice. It follows MIT's krb5_rd_priv with
 // DO_SEQUENCE only:
 //   - a KRB-ERROR is returned as a *RemoteError;
-//   - anything without the KRB-PRIV application tag is ErrMsgType;
-//   - undecodable messages give MIT's ASN.1 errors (CodeOf: ErrGeneric),
+//   - anything without the KRB-PRIV application tag is krb5.ErrMsgType;
+//   - undecodable messages give MIT's ASN.1 errors (CodeOf: krb5.ErrGeneric),
 //     a pvno other than 5 gives code 3;
 //   - an enc-part etype other than the session key's (or MIT's
-//     ENCTYPE_UNKNOWN) is MIT's KRB5_BAD_ENCTYPE (CodeOf: ErrGeneric);
-//   - a failed integrity check is ErrBadIntegrity;
-//   - an r-address that differs from the local address is ErrBadAddr (the
+//     ENCTYPE_UNKNOWN) is MIT's KRB5_BAD_ENCTYPE (CodeOf: krb5.ErrGeneric);
+//   - a failed integrity check is krb5.ErrBadIntegrity;
+//   - an r-address that differs from the local address is krb5.ErrBadAddr (the
 //     s-address is not checked, as kprop and kpropd set no remote address);
 //   - a seq-number other than the expected remote sequence number is
-//     ErrBadOrder (an absent one reads as 0; Heimdal's sign-mangled
+//     krb5.ErrBadOrder (an absent one reads as 0; Heimdal's sign-mangled
 //     encodings are tolerated as MIT does).
 //
 // Once the cipher state is chained, a replayed or reordered KRB-PRIV
@@ -113,22 +116,22 @@ func (s *Session) OpenPriv(dst, msg []byte) ([]byte, error) {
 		return dst, re
 	}
 	if !isAppTag(msg, tagKRBPriv) {
-		return dst, fmt.Errorf("%w (KRB-PRIV expected)", ErrMsgType)
+		return dst, fmt.Errorf("%w (KRB-PRIV expected)", krb5.ErrMsgType)
 	}
 	etype, ct, err := parsePriv(msg)
 	if err != nil {
 		return dst, err
 	}
-	if etype != s.key.KeyType && etype != enctypeUnknown {
+	if etype != s.key.KeyType && etype != kcrypto.EnctypeUnknown {
 		return dst, fmt.Errorf("%w: KRB-PRIV in %s, session key is %s",
-			errBadEnctype, EnctypeName(etype), EnctypeName(s.key.KeyType))
+			ErrBadEnctype, krb5.Enctype(etype).String(), krb5.Enctype(s.key.KeyType).String())
 	}
 	if cap(s.scratch) < len(ct) {
 		s.scratch = make([]byte, len(ct))
 	}
-	der, err := s.priv.open(s.scratch[:len(ct)], ct, s.chained)
+	der, err := s.priv.Open(s.scratch[:len(ct)], ct, s.chained)
 	if err != nil {
-		return dst, err
+		return dst, cryptoErr(err)
 	}
 	body, err := parseBody(der, idEncPrivPart)
 	if err != nil {
@@ -142,7 +145,7 @@ func (s *Session) OpenPriv(dst, msg []byte) ([]byte, error) {
 		return dst, err
 	}
 	if s.chained {
-		s.priv.commit()
+		s.priv.Commit()
 	}
 	s.remoteSeq++
 	s.seqSane, s.seqHeimdal = sane, heimdal
@@ -193,7 +196,7 @@ func parsePriv(msg []byte) (etype int32, cipher []byte, err error) {
 // never set).
 func (s *Session) checkRAddr(b *privSafeBody) error {
 	if b.hasRAddr && !sameAddr(b.rAddr, s.localAddr) {
-		return fmt.Errorf("%w: r-address type %d %x is not ours", ErrBadAddr, b.rAddr.typ, b.rAddr.addr)
+		return fmt.Errorf("%w: r-address type %d %x is not ours", krb5.ErrBadAddr, b.rAddr.typ, b.rAddr.addr)
 	}
 	return nil
 }
@@ -204,7 +207,7 @@ func (s *Session) checkRAddr(b *privSafeBody) error {
 func (s *Session) checkSeq(seq uint32) (sane, heimdal bool, err error) {
 	ok, sane, heimdal := checkSeqNum(s.remoteSeq, seq, s.seqSane, s.seqHeimdal)
 	if !ok {
-		return false, false, fmt.Errorf("%w: sequence number %d, expected %d", ErrBadOrder, seq, s.remoteSeq)
+		return false, false, fmt.Errorf("%w: sequence number %d, expected %d", krb5.ErrBadOrder, seq, s.remoteSeq)
 	}
 	return sane, heimdal, nil
 }

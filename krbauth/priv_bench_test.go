@@ -3,6 +3,8 @@ package krbauth
 import (
 	"crypto/rand"
 	"testing"
+
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // kpropChunk is MIT kprop's KPROP_BUFSIZ: the user data of one KRB-PRIV.
@@ -12,7 +14,7 @@ const kpropChunk = 32768
 // (confounders from crypto/rand, as in production).
 func BenchmarkSealPriv(b *testing.B) {
 	for _, id := range implementedEnctypes() {
-		b.Run(EnctypeName(id), func(b *testing.B) {
+		b.Run(krb5.Enctype(id).String(), func(b *testing.B) {
 			c, _ := sessionPair(b, id)
 			c.rand = rand.Reader
 			c.InitCipherState()
@@ -40,7 +42,7 @@ func BenchmarkSealPriv(b *testing.B) {
 func BenchmarkOpenPriv(b *testing.B) {
 	const run = 16
 	for _, id := range implementedEnctypes() {
-		b.Run(EnctypeName(id), func(b *testing.B) {
+		b.Run(krb5.Enctype(id).String(), func(b *testing.B) {
 			c, s := sessionPair(b, id)
 			c.InitCipherState()
 			msgs := make([][]byte, run)

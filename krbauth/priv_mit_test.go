@@ -20,6 +20,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/messages"
 
 	"github.com/gokprop/gokprop/internal/mitrealm"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // tcpCapture is a one-connection TCP relay that records both directions.
@@ -160,8 +161,8 @@ func checkCapture(t *testing.T, enctype, keytabPath string, sent, c2sStream, s2c
 		t.Fatal(err)
 	}
 	key := req.Ticket.DecryptedEncPart.Key
-	if EnctypeName(key.KeyType) != enctype {
-		t.Fatalf("session key is %s", EnctypeName(key.KeyType))
+	if krb5.Enctype(key.KeyType).String() != enctype {
+		t.Fatalf("session key is %s", krb5.Enctype(key.KeyType).String())
 	}
 	if err := req.DecryptAuthenticator(key); err != nil {
 		t.Fatal(err)
@@ -206,7 +207,7 @@ func checkCapture(t *testing.T, enctype, keytabPath string, sent, c2sStream, s2c
 	server.InitCipherState()
 	var got []byte
 	var confounders [][]byte
-	prefix := server.priv.prefixLen()
+	prefix := server.priv.PrefixLen()
 	for i, p := range privs {
 		before := len(got)
 		if got, err = server.OpenPriv(got, p); err != nil {
@@ -215,8 +216,8 @@ func checkCapture(t *testing.T, enctype, keytabPath string, sent, c2sStream, s2c
 		// The decrypted confounder is at the start of the plaintext (for
 		// RC4, after the checksum, which is not part of the plaintext).
 		conf := server.scratch[:prefix]
-		if key.KeyType == EnctypeRC4HMAC {
-			conf = server.scratch[:rc4Conf]
+		if key.KeyType == int32(krb5.EnctypeRC4HMAC) {
+			conf = server.scratch[:8] // the RC4 confounder
 		}
 		confounders = append(confounders, bytes.Clone(conf))
 		if n := len(got) - before; n != min(kpropChunk, len(sent)-before) {

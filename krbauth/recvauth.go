@@ -13,29 +13,31 @@ import (
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/types"
 
+	"github.com/gokprop/gokprop/internal/liberr"
 	"github.com/gokprop/gokprop/internal/netctx"
+	"github.com/gokprop/gokprop/krb5"
 )
 
-// ServerConfig configures RecvAuth. Keytab and Principal are required;
+// ServerConfig configures RecvAuth. Keytab and krb5.Principal are required;
 // the zero value of every other field is usable.
 type ServerConfig struct {
 	// Keytab holds the service keys.
 	Keytab *keytab.Keytab
-	// Principal is the acceptor's own principal, host/<canonical local
-	// host>@REALM as HostPrincipal builds it. The ticket is decrypted with
+	// krb5.Principal is the acceptor's own principal, host/<canonical local
+	// host>@REALM as krb5.HostPrincipal builds it. The ticket is decrypted with
 	// this principal's key (one keytab lookup at the ticket's kvno and
 	// enctype, as MIT's krb5_rd_req does for an explicit server); the
 	// ticket's own server name is not compared. It is also the server
 	// named in KRB-ERRORs and in the resulting Session.
-	Principal Principal
+	Principal krb5.Principal
 	// AcceptAnyHostPrincipal is MIT's ignore_acceptor_hostname: instead of
 	// one lookup, every keytab entry <service>/<any host>@REALM (service
-	// and realm taken from Principal) with the ticket's enctype is tried,
+	// and realm taken from krb5.Principal) with the ticket's enctype is tried,
 	// whatever its kvno, until one decrypts the ticket.
 	AcceptAnyHostPrincipal bool
 	// PermittedEnctypes lists the session key (and subkey) enctypes
-	// accepted, like MIT's permitted_enctypes; nil means DefaultEnctypes.
-	PermittedEnctypes []int32
+	// accepted, like MIT's permitted_enctypes; nil means krb5.DefaultEnctypes().
+	PermittedEnctypes []krb5.Enctype
 	// ClockSkew is the tolerated clock difference; 0 means MIT's default
 	// of 300 seconds.
 	ClockSkew time.Duration
@@ -70,10 +72,10 @@ type ServerConfig struct {
 //     INVALID; the session key and any subkey enctype are permitted. No
 //     client address is checked, so NAT works, as with MIT kpropd.
 //  3. On failure it sends a KRB-ERROR as MIT's recvauth does (no ctime,
-//     stime now, no client, server = Principal as NT-SRV-HST, e-text = the
+//     stime now, no client, server = krb5.Principal as NT-SRV-HST, e-text = the
 //     error's MIT message, code 60 for errors outside 0..127) and returns
-//     an error matching the ErrorCode sentinel (or ErrTicketInvalid,
-//     ErrEnctypeNotPermitted, ErrBadEnctype, ErrMalformed, ErrReplay...).
+//     an error matching the krb5.ErrorCode sentinel (or ErrTicketInvalid,
+//     ErrEnctypeNotPermitted, ErrBadEnctype, ErrMalformed, krb5.ErrReplay...).
 //  4. On success it sends an empty frame and, only if the AP-REQ asked
 //     for mutual authentication, an AP-REP echoing the authenticator's
 //     ctime and cusec (and its subkey, if it had one) with a fresh random
@@ -140,7 +142,7 @@ func RecvAuth(ctx context.Context, conn net.Conn, cfg *ServerConfig) (*Session, 
 
 		sessionKey := v.ticket.Key
 		var subkey *types.EncryptionKey
-		if hsHasKey(v.auth.SubKey) {
+		if hasKey(v.auth.SubKey) {
 			k := v.auth.SubKey
 			subkey = &k
 		}
@@ -174,7 +176,7 @@ func RecvAuth(ctx context.Context, conn net.Conn, cfg *ServerConfig) (*Session, 
 			localSeq:    localSeq,
 			remoteSeq:   remoteSeq,
 			localAddr:   laddr,
-			client:      Principal{Name: v.ticket.CName, Realm: v.ticket.CRealm},
+			client:      krb5.Principal{Name: v.ticket.CName, Realm: v.ticket.CRealm},
 			server:      cfg.Principal,
 			ticketEtype: v.etype,
 		})
@@ -236,21 +238,21 @@ func readVersionFrame(r io.Reader, want string) (bool, error) {
 // recvauthWireError gives the error-code and e-text MIT's recvauth sends
 // for err: a protocol code with its message, or KRB_ERR_GENERIC with the
 // MIT library message.
-func recvauthWireError(err error) (ErrorCode, string) {
-	var c ErrorCode
+func recvauthWireError(err error) (krb5.ErrorCode, string) {
+	var c krb5.ErrorCode
 	if errors.As(err, &c) {
 		return c, c.Error()
 	}
-	var le *libError
+	var le *liberr.Error
 	if errors.As(err, &le) {
-		return ErrGeneric, le.msg
+		return krb5.ErrGeneric, le.Text
 	}
-	return ErrGeneric, err.Error()
+	return krb5.ErrGeneric, err.Error()
 }
 
 // sendRecvauthError writes the KRB-ERROR for a rejected AP-REQ. Like MIT,
 // a failure to send it is ignored: the caller reports the original error.
-func sendRecvauthError(w io.Writer, server Principal, cause error, now time.Time) {
+func sendRecvauthError(w io.Writer, server krb5.Principal, cause error, now time.Time) {
 	code, text := recvauthWireError(cause)
 	server.Name.NameType = nametype.KRB_NT_SRV_HST
 	msg, err := marshalKRBError(errorParams{code: code, text: text, server: server, stime: now})

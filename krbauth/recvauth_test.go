@@ -17,6 +17,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/iana/msgtype"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // hsServe starts RecvAuth with scfg on the server end of a loopback
@@ -75,7 +77,7 @@ func hsAPReq(t testing.TB, creds *Credentials, now time.Time, mod func(*types.Au
 
 // hsCheckRecvauthError checks a KRB-ERROR against MIT recvauth's
 // conventions (MIT's recvauth.c).
-func hsCheckRecvauthError(t *testing.T, msg []byte, server Principal, code ErrorCode, text string) {
+func hsCheckRecvauthError(t *testing.T, msg []byte, server krb5.Principal, code krb5.ErrorCode, text string) {
 	t.Helper()
 	re, ok := ParseError(msg)
 	if !ok {
@@ -94,7 +96,7 @@ func hsCheckRecvauthError(t *testing.T, msg []byte, server Principal, code Error
 	if d := time.Since(e.STime); d < -2*time.Second || d > 10*time.Second {
 		t.Errorf("stime %v", e.STime)
 	}
-	if got := (Principal{Name: e.SName, Realm: e.Realm}); !got.Equal(server) || e.SName.NameType != 3 {
+	if got := (krb5.Principal{Name: e.SName, Realm: e.Realm}); !got.Equal(server) || e.SName.NameType != 3 {
 		t.Errorf("server %v (name-type %d)", got, e.SName.NameType)
 	}
 	if !strings.HasSuffix(e.EText, "\x00") {
@@ -103,7 +105,7 @@ func hsCheckRecvauthError(t *testing.T, msg []byte, server Principal, code Error
 }
 
 func TestRecvAuthRejects(t *testing.T) {
-	et := EnctypeAES256CTSSHA1
+	et := krb5.EnctypeAES256CTSSHA1
 	svc := hsRandomKey(t, et)
 	kt := hsKeytab(t, hsKTEntry{hsServerPrinc, 3, svc})
 	now := time.Now()
@@ -113,64 +115,64 @@ func TestRecvAuthRejects(t *testing.T) {
 		f(&s)
 		return s
 	}
-	otherClient := HostPrincipal("host", "intruder.example.org", hsRealm)
+	otherClient := krb5.HostPrincipal("host", "intruder.example.org", hsRealm)
 
 	for _, tc := range []struct {
 		name      string
 		ticket    hsTicketSpec
-		client    *Principal // authenticator client, if not the ticket's
-		now       time.Time  // authenticator time, if not now
+		client    *krb5.Principal // authenticator client, if not the ticket's
+		now       time.Time       // authenticator time, if not now
 		mod       func(*types.Authenticator)
 		raw       []byte // sent instead of an AP-REQ
-		permitted []int32
-		server    *Principal
-		code      ErrorCode
+		permitted []krb5.Enctype
+		server    *krb5.Principal
+		code      krb5.ErrorCode
 		text      string
 		is        error
 	}{
 		{name: "wrong service key", ticket: with(func(s *hsTicketSpec) { s.serviceKey = hsRandomKey(t, et) }),
-			code: ErrBadIntegrity, text: "Decrypt integrity check failed", is: ErrBadIntegrity},
+			code: krb5.ErrBadIntegrity, text: "Decrypt integrity check failed", is: krb5.ErrBadIntegrity},
 		{name: "wrong key, ticket for another server", ticket: with(func(s *hsTicketSpec) {
 			s.serviceKey = hsRandomKey(t, et)
 			s.server = hsAltHostPrinc
-		}), code: ErrNotUs, text: "The ticket isn't for us", is: ErrNotUs},
+		}), code: krb5.ErrNotUs, text: "The ticket isn't for us", is: krb5.ErrNotUs},
 		{name: "kvno not in keytab", ticket: with(func(s *hsTicketSpec) { s.kvno = 9 }),
-			code: ErrBadKeyVer, text: "Key version is not available", is: ErrBadKeyVer},
+			code: krb5.ErrBadKeyVer, text: "Key version is not available", is: krb5.ErrBadKeyVer},
 		{name: "kvno not in keytab, ticket for another server", ticket: with(func(s *hsTicketSpec) { s.kvno = 9; s.server = hsAltHostPrinc }),
-			code: ErrNotUs, text: "The ticket isn't for us", is: ErrNotUs},
+			code: krb5.ErrNotUs, text: "The ticket isn't for us", is: krb5.ErrNotUs},
 		{name: "no key for our principal", ticket: good, server: &hsAltHostPrinc,
-			code: ErrNoKey, text: "Service key not available", is: ErrNoKey},
-		{name: "enctype not in keytab", ticket: with(func(s *hsTicketSpec) { s.serviceKey = hsRandomKey(t, EnctypeAES128CTSSHA1) }),
-			code: ErrNoKey, text: "Service key not available", is: ErrNoKey},
+			code: krb5.ErrNoKey, text: "Service key not available", is: krb5.ErrNoKey},
+		{name: "enctype not in keytab", ticket: with(func(s *hsTicketSpec) { s.serviceKey = hsRandomKey(t, krb5.EnctypeAES128CTSSHA1) }),
+			code: krb5.ErrNoKey, text: "Service key not available", is: krb5.ErrNoKey},
 		{name: "expired ticket", ticket: with(func(s *hsTicketSpec) { s.endTime = now.Add(-301 * time.Second) }),
-			code: ErrTktExpired, text: "Ticket expired", is: ErrTktExpired},
+			code: krb5.ErrTktExpired, text: "Ticket expired", is: krb5.ErrTktExpired},
 		{name: "ticket not yet valid", ticket: with(func(s *hsTicketSpec) { s.startTime = now.Add(302 * time.Second) }),
-			code: ErrTktNotYetValid, text: "Ticket not yet valid", is: ErrTktNotYetValid},
+			code: krb5.ErrTktNotYetValid, text: "Ticket not yet valid", is: krb5.ErrTktNotYetValid},
 		{name: "clock skew", ticket: good, now: now.Add(-302 * time.Second),
-			code: ErrSkew, text: "Clock skew too great", is: ErrSkew},
+			code: krb5.ErrSkew, text: "Clock skew too great", is: krb5.ErrSkew},
 		{name: "clock skew ahead", ticket: good, now: now.Add(302 * time.Second),
-			code: ErrSkew, text: "Clock skew too great", is: ErrSkew},
+			code: krb5.ErrSkew, text: "Clock skew too great", is: krb5.ErrSkew},
 		{name: "invalid flag", ticket: with(func(s *hsTicketSpec) { s.invalid = true }),
-			code: ErrGeneric, text: "Ticket has invalid flag set", is: ErrTicketInvalid},
-		{name: "enctype not permitted", ticket: good, permitted: []int32{EnctypeAES128CTSSHA1, EnctypeAES256CTSSHA384},
-			code: ErrGeneric, text: "Encryption type not permitted", is: ErrEnctypeNotPermitted},
-		{name: "subkey enctype not permitted", ticket: good, permitted: []int32{et},
-			mod:  func(a *types.Authenticator) { a.SubKey = hsRandomKey(t, EnctypeRC4HMAC) },
-			code: ErrGeneric, text: "Encryption type not permitted", is: ErrUnsupportedEnctype},
+			code: krb5.ErrGeneric, text: "Ticket has invalid flag set", is: ErrTicketInvalid},
+		{name: "enctype not permitted", ticket: good, permitted: []krb5.Enctype{krb5.EnctypeAES128CTSSHA1, krb5.EnctypeAES256CTSSHA384},
+			code: krb5.ErrGeneric, text: "Encryption type not permitted", is: ErrEnctypeNotPermitted},
+		{name: "subkey enctype not permitted", ticket: good, permitted: []krb5.Enctype{et},
+			mod:  func(a *types.Authenticator) { a.SubKey = hsRandomKey(t, krb5.EnctypeRC4HMAC) },
+			code: krb5.ErrGeneric, text: "Encryption type not permitted", is: krb5.ErrUnsupportedEnctype},
 		{name: "client mismatch", ticket: good, client: &otherClient,
-			code: ErrBadMatch, text: "Ticket/authenticator don't match", is: ErrBadMatch},
+			code: krb5.ErrBadMatch, text: "Ticket/authenticator don't match", is: krb5.ErrBadMatch},
 		{name: "realm mismatch", ticket: good, mod: func(a *types.Authenticator) { a.CRealm = "OTHER.ORG" },
-			code: ErrBadMatch, text: "Ticket/authenticator don't match", is: ErrBadMatch},
+			code: krb5.ErrBadMatch, text: "Ticket/authenticator don't match", is: krb5.ErrBadMatch},
 		{name: "authenticator vno", ticket: good, mod: func(a *types.Authenticator) { a.AVNO = 4 },
-			code: hsErrBadPVNO, text: "Requested protocol version not supported", is: hsErrBadPVNO},
+			code: krb5.ErrBadPVNO, text: "Requested protocol version not supported", is: krb5.ErrBadPVNO},
 		{name: "not an AP-REQ", raw: []byte{0x30, 0x00},
-			code: ErrMsgType, text: "Invalid message type", is: ErrMsgType},
+			code: krb5.ErrMsgType, text: "Invalid message type", is: krb5.ErrMsgType},
 		{name: "empty AP-REQ", raw: []byte{},
-			code: ErrMsgType, text: "Invalid message type", is: ErrMsgType},
+			code: krb5.ErrMsgType, text: "Invalid message type", is: krb5.ErrMsgType},
 		{name: "undecodable AP-REQ", raw: []byte{0x6e, 0x03, 0x02, 0x01, 0x05},
-			code: ErrGeneric, text: "ASN.1 identifier doesn't match expected value", is: ErrMalformed},
+			code: krb5.ErrGeneric, text: "ASN.1 identifier doesn't match expected value", is: ErrMalformed},
 		{name: "truncated AP-REQ", raw: []byte{0x6e, 0x10, 0x30, 0x0e},
-			code: ErrGeneric, text: "ASN.1 encoding ended unexpectedly", is: ErrMalformed},
+			code: krb5.ErrGeneric, text: "ASN.1 encoding ended unexpectedly", is: ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			scfg := &ServerConfig{Keytab: kt, Principal: hsServerPrinc, ReplayCache: NewReplayCache(), PermittedEnctypes: tc.permitted}
@@ -206,26 +208,26 @@ func TestRecvAuthRejects(t *testing.T) {
 // TestRecvAuthRejectsThroughSendAuth runs the real client against a
 // server that must refuse it: both sides get typed errors.
 func TestRecvAuthRejectsThroughSendAuth(t *testing.T) {
-	setup := newHSSetup(t, EnctypeAES128CTSSHA1)
+	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA1)
 	scfg := setup.serverConfig()
-	scfg.Keytab = hsKeytab(t, hsKTEntry{hsServerPrinc, 3, hsRandomKey(t, EnctypeAES128CTSSHA1)})
+	scfg.Keytab = hsKeytab(t, hsKTEntry{hsServerPrinc, 3, hsRandomKey(t, krb5.EnctypeAES128CTSSHA1)})
 	cli, srv := hsRun(t, setup.clientConfig(), scfg)
-	if !errors.Is(srv.err, ErrBadIntegrity) {
+	if !errors.Is(srv.err, krb5.ErrBadIntegrity) {
 		t.Errorf("server: %v", srv.err)
 	}
 	var re *RemoteError
-	if !errors.As(cli.err, &re) || re.Code != ErrBadIntegrity || re.Text != "Decrypt integrity check failed" {
+	if !errors.As(cli.err, &re) || re.Code != krb5.ErrBadIntegrity || re.Text != "Decrypt integrity check failed" {
 		t.Fatalf("client: %v", cli.err)
 	}
-	if !errors.Is(cli.err, ErrSendauthRejected) || CodeOf(cli.err) != ErrBadIntegrity {
+	if !errors.Is(cli.err, ErrSendauthRejected) || CodeOf(cli.err) != krb5.ErrBadIntegrity {
 		t.Errorf("client error %v does not match ErrSendauthRejected/code 31", cli.err)
 	}
 
 	// Session enctype not permitted: generic code, MIT's text.
 	scfg = setup.serverConfig()
-	scfg.PermittedEnctypes = []int32{EnctypeAES256CTSSHA1}
+	scfg.PermittedEnctypes = []krb5.Enctype{krb5.EnctypeAES256CTSSHA1}
 	cli, srv = hsRun(t, setup.clientConfig(), scfg)
-	if !errors.Is(srv.err, ErrEnctypeNotPermitted) || !errors.As(cli.err, &re) || re.Code != ErrGeneric || re.Text != "Encryption type not permitted" {
+	if !errors.Is(srv.err, ErrEnctypeNotPermitted) || !errors.As(cli.err, &re) || re.Code != krb5.ErrGeneric || re.Text != "Encryption type not permitted" {
 		t.Errorf("server %v; client %v", srv.err, cli.err)
 	}
 
@@ -233,7 +235,7 @@ func TestRecvAuthRejectsThroughSendAuth(t *testing.T) {
 	ccfg := setup.clientConfig()
 	ccfg.Now = func() time.Time { return time.Now().Add(10 * time.Minute) }
 	cli, srv = hsRun(t, ccfg, setup.serverConfig())
-	if !errors.Is(srv.err, ErrSkew) || !errors.As(cli.err, &re) || re.Code != ErrSkew {
+	if !errors.Is(srv.err, krb5.ErrSkew) || !errors.As(cli.err, &re) || re.Code != krb5.ErrSkew {
 		t.Errorf("server %v; client %v", srv.err, cli.err)
 	}
 }
@@ -252,7 +254,7 @@ func (c *hsRecConn) Write(p []byte) (int, error) {
 }
 
 func TestRecvAuthReplay(t *testing.T) {
-	setup := newHSSetup(t, EnctypeAES256CTSSHA384)
+	setup := newHSSetup(t, krb5.EnctypeAES256CTSSHA384)
 	scfg := setup.serverConfig()
 
 	// A genuine exchange, recorded.
@@ -294,10 +296,10 @@ func TestRecvAuthReplay(t *testing.T) {
 	// The same AP-REQ again, to a server sharing the cache.
 	cc2, res2 := hsServe(t, scfg)
 	reply := hsSendAPReq(t, cc2, apreq)
-	if r := <-res2; !errors.Is(r.err, ErrReplay) {
+	if r := <-res2; !errors.Is(r.err, krb5.ErrReplay) {
 		t.Errorf("server: %v", r.err)
 	}
-	hsCheckRecvauthError(t, reply, hsServerPrinc, ErrReplay, "Request is a replay")
+	hsCheckRecvauthError(t, reply, hsServerPrinc, krb5.ErrReplay, "Request is a replay")
 	if re, _ := ParseError(reply); re == nil || re.Code != 34 {
 		t.Errorf("client sees %v", re)
 	}
@@ -317,8 +319,8 @@ func TestRecvAuthReplay(t *testing.T) {
 // (MIT's mk_rep.c), and that a subkey is echoed and used.
 func TestRecvAuthAPRep(t *testing.T) {
 	for _, withSubkey := range []bool{false, true} {
-		setup := newHSSetup(t, EnctypeDES3CBCSHA1)
-		sub := hsRandomKey(t, EnctypeAES128CTSSHA1)
+		setup := newHSSetup(t, krb5.EnctypeDES3CBCSHA1)
+		sub := hsRandomKey(t, krb5.EnctypeAES128CTSSHA1)
 		apreq, auth := hsAPReq(t, setup.creds, time.Now(), func(a *types.Authenticator) {
 			if withSubkey {
 				a.SubKey = sub
@@ -352,10 +354,10 @@ func TestRecvAuthAPRep(t *testing.T) {
 		if _, err := asn1.Unmarshal(w.EncPart.Bytes, &ed); err != nil {
 			t.Fatal(err)
 		}
-		if ed.EType != EnctypeDES3CBCSHA1 {
+		if ed.EType != int32(krb5.EnctypeDES3CBCSHA1) {
 			t.Errorf("enc-part etype %d", ed.EType)
 		}
-		plain, err := hsDecrypt(ed, setup.creds.SessionKey, keyusage.AP_REP_ENCPART)
+		plain, err := decrypt(ed, setup.creds.SessionKey, keyusage.AP_REP_ENCPART)
 		if err != nil {
 			t.Fatalf("AP-REP does not decrypt with the ticket session key under usage 12: %v", err)
 		}
@@ -390,7 +392,7 @@ func TestRecvAuthAPRep(t *testing.T) {
 		if !bytes.Equal(r.sess.key.KeyValue, wantKey.KeyValue) || r.sess.key.KeyType != wantKey.KeyType {
 			t.Errorf("server session key %v, want %v", r.sess.key, wantKey)
 		}
-		if r.sess.TicketEnctype() != EnctypeDES3CBCSHA1 {
+		if r.sess.TicketEnctype() != krb5.EnctypeDES3CBCSHA1 {
 			t.Errorf("ticket enctype %d", r.sess.TicketEnctype())
 		}
 	}
@@ -399,10 +401,10 @@ func TestRecvAuthAPRep(t *testing.T) {
 // TestRecvAuthWithoutMutual: no AP-REP, and the server's local sequence
 // number is the client's (MIT XORs it into its zero local number).
 func TestRecvAuthWithoutMutual(t *testing.T) {
-	setup := newHSSetup(t, EnctypeAES128CTSSHA1)
+	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA1)
 	a := newAuthenticator(setup.creds.Client, time.Now(), 4242)
 	plain, _ := a.Marshal()
-	ed, err := hsEncrypt(setup.creds.SessionKey, keyusage.AP_REQ_AUTHENTICATOR, plain)
+	ed, err := encrypt(setup.creds.SessionKey, keyusage.AP_REQ_AUTHENTICATOR, plain)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,7 +431,7 @@ func TestRecvAuthWithoutMutual(t *testing.T) {
 }
 
 func TestRecvAuthVersionAnswers(t *testing.T) {
-	setup := newHSSetup(t, EnctypeAES128CTSSHA1)
+	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA1)
 	frame := func(s string) []byte {
 		b := binary.BigEndian.AppendUint32(nil, uint32(len(s)))
 		return append(b, s...)
@@ -489,12 +491,12 @@ func TestRecvAuthVersionAnswers(t *testing.T) {
 }
 
 func TestRecvAuthAcceptAnyHostPrincipal(t *testing.T) {
-	et := EnctypeAES128CTSSHA256
+	et := krb5.EnctypeAES128CTSSHA256
 	aliasKey := hsRandomKey(t, et)
 	kt := hsKeytab(t,
-		hsKTEntry{HostPrincipal("host", "other.example.org", "OTHER.ORG"), 3, hsRandomKey(t, et)},
-		hsKTEntry{HostPrincipal("ldap", "replica-alias.example.org", hsRealm), 3, hsRandomKey(t, et)},
-		hsKTEntry{hsAltHostPrinc, 5, hsRandomKey(t, EnctypeAES256CTSSHA1)},
+		hsKTEntry{krb5.HostPrincipal("host", "other.example.org", "OTHER.ORG"), 3, hsRandomKey(t, et)},
+		hsKTEntry{krb5.HostPrincipal("ldap", "replica-alias.example.org", hsRealm), 3, hsRandomKey(t, et)},
+		hsKTEntry{hsAltHostPrinc, 5, hsRandomKey(t, krb5.EnctypeAES256CTSSHA1)},
 		hsKTEntry{hsAltHostPrinc, 4, hsRandomKey(t, et)},
 		hsKTEntry{hsAltHostPrinc, 3, aliasKey},
 	)
@@ -502,7 +504,7 @@ func TestRecvAuthAcceptAnyHostPrincipal(t *testing.T) {
 
 	// Our own principal has no key: one exact lookup fails.
 	cli, srv := hsRun(t, &ClientConfig{Credentials: creds}, &ServerConfig{Keytab: kt, Principal: hsServerPrinc})
-	if !errors.Is(srv.err, ErrNoKey) || CodeOf(cli.err) != ErrNoKey {
+	if !errors.Is(srv.err, krb5.ErrNoKey) || CodeOf(cli.err) != krb5.ErrNoKey {
 		t.Errorf("exact lookup: server %v; client %v", srv.err, cli.err)
 	}
 	// With MIT's ignore_acceptor_hostname every host/*@REALM key is tried.
@@ -514,7 +516,7 @@ func TestRecvAuthAcceptAnyHostPrincipal(t *testing.T) {
 		t.Errorf("session %s→%s", srv.sess.Client(), srv.sess.Server())
 	}
 	// But only in our realm and for our service name.
-	for _, p := range []Principal{HostPrincipal("host", "replica.example.org", "OTHER.ORG"), HostPrincipal("ldap", "replica.example.org", hsRealm)} {
+	for _, p := range []krb5.Principal{krb5.HostPrincipal("host", "replica.example.org", "OTHER.ORG"), krb5.HostPrincipal("ldap", "replica.example.org", hsRealm)} {
 		cli, srv = hsRun(t, &ClientConfig{Credentials: creds}, &ServerConfig{Keytab: kt, Principal: p, AcceptAnyHostPrincipal: true})
 		if srv.err == nil || cli.err == nil {
 			t.Errorf("principal %s accepted a ticket for %s", p, hsAltHostPrinc)
@@ -523,12 +525,12 @@ func TestRecvAuthAcceptAnyHostPrincipal(t *testing.T) {
 	// A wildcard search that finds nothing reports like MIT's iteration_error.
 	bad := hsCreds(t, hsTicketSpec{client: hsClientPrinc, server: hsAltHostPrinc, serviceKey: hsRandomKey(t, et), kvno: 3, sessionKey: hsRandomKey(t, et)})
 	_, srv = hsRun(t, &ClientConfig{Credentials: bad}, &ServerConfig{Keytab: kt, Principal: hsServerPrinc, AcceptAnyHostPrincipal: true})
-	if !errors.Is(srv.err, ErrBadIntegrity) {
+	if !errors.Is(srv.err, krb5.ErrBadIntegrity) {
 		t.Errorf("undecryptable ticket: %v", srv.err)
 	}
 	bad = hsCreds(t, hsTicketSpec{client: hsClientPrinc, server: hsAltHostPrinc, serviceKey: hsRandomKey(t, et), kvno: 7, sessionKey: hsRandomKey(t, et)})
 	_, srv = hsRun(t, &ClientConfig{Credentials: bad}, &ServerConfig{Keytab: kt, Principal: hsServerPrinc, AcceptAnyHostPrincipal: true})
-	if !errors.Is(srv.err, ErrBadKeyVer) {
+	if !errors.Is(srv.err, krb5.ErrBadKeyVer) {
 		t.Errorf("unknown kvno: %v", srv.err)
 	}
 }
@@ -536,8 +538,8 @@ func TestRecvAuthAcceptAnyHostPrincipal(t *testing.T) {
 // TestRecvAuthKVNOSelection: the key is looked up at the ticket's kvno
 // and enctype through FindKey.
 func TestRecvAuthKVNOSelection(t *testing.T) {
-	et := EnctypeAES256CTSSHA1
-	k1, k2, k2rc4 := hsRandomKey(t, et), hsRandomKey(t, et), hsRandomKey(t, EnctypeRC4HMAC)
+	et := krb5.EnctypeAES256CTSSHA1
+	k1, k2, k2rc4 := hsRandomKey(t, et), hsRandomKey(t, et), hsRandomKey(t, krb5.EnctypeRC4HMAC)
 	kt := hsKeytab(t,
 		hsKTEntry{hsServerPrinc, 1, k1},
 		hsKTEntry{hsServerPrinc, 2, k2rc4},
@@ -554,8 +556,8 @@ func TestRecvAuthKVNOSelection(t *testing.T) {
 		{"kvno 2 rc4", k2rc4, 2, nil},
 		{"no kvno: newest", k2, 0, nil},
 		{"kvno 258 matches 2 by its low byte", k2, 258, nil},
-		{"kvno 2 with the kvno 1 key", k1, 2, ErrBadIntegrity},
-		{"kvno 3", k2, 3, ErrBadKeyVer},
+		{"kvno 2 with the kvno 1 key", k1, 2, krb5.ErrBadIntegrity},
+		{"kvno 3", k2, 3, krb5.ErrBadKeyVer},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			creds := hsCreds(t, hsTicketSpec{client: hsClientPrinc, server: hsServerPrinc, serviceKey: tc.key, kvno: tc.kvno, sessionKey: hsRandomKey(t, et)})
@@ -597,7 +599,7 @@ func (c *hsMemConn) SetWriteDeadline(time.Time) error { return nil }
 // exchange: it must return (never panic) and never allocate beyond its
 // frame limits.
 func FuzzRecvAuth(f *testing.F) {
-	setup := newHSSetup(f, EnctypeAES128CTSSHA1)
+	setup := newHSSetup(f, krb5.EnctypeAES128CTSSHA1)
 	apreq, _ := hsAPReq(f, setup.creds, time.Now(), nil)
 	f.Add(binary.BigEndian.AppendUint32(nil, uint32(len(apreq))), apreq)
 	f.Add([]byte{0, 0, 0, 2}, []byte{0x30, 0x00})

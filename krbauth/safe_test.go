@@ -11,6 +11,9 @@ import (
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/internal/kcrypto"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // safeMsg builds KRB-SAFE {5, 20, body, {ctype, sum}} by hand.
@@ -55,7 +58,7 @@ func mitSafe(t testing.TB, key []byte, body []byte, ctype int32) []byte {
 // The size message of a captured MIT kprop run (aes256-cts-hmac-sha1-96), byte for byte up to the
 // checksum value, and the checksum is gokrb5's over the hand-zeroed bytes.
 func TestMakeSafeMatchesMITCapture(t *testing.T) {
-	key := testKey(EnctypeAES256CTSSHA1, 9)
+	key := testKey(krb5.EnctypeAES256CTSSHA1, 9)
 	s, err := newSession(sessionParams{role: RoleClient, key: key, localSeq: 414323466, localAddr: clientAddr})
 	if err != nil {
 		t.Fatal(err)
@@ -80,9 +83,9 @@ func TestMakeSafeMatchesMITCapture(t *testing.T) {
 }
 
 func TestSafeRoundTrip(t *testing.T) {
-	mandatory := map[int32]int32{17: 15, 18: 16, 19: 19, 20: 20, 16: 12, 23: -138}
+	mandatory := map[krb5.Enctype]int32{17: 15, 18: 16, 19: 19, 20: 20, 16: 12, 23: -138}
 	for _, id := range implementedEnctypes() {
-		name := EnctypeName(id)
+		name := krb5.Enctype(id).String()
 		c, s := sessionPair(t, id)
 		size := []byte{0, 2, 0xac, 0xad}
 		for i := range 3 {
@@ -124,24 +127,24 @@ func TestSafeRoundTrip(t *testing.T) {
 // Both checksum conventions are accepted on input: MIT's (whole message,
 // zeroed checksum) and RFC 4120's (body only).
 func TestReadSafeConventions(t *testing.T) {
-	mandatory := map[int32]int32{17: 15, 18: 16, 19: 19, 20: 20, 16: 12, 23: -138}
+	mandatory := map[krb5.Enctype]int32{17: 15, 18: 16, 19: 19, 20: 20, 16: 12, 23: -138}
 	for _, id := range implementedEnctypes() {
 		_, s := sessionPair(t, id)
 		key := s.key.KeyValue
 		b1 := safeBody([]byte("mit"), derInt(testSc), clientAddr, nil)
 		if got, err := s.ReadSafe(mitSafe(t, key, b1, mandatory[id])); err != nil || string(got) != "mit" {
-			t.Errorf("%s MIT convention: %v", EnctypeName(id), err)
+			t.Errorf("%s MIT convention: %v", krb5.Enctype(id).String(), err)
 		}
 		b2 := safeBody([]byte("rfc"), derInt(testSc+1), clientAddr, nil)
 		rfc := safeMsg(b2, mandatory[id], gokrb5Sum(t, key, mandatory[id], b2))
 		if got, err := s.ReadSafe(rfc); err != nil || string(got) != "rfc" {
-			t.Errorf("%s RFC convention: %v", EnctypeName(id), err)
+			t.Errorf("%s RFC convention: %v", krb5.Enctype(id).String(), err)
 		}
 		// A checksum over something else is neither.
 		b3 := safeBody([]byte("bad"), derInt(testSc+2), clientAddr, nil)
 		bad := safeMsg(b3, mandatory[id], gokrb5Sum(t, key, mandatory[id], b3[1:]))
-		if _, err := s.ReadSafe(bad); !errors.Is(err, ErrModified) || CodeOf(err) != ErrModified {
-			t.Errorf("%s wrong checksum: %v", EnctypeName(id), err)
+		if _, err := s.ReadSafe(bad); !errors.Is(err, krb5.ErrModified) || CodeOf(err) != krb5.ErrModified {
+			t.Errorf("%s wrong checksum: %v", krb5.Enctype(id).String(), err)
 		}
 	}
 }
@@ -158,8 +161,8 @@ func md5HMAC(key, data []byte) []byte {
 
 // Which checksum types MIT lets through with which key.
 func TestReadSafeChecksumTypes(t *testing.T) {
-	_, aes128 := sessionPair(t, EnctypeAES128CTSSHA1)
-	_, rc4s := sessionPair(t, EnctypeRC4HMAC)
+	_, aes128 := sessionPair(t, krb5.EnctypeAES128CTSSHA1)
+	_, rc4s := sessionPair(t, krb5.EnctypeRC4HMAC)
 	body := func(s *Session) []byte { return safeBody([]byte("d"), derInt(int64(s.remoteSeq)), clientAddr, nil) }
 	k := aes128.key.KeyValue
 	tests := []struct {
@@ -167,35 +170,35 @@ func TestReadSafeChecksumTypes(t *testing.T) {
 		s    *Session
 		msg  func() []byte
 		want error // nil: accepted
-		code ErrorCode
+		code krb5.ErrorCode
 	}{
 		{"aes128-sha2 checksum with an aes128-sha1 key (same family)", aes128,
 			func() []byte { return mitSafe(t, k, body(aes128), 19) }, nil, 0},
 		{"hmac-md5-rc4 with an AES key (MIT: any key)", aes128,
 			func() []byte { return mitSafe(t, k, body(aes128), -138) }, nil, 0},
 		{"aes256 checksum with an aes128 key", aes128,
-			func() []byte { return safeMsg(body(aes128), 16, make([]byte, 12)) }, errBadEnctype, ErrGeneric},
+			func() []byte { return safeMsg(body(aes128), 16, make([]byte, 12)) }, ErrBadEnctype, krb5.ErrGeneric},
 		{"camellia checksum with an aes key", aes128,
-			func() []byte { return safeMsg(body(aes128), 17, make([]byte, 16)) }, errBadEnctype, ErrGeneric},
+			func() []byte { return safeMsg(body(aes128), 17, make([]byte, 16)) }, ErrBadEnctype, krb5.ErrGeneric},
 		{"md5-hmac-rc4 with an AES key", aes128,
-			func() []byte { return safeMsg(body(aes128), -137, make([]byte, 16)) }, errBadEnctype, ErrGeneric},
+			func() []byte { return safeMsg(body(aes128), -137, make([]byte, 16)) }, ErrBadEnctype, krb5.ErrGeneric},
 		{"md5-hmac-rc4 with an RC4 key", rc4s,
 			func() []byte {
 				b := body(rc4s)
 				return safeMsg(b, -137, md5HMAC(rc4s.key.KeyValue, safeMsg(b, 0, nil)))
 			}, nil, 0},
 		{"unkeyed rsa-md5", aes128,
-			func() []byte { return safeMsg(body(aes128), 7, make([]byte, 16)) }, ErrInappCksum, ErrInappCksum},
+			func() []byte { return safeMsg(body(aes128), 7, make([]byte, 16)) }, krb5.ErrInappCksum, krb5.ErrInappCksum},
 		{"unkeyed sha1", aes128,
-			func() []byte { return safeMsg(body(aes128), 14, make([]byte, 20)) }, ErrInappCksum, ErrInappCksum},
+			func() []byte { return safeMsg(body(aes128), 14, make([]byte, 20)) }, krb5.ErrInappCksum, krb5.ErrInappCksum},
 		{"type 0", aes128,
-			func() []byte { return safeMsg(body(aes128), 0, nil) }, errSumtypeNosupp, ErrGeneric},
+			func() []byte { return safeMsg(body(aes128), 0, nil) }, kcrypto.ErrSumtypeNosupp, krb5.ErrGeneric},
 		{"crc32 (gone from MIT 1.20)", aes128,
-			func() []byte { return safeMsg(body(aes128), 1, make([]byte, 4)) }, errSumtypeNosupp, ErrGeneric},
+			func() []byte { return safeMsg(body(aes128), 1, make([]byte, 4)) }, kcrypto.ErrSumtypeNosupp, krb5.ErrGeneric},
 		{"truncated checksum", aes128,
 			func() []byte {
 				return safeMsg(body(aes128), 15, gokrb5Sum(t, k, 15, safeMsg(body(aes128), 0, nil))[:11])
-			}, ErrModified, ErrModified},
+			}, krb5.ErrModified, krb5.ErrModified},
 	}
 	for _, tc := range tests {
 		before := tc.s.remoteSeq
@@ -218,25 +221,25 @@ func TestReadSafeTamper(t *testing.T) {
 		for _, off := range []int{22, 25, len(msg) - 1, len(msg) - 5} {
 			bad := bytes.Clone(msg)
 			bad[off] ^= 0x04
-			if _, err := s.ReadSafe(bad); !errors.Is(err, ErrModified) {
-				t.Errorf("%s byte %d: %v", EnctypeName(id), off, err)
+			if _, err := s.ReadSafe(bad); !errors.Is(err, krb5.ErrModified) {
+				t.Errorf("%s byte %d: %v", krb5.Enctype(id).String(), off, err)
 			}
 		}
 		if _, err := s.ReadSafe(msg); err != nil {
-			t.Errorf("%s genuine after tampering: %v", EnctypeName(id), err)
+			t.Errorf("%s genuine after tampering: %v", krb5.Enctype(id).String(), err)
 		}
 	}
 }
 
 func TestReadSafeAddressesAndOrder(t *testing.T) {
-	c, s := sessionPair(t, EnctypeAES256CTSSHA384)
+	c, s := sessionPair(t, krb5.EnctypeAES256CTSSHA384)
 	k := s.key.KeyValue
 	ours, theirs := serverAddr, clientAddr
-	if _, err := s.ReadSafe(mitSafe(t, k, safeBody([]byte("a"), derInt(testSc), clientAddr, &theirs), 20)); !errors.Is(err, ErrBadAddr) || CodeOf(err) != ErrBadAddr {
+	if _, err := s.ReadSafe(mitSafe(t, k, safeBody([]byte("a"), derInt(testSc), clientAddr, &theirs), 20)); !errors.Is(err, krb5.ErrBadAddr) || CodeOf(err) != krb5.ErrBadAddr {
 		t.Errorf("wrong r-address: %v", err)
 	}
 	// MIT checks the address before the checksum.
-	if _, err := s.ReadSafe(safeMsg(safeBody([]byte("a"), derInt(testSc), clientAddr, &theirs), 20, make([]byte, 24))); !errors.Is(err, ErrBadAddr) {
+	if _, err := s.ReadSafe(safeMsg(safeBody([]byte("a"), derInt(testSc), clientAddr, &theirs), 20, make([]byte, 24))); !errors.Is(err, krb5.ErrBadAddr) {
 		t.Errorf("wrong r-address, bad checksum: %v", err)
 	}
 	if got, err := s.ReadSafe(mitSafe(t, k, safeBody([]byte("a"), derInt(testSc), types.HostAddress{AddrType: 2, Address: []byte{10, 1, 2, 3}}, &ours), 20)); err != nil || string(got) != "a" {
@@ -246,10 +249,10 @@ func TestReadSafeAddressesAndOrder(t *testing.T) {
 	m1, _ := c.MakeSafe([]byte("1"))
 	m2, _ := c.MakeSafe([]byte("2"))
 	m3, _ := c.MakeSafe([]byte("3"))
-	if _, err := s.ReadSafe(m1); !errors.Is(err, ErrBadOrder) || CodeOf(err) != ErrBadOrder {
+	if _, err := s.ReadSafe(m1); !errors.Is(err, krb5.ErrBadOrder) || CodeOf(err) != krb5.ErrBadOrder {
 		t.Errorf("replayed number: %v", err)
 	}
-	if _, err := s.ReadSafe(m3); !errors.Is(err, ErrBadOrder) {
+	if _, err := s.ReadSafe(m3); !errors.Is(err, krb5.ErrBadOrder) {
 		t.Errorf("reordered: %v", err)
 	}
 	for _, m := range [][]byte{m2, m3} {
@@ -257,23 +260,23 @@ func TestReadSafeAddressesAndOrder(t *testing.T) {
 			t.Errorf("in order: %v", err)
 		}
 	}
-	if _, err := s.ReadSafe(m3); !errors.Is(err, ErrBadOrder) {
+	if _, err := s.ReadSafe(m3); !errors.Is(err, krb5.ErrBadOrder) {
 		t.Errorf("replay: %v", err)
 	}
 
-	krbErr, _ := c.MakeError(ErrGeneric, "Premature EOF found for database file!", timeZero)
+	krbErr, _ := c.MakeError(krb5.ErrGeneric, "Premature EOF found for database file!", timeZero)
 	_, err := s.ReadSafe(krbErr)
 	var re *RemoteError
-	if !errors.As(err, &re) || re.Text != "Premature EOF found for database file!" || CodeOf(err) != ErrGeneric {
+	if !errors.As(err, &re) || re.Text != "Premature EOF found for database file!" || CodeOf(err) != krb5.ErrGeneric {
 		t.Errorf("KRB-ERROR: %v", err)
 	}
 	for _, bad := range [][]byte{nil, {0x75, 0}, {0x54, 0}} {
-		if _, err := s.ReadSafe(bad); !errors.Is(err, ErrMsgType) && !(len(bad) > 0 && bad[0] == 0x54 && errors.Is(err, errASN1BadID)) {
+		if _, err := s.ReadSafe(bad); !errors.Is(err, krb5.ErrMsgType) && !(len(bad) > 0 && bad[0] == 0x54 && errors.Is(err, errASN1BadID)) {
 			t.Errorf("%x: %v", bad, err)
 		}
 	}
 	pv := tlv(idApp|tagKRBSafe, tlv(idSequence, ctx(0, derInt(4)), ctx(1, derInt(20))))
-	if _, err := s.ReadSafe(pv); CodeOf(err) != errBadPVNO {
+	if _, err := s.ReadSafe(pv); CodeOf(err) != krb5.ErrBadPVNO {
 		t.Errorf("pvno 4: %v", err)
 	}
 }
@@ -281,7 +284,7 @@ func TestReadSafeAddressesAndOrder(t *testing.T) {
 // An absent seq-number reads as 0; Heimdal's sign-extended encodings pass
 // and mark the peer.
 func TestReadSafeSeqEncodings(t *testing.T) {
-	key := testKey(EnctypeAES128CTSSHA1, 77)
+	key := testKey(krb5.EnctypeAES128CTSSHA1, 77)
 	k := key.KeyValue
 	s, _ := newSession(sessionParams{key: key, remoteSeq: 0, localAddr: serverAddr})
 	if got, err := s.ReadSafe(mitSafe(t, k, safeBody([]byte("0"), nil, clientAddr, nil), 15)); err != nil || string(got) != "0" {

@@ -10,7 +10,9 @@ import (
 	"net"
 	"time"
 
+	"github.com/gokprop/gokprop/internal/liberr"
 	"github.com/gokprop/gokprop/internal/netctx"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // SendauthVersion is the sendauth protocol version string MIT's
@@ -28,7 +30,7 @@ const hsDefaultSkew = 300 * time.Second
 // ErrSendauthRejected: the server answered the AP-REQ with a KRB-ERROR
 // (MIT's KRB5_SENDAUTH_REJECTED). SendAuth wraps it together with the
 // *RemoteError holding the server's code and text.
-var ErrSendauthRejected error = &libError{msg: "Server rejected authentication (during sendauth exchange)"}
+var ErrSendauthRejected error = &liberr.Error{Text: "Server rejected authentication (during sendauth exchange)"}
 
 // Frame size limits of the handshake.
 const (
@@ -79,7 +81,7 @@ type ClientConfig struct {
 //     *RemoteError (use errors.As to read its code and text).
 //  4. It reads and checks the AP-REP: it must decrypt with the session key
 //     and echo the authenticator's ctime and cusec exactly (else
-//     ErrMutualFail). Its sequence number becomes the session's remote
+//     krb5.ErrMutualFail). Its sequence number becomes the session's remote
 //     sequence number. MIT kpropd never sends an AP-REP subkey; if a
 //     server does, the session uses it for both directions, as MIT's
 //     krb5_rd_rep arranges.
@@ -151,7 +153,7 @@ func SendAuth(ctx context.Context, conn net.Conn, cfg *ClientConfig) (*Session, 
 				return fmt.Errorf("%w: %w", ErrSendauthRejected, re)
 			}
 			return fmt.Errorf("sendauth: answer to AP-REQ is neither empty nor a KRB-ERROR: %w",
-				&libError{msg: "ASN.1 identifier doesn't match expected value", is: ErrMalformed})
+				&liberr.Error{Text: "ASN.1 identifier doesn't match expected value", Err: ErrMalformed})
 		}
 		rep, err := ReadMessage(conn, maxAPFrame)
 		if err != nil {
@@ -193,10 +195,10 @@ func validCredTimes(c *Credentials, now time.Time, skew time.Duration) error {
 	}
 	n, s := now.Unix(), int64(skew/time.Second)
 	if !start.IsZero() && start.Unix() > n+s {
-		return fmt.Errorf("valid from %s: %w", start.UTC().Format(time.RFC3339), ErrTktNotYetValid)
+		return fmt.Errorf("valid from %s: %w", start.UTC().Format(time.RFC3339), krb5.ErrTktNotYetValid)
 	}
 	if n > c.EndTime.Unix()+s {
-		return fmt.Errorf("expired %s: %w", c.EndTime.UTC().Format(time.RFC3339), ErrTktExpired)
+		return fmt.Errorf("expired %s: %w", c.EndTime.UTC().Format(time.RFC3339), krb5.ErrTktExpired)
 	}
 	return nil
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // hsResult is what one side of a handshake returned.
@@ -79,14 +81,14 @@ func hsRun(t testing.TB, ccfg *ClientConfig, scfg *ServerConfig) (cli, srv hsRes
 
 func TestHandshakeLoopback(t *testing.T) {
 	for _, et := range hsEnctypes {
-		t.Run(EnctypeName(et), func(t *testing.T) {
+		t.Run(krb5.Enctype(et).String(), func(t *testing.T) {
 			setup := newHSSetup(t, et)
 			cli, srv := hsRun(t, setup.clientConfig(), setup.serverConfig())
 			if cli.err != nil || srv.err != nil {
 				t.Fatalf("client: %v; server: %v", cli.err, srv.err)
 			}
 			c, s := cli.sess, srv.sess
-			if !bytes.Equal(c.key.KeyValue, setup.creds.SessionKey.KeyValue) || !bytes.Equal(s.key.KeyValue, c.key.KeyValue) || c.key.KeyType != et || s.key.KeyType != et {
+			if !bytes.Equal(c.key.KeyValue, setup.creds.SessionKey.KeyValue) || !bytes.Equal(s.key.KeyValue, c.key.KeyValue) || c.key.KeyType != int32(et) || s.key.KeyType != int32(et) {
 				t.Errorf("keys differ: client %v, server %v", c.key, s.key)
 			}
 			if c.LocalSeq() != s.RemoteSeq() || c.RemoteSeq() != s.LocalSeq() {
@@ -119,7 +121,7 @@ func TestHandshakeLoopback(t *testing.T) {
 // TestSendAuthWire checks the bytes SendAuth puts on the wire against
 // what MIT kprop sends (MIT's sendauth.c and mk_req_ext.c).
 func TestSendAuthWire(t *testing.T) {
-	setup := newHSSetup(t, EnctypeAES256CTSSHA1)
+	setup := newHSSetup(t, krb5.EnctypeAES256CTSSHA1)
 	cc, sc := hsLoopback(t)
 	errc := make(chan error, 1)
 	go func() {
@@ -173,10 +175,10 @@ func TestSendAuthWire(t *testing.T) {
 	if got, _ := req.ticket.Marshal(); !bytes.Equal(got, want) {
 		t.Error("ticket not sent as issued")
 	}
-	if req.authenticator.EType != EnctypeAES256CTSSHA1 {
+	if req.authenticator.EType != int32(krb5.EnctypeAES256CTSSHA1) {
 		t.Errorf("authenticator etype %d", req.authenticator.EType)
 	}
-	plain, err := hsDecrypt(req.authenticator, setup.creds.SessionKey, keyusage.AP_REQ_AUTHENTICATOR)
+	plain, err := decrypt(req.authenticator, setup.creds.SessionKey, keyusage.AP_REQ_AUTHENTICATOR)
 	if err != nil {
 		t.Fatalf("authenticator does not decrypt with the session key under usage 11: %v", err)
 	}
@@ -196,7 +198,7 @@ func TestSendAuthWire(t *testing.T) {
 	if a.SeqNumber < 1 || a.SeqNumber > 0x3fffffff {
 		t.Errorf("seq-number %d", a.SeqNumber)
 	}
-	if !(Principal{Name: a.CName, Realm: a.CRealm}).Equal(hsClientPrinc) || a.CName.NameType != 3 {
+	if !(krb5.Principal{Name: a.CName, Realm: a.CRealm}).Equal(hsClientPrinc) || a.CName.NameType != 3 {
 		t.Errorf("cname %v@%s", a.CName, a.CRealm)
 	}
 	if d := time.Since(a.CTime); d < -time.Second || d > 10*time.Second {
@@ -258,7 +260,7 @@ func hsFakeServer(t *testing.T, answer byte, then func(c net.Conn, apreq []byte)
 }
 
 func TestSendAuthVersionAnswers(t *testing.T) {
-	setup := newHSSetup(t, EnctypeAES128CTSSHA1)
+	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA1)
 	for _, tc := range []struct {
 		answer byte
 		want   error
@@ -277,8 +279,8 @@ func TestSendAuthVersionAnswers(t *testing.T) {
 }
 
 func TestSendAuthChecksAPRep(t *testing.T) {
-	setup := newHSSetup(t, EnctypeAES128CTSSHA256)
-	otherKey := hsRandomKey(t, EnctypeAES128CTSSHA256)
+	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA256)
+	otherKey := hsRandomKey(t, krb5.EnctypeAES128CTSSHA256)
 	for _, tc := range []struct {
 		name  string
 		reply func(t *testing.T, a types.Authenticator) []byte
@@ -286,22 +288,22 @@ func TestSendAuthChecksAPRep(t *testing.T) {
 	}{
 		{"wrong ctime", func(t *testing.T, a types.Authenticator) []byte {
 			return hsMustAPRep(t, setup.creds.SessionKey, apRepFields{ctime: a.CTime.Add(time.Second), cusec: a.Cusec, seq: 7})
-		}, ErrMutualFail},
+		}, krb5.ErrMutualFail},
 		{"wrong cusec", func(t *testing.T, a types.Authenticator) []byte {
 			return hsMustAPRep(t, setup.creds.SessionKey, apRepFields{ctime: a.CTime, cusec: (a.Cusec + 1) % 1000000, seq: 7})
-		}, ErrMutualFail},
+		}, krb5.ErrMutualFail},
 		{"wrong key", func(t *testing.T, a types.Authenticator) []byte {
 			return hsMustAPRep(t, otherKey, apRepFields{ctime: a.CTime, cusec: a.Cusec, seq: 7})
-		}, ErrBadIntegrity},
+		}, krb5.ErrBadIntegrity},
 		{"not an AP-REP", func(t *testing.T, a types.Authenticator) []byte {
 			return []byte{0x30, 0x00}
-		}, ErrMsgType},
+		}, krb5.ErrMsgType},
 		{"garbage AP-REP", func(t *testing.T, a types.Authenticator) []byte {
 			return []byte{0x6f, 0x03, 0x30, 0x01, 0x00}
 		}, ErrMalformed},
 		{"empty AP-REP", func(t *testing.T, a types.Authenticator) []byte {
 			return []byte{}
-		}, ErrMsgType},
+		}, krb5.ErrMsgType},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cc := hsFakeServer(t, 0, func(c net.Conn, apreq []byte) {
@@ -338,8 +340,8 @@ func hsMustAPRep(t testing.TB, key types.EncryptionKey, f apRepFields) []byte {
 // TestSendAuthAPRepSubkey: a (non-MIT) server's AP-REP subkey becomes the
 // session key, and its seq-number the remote sequence number.
 func TestSendAuthAPRepSubkey(t *testing.T) {
-	setup := newHSSetup(t, EnctypeAES256CTSSHA384)
-	sub := hsRandomKey(t, EnctypeAES128CTSSHA1)
+	setup := newHSSetup(t, krb5.EnctypeAES256CTSSHA384)
+	sub := hsRandomKey(t, krb5.EnctypeAES128CTSSHA1)
 	cc := hsFakeServer(t, 0, func(c net.Conn, apreq []byte) {
 		req, _ := parseAPReq(apreq)
 		a, err := decryptAuthenticator(req, setup.creds.SessionKey)
@@ -355,26 +357,26 @@ func TestSendAuthAPRepSubkey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(s.key.KeyValue, sub.KeyValue) || s.Enctype() != EnctypeAES128CTSSHA1 {
+	if !bytes.Equal(s.key.KeyValue, sub.KeyValue) || s.Enctype() != krb5.EnctypeAES128CTSSHA1 {
 		t.Errorf("session key %v, want the AP-REP subkey", s.key)
 	}
 	if s.RemoteSeq() != 0x12345 {
 		t.Errorf("remote seq %#x", s.RemoteSeq())
 	}
-	if s.TicketEnctype() != EnctypeAES256CTSSHA384 {
+	if s.TicketEnctype() != krb5.EnctypeAES256CTSSHA384 {
 		t.Errorf("ticket enctype %d", s.TicketEnctype())
 	}
 }
 
 func TestSendAuthRejectsStaleCredentials(t *testing.T) {
-	setup := newHSSetup(t, EnctypeAES128CTSSHA1)
+	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA1)
 	for _, tc := range []struct {
 		name   string
 		modify func(c *Credentials)
 		want   error
 	}{
-		{"expired", func(c *Credentials) { c.EndTime = time.Now().Add(-301 * time.Second) }, ErrTktExpired},
-		{"not yet valid", func(c *Credentials) { c.StartTime = time.Now().Add(time.Hour) }, ErrTktNotYetValid},
+		{"expired", func(c *Credentials) { c.EndTime = time.Now().Add(-301 * time.Second) }, krb5.ErrTktExpired},
+		{"not yet valid", func(c *Credentials) { c.StartTime = time.Now().Add(time.Hour) }, krb5.ErrTktNotYetValid},
 	} {
 		creds := *setup.creds
 		tc.modify(&creds)
@@ -403,7 +405,7 @@ func hsGoroutines(t *testing.T, n int) {
 // context's deadline or by cancellation; a peer that hangs up gives
 // ErrConnAborted. Nothing leaks.
 func TestHandshakeStalledPeer(t *testing.T) {
-	setup := newHSSetup(t, EnctypeAES128CTSSHA1)
+	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA1)
 	before := runtime.NumGoroutine()
 
 	t.Run("client deadline", func(t *testing.T) {
@@ -512,7 +514,7 @@ func TestHSSeqNumber(t *testing.T) {
 // FuzzReadAPRep feeds the client's AP-REP check arbitrary bytes: it must
 // return an error, never panic.
 func FuzzReadAPRep(f *testing.F) {
-	key := hsRandomKey(f, EnctypeAES128CTSSHA1)
+	key := hsRandomKey(f, krb5.EnctypeAES128CTSSHA1)
 	auth := newAuthenticator(hsClientPrinc, time.Now(), 99)
 	good := hsMustAPRep(f, key, apRepFields{ctime: auth.CTime, cusec: auth.Cusec, seq: 5})
 	f.Add(good)

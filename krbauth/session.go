@@ -7,6 +7,9 @@ import (
 	"io"
 
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/internal/kcrypto"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // Role says which side of the handshake a Session is on. It decides the
@@ -35,14 +38,14 @@ type Session struct {
 	localSeq    uint32
 	remoteSeq   uint32
 	localAddr   types.HostAddress
-	client      Principal
-	server      Principal
+	client      krb5.Principal
+	server      krb5.Principal
 	ticketEtype int32
 
-	spec    *enctypeSpec // the session key's row of the enctype table
-	priv    privCipher   // KRB-PRIV keys and cipher state (usage 13)
-	chained bool         // InitCipherState was called
-	rand    io.Reader    // confounder source
+	spec    *kcrypto.Spec         // the session key's row of the enctype table
+	priv    kcrypto.MessageCipher // KRB-PRIV keys and cipher state (usage 13)
+	chained bool                  // InitCipherState was called
+	rand    io.Reader             // confounder source
 	// MIT's KRB5_AUTH_CONN_SANE_SEQ / HEIMDAL_SEQ: what the peer's
 	// sequence-number encoding has been found to be.
 	seqSane, seqHeimdal bool
@@ -56,29 +59,29 @@ type sessionParams struct {
 	localSeq    uint32              // our sequence number (authenticator or AP-REP)
 	remoteSeq   uint32              // the peer's sequence number
 	localAddr   types.HostAddress   // s-address of messages we send
-	client      Principal           // the authenticated client
-	server      Principal           // the service principal
+	client      krb5.Principal      // the authenticated client
+	server      krb5.Principal      // the service principal
 	ticketEtype int32               // enctype of the ticket's enc-part
 	rand        io.Reader           // confounder source; nil means crypto/rand
 }
 
 // newSession builds the Session a handshake hands to its caller. It fails
 // for a session key whose enctype this package cannot protect messages with
-// (the error wraps ErrUnsupportedEnctype) or whose length does not fit its
+// (the error wraps krb5.ErrUnsupportedEnctype) or whose length does not fit its
 // enctype.
 func newSession(p sessionParams) (*Session, error) {
 	if len(p.key.KeyValue) == 0 {
 		return nil, errors.New("krbauth: session without a key")
 	}
-	spec, err := lookupEnctype(p.key.KeyType)
-	if err != nil {
-		return nil, fmt.Errorf("krbauth: session key: %w", err)
+	spec := kcrypto.Lookup(p.key.KeyType)
+	if !spec.Implemented() {
+		return nil, fmt.Errorf("krbauth: session key: %w: %s", krb5.ErrUnsupportedEnctype, krb5.Enctype(p.key.KeyType))
 	}
-	if len(p.key.KeyValue) != spec.keyLen {
+	if len(p.key.KeyValue) != spec.KeyLen {
 		return nil, fmt.Errorf("krbauth: session key of %d bytes for %s: %w",
-			len(p.key.KeyValue), EnctypeName(spec.id), errBadKeysize)
+			len(p.key.KeyValue), spec.Name, kcrypto.ErrBadKeysize)
 	}
-	priv, err := spec.newPriv(p.key.KeyValue, usagePrivEncPart)
+	priv, err := spec.NewCipher(p.key.KeyValue, usagePrivEncPart)
 	if err != nil {
 		return nil, fmt.Errorf("krbauth: session key: %w", err)
 	}
@@ -105,17 +108,17 @@ func newSession(p sessionParams) (*Session, error) {
 func (s *Session) Role() Role { return s.role }
 
 // Client is the authenticated client principal (kprop's host principal).
-func (s *Session) Client() Principal { return s.client }
+func (s *Session) Client() krb5.Principal { return s.client }
 
 // Server is the service principal the ticket was issued for.
-func (s *Session) Server() Principal { return s.server }
+func (s *Session) Server() krb5.Principal { return s.server }
 
 // Enctype is the session key's encryption type.
-func (s *Session) Enctype() int32 { return s.key.KeyType }
+func (s *Session) Enctype() krb5.Enctype { return krb5.Enctype(s.key.KeyType) }
 
 // TicketEnctype is the encryption type of the ticket's enc-part, which MIT
 // kpropd compares against the optional enctype column of kpropd.acl.
-func (s *Session) TicketEnctype() int32 { return s.ticketEtype }
+func (s *Session) TicketEnctype() krb5.Enctype { return krb5.Enctype(s.ticketEtype) }
 
 // LocalSeq is the sequence number the next message we send will carry.
 func (s *Session) LocalSeq() uint32 { return s.localSeq }

@@ -15,6 +15,9 @@ import (
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/internal/kcrypto"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // Test helpers that play the KDC: random keys, keytabs built from them,
@@ -23,29 +26,25 @@ import (
 
 // hsEnctypes are the enctypes the handshake supports, in the order tests
 // walk them.
-var hsEnctypes = []int32{
-	EnctypeAES128CTSSHA1, EnctypeAES256CTSSHA1,
-	EnctypeAES128CTSSHA256, EnctypeAES256CTSSHA384,
-	EnctypeDES3CBCSHA1, EnctypeRC4HMAC,
+var hsEnctypes = []krb5.Enctype{
+	krb5.EnctypeAES128CTSSHA1, krb5.EnctypeAES256CTSSHA1,
+	krb5.EnctypeAES128CTSSHA256, krb5.EnctypeAES256CTSSHA384,
+	krb5.EnctypeDES3CBCSHA1, krb5.EnctypeRC4HMAC,
 }
 
 const hsRealm = "EXAMPLE.ORG"
 
 var (
-	hsClientPrinc  = HostPrincipal("host", "primary.example.org", hsRealm)
-	hsServerPrinc  = HostPrincipal("host", "replica.example.org", hsRealm)
-	hsAltHostPrinc = HostPrincipal("host", "replica-alias.example.org", hsRealm)
+	hsClientPrinc  = krb5.HostPrincipal("host", "primary.example.org", hsRealm)
+	hsServerPrinc  = krb5.HostPrincipal("host", "replica.example.org", hsRealm)
+	hsAltHostPrinc = krb5.HostPrincipal("host", "replica-alias.example.org", hsRealm)
 )
 
 // hsRandomKey returns a fresh random key of the enctype.
-func hsRandomKey(t testing.TB, etype int32) types.EncryptionKey {
+func hsRandomKey(t testing.TB, etype krb5.Enctype) types.EncryptionKey {
 	t.Helper()
-	n := hsKeySize(etype)
-	if n == 0 {
-		t.Fatalf("no key size for enctype %d", etype)
-	}
-	k := types.EncryptionKey{KeyType: etype, KeyValue: make([]byte, n)}
-	if _, err := rand.Read(k.KeyValue); err != nil {
+	k, err := kcrypto.RandomKey(int32(etype), rand.Reader)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return k
@@ -53,7 +52,7 @@ func hsRandomKey(t testing.TB, etype int32) types.EncryptionKey {
 
 // hsKTEntry is one keytab entry for hsKeytab.
 type hsKTEntry struct {
-	princ Principal
+	princ krb5.Principal
 	kvno  uint32
 	key   types.EncryptionKey
 }
@@ -93,8 +92,8 @@ func hsKeytab(t testing.TB, entries ...hsKTEntry) *keytab.Keytab {
 // hsTicketSpec describes a ticket for hsMintTicket. Zero times mean
 // "issued an hour ago, valid for nine more hours".
 type hsTicketSpec struct {
-	client     Principal
-	server     Principal // sname/realm written in the ticket
+	client     krb5.Principal
+	server     krb5.Principal // sname/realm written in the ticket
 	serviceKey types.EncryptionKey
 	kvno       int // enc-part kvno; 0 omits it
 	sessionKey types.EncryptionKey
@@ -139,7 +138,7 @@ func hsMintTicket(t testing.TB, s hsTicketSpec) messages.Ticket {
 		t.Fatalf("encode EncTicketPart: %v", err)
 	}
 	plain = asn1tools.AddASNAppTag(plain, asnAppTag.EncTicketPart)
-	ed, err := hsEncrypt(s.serviceKey, keyusage.KDC_REP_TICKET, plain)
+	ed, err := encrypt(s.serviceKey, keyusage.KDC_REP_TICKET, plain)
 	if err != nil {
 		t.Fatalf("encrypt ticket: %v", err)
 	}
@@ -149,7 +148,7 @@ func hsMintTicket(t testing.TB, s hsTicketSpec) messages.Ticket {
 
 // hsSetup is a client/server pair sharing one service key.
 type hsSetup struct {
-	etype      int32
+	etype      krb5.Enctype
 	serviceKey types.EncryptionKey
 	kt         *keytab.Keytab
 	creds      *Credentials
@@ -157,7 +156,7 @@ type hsSetup struct {
 
 // newHSSetup mints a kvno-3 service key for hsServerPrinc, a keytab with
 // it, and credentials for hsClientPrinc with a session key of etype.
-func newHSSetup(t testing.TB, etype int32) *hsSetup {
+func newHSSetup(t testing.TB, etype krb5.Enctype) *hsSetup {
 	t.Helper()
 	svc := hsRandomKey(t, etype)
 	return &hsSetup{

@@ -26,6 +26,7 @@ import (
 	"github.com/gokprop/gokprop/internal/getopt"
 	"github.com/gokprop/gokprop/internal/wire"
 	"github.com/gokprop/gokprop/kprop"
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 )
 
@@ -176,7 +177,7 @@ func reportPropagateError(stderr io.Writer, prog string, err error) int {
 		if errors.As(err, &op) && op.Op == "while authenticating to server" {
 			comerr.Print(stderr, prog, krbauth.ErrSendauthRejected, "%s", op.Op)
 		}
-		if re.Code == krbauth.ErrGeneric {
+		if re.Code == krb5.ErrGeneric {
 			fmt.Fprintf(stderr, "Generic remote error: %s\n", re.Text)
 		} else {
 			comerr.Print(stderr, prog, re.Code, "signalled from server")

@@ -34,6 +34,7 @@ import (
 	"github.com/gokprop/gokprop/internal/getopt"
 	"github.com/gokprop/gokprop/internal/wire"
 	"github.com/gokprop/gokprop/kpropd"
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 )
 
@@ -238,12 +239,12 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 
 // usableEnctypes is the configuration's permitted_enctypes less what we
 // cannot or may not use (des3 and rc4 need allow_des3 / allow_rc4).
-func usableEnctypes(cfg *krbauth.Config) ([]int32, error) {
+func usableEnctypes(cfg *krbauth.Config) ([]krb5.Enctype, error) {
 	list, err := cfg.PermittedEnctypes()
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(list, func(e int32) bool { return cfg.EnctypeUsable(e) != nil }), nil
+	return slices.DeleteFunc(list, func(e krb5.Enctype) bool { return cfg.EnctypeUsable(e) != nil }), nil
 }
 
 func lookupPort(p string) (int, error) {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/asn1tools"
-	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana"
 	"github.com/jcmturner/gokrb5/v8/iana/asnAppTag"
 	"github.com/jcmturner/gokrb5/v8/iana/flags"
@@ -17,14 +16,16 @@ import (
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
 
+	"github.com/gokprop/gokprop/internal/kcrypto"
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 )
 
 // Key describes one keytab entry; the key is derived from Password.
 type Key struct {
-	Principal krbauth.Principal
+	Principal krb5.Principal
 	KVNO      uint8
-	Enctype   int32
+	Enctype   krb5.Enctype
 	Password  string
 }
 
@@ -33,7 +34,7 @@ func Keytab(keys ...Key) (*keytab.Keytab, error) {
 	kt := keytab.New()
 	for _, k := range keys {
 		name := strings.Join(k.Principal.Name.NameString, "/")
-		if err := kt.AddEntry(name, k.Principal.Realm, k.Password, time.Now(), k.KVNO, k.Enctype); err != nil {
+		if err := kt.AddEntry(name, k.Principal.Realm, k.Password, time.Now(), k.KVNO, int32(k.Enctype)); err != nil {
 			return nil, fmt.Errorf("krbtest: key for %s: %w", k.Principal, err)
 		}
 		kt.Entries[len(kt.Entries)-1].Principal.NameType = k.Principal.Name.NameType
@@ -41,35 +42,15 @@ func Keytab(keys ...Key) (*keytab.Keytab, error) {
 	return kt, nil
 }
 
-// keyLength is the protocol key size of each enctype (gokrb5 reports 24
-// bytes for aes256-cts-hmac-sha384-192, whose keys are 32).
-var keyLength = map[int32]int{16: 24, 17: 16, 18: 32, 19: 16, 20: 32, 23: 16}
-
 // SessionKey returns a random key of the enctype.
-func SessionKey(enctype int32) (types.EncryptionKey, error) {
-	n, ok := keyLength[enctype]
-	if !ok {
-		return types.EncryptionKey{}, fmt.Errorf("krbtest: no key length for enctype %d", enctype)
-	}
-	k := types.EncryptionKey{KeyType: enctype, KeyValue: make([]byte, n)}
-	_, err := rand.Read(k.KeyValue)
-	if enctype == 16 {
-		// Fix the DES parity bits, as a random-to-key would.
-		for i, b := range k.KeyValue {
-			b &^= 1
-			p := b ^ b>>4
-			p ^= p >> 2
-			p ^= p >> 1
-			k.KeyValue[i] = b | (^p & 1)
-		}
-	}
-	return k, err
+func SessionKey(enctype krb5.Enctype) (types.EncryptionKey, error) {
+	return kcrypto.RandomKey(int32(enctype), rand.Reader)
 }
 
 // Credentials mints a ticket for server, encrypted in server's key of the
 // given enctype and kvno from kt, for client, valid from now for lifetime,
 // with a session key of the same enctype.
-func Credentials(kt *keytab.Keytab, client, server krbauth.Principal, enctype int32, kvno int, now time.Time, lifetime time.Duration) (*krbauth.Credentials, error) {
+func Credentials(kt *keytab.Keytab, client, server krb5.Principal, enctype krb5.Enctype, kvno int, now time.Time, lifetime time.Duration) (*krbauth.Credentials, error) {
 	entry, err := krbauth.FindKey(kt, server, uint32(kvno), enctype)
 	if err != nil {
 		return nil, fmt.Errorf("krbtest: %w", err)
@@ -98,10 +79,11 @@ func Credentials(kt *keytab.Keytab, client, server krbauth.Principal, enctype in
 		return nil, fmt.Errorf("krbtest: encoding ticket: %w", err)
 	}
 	b = asn1tools.AddASNAppTag(b, asnAppTag.EncTicketPart)
-	ed, err := crypto.GetEncryptedData(b, entry.Key, keyusage.KDC_REP_TICKET, kvno)
+	ed, err := kcrypto.Encrypt(entry.Key, keyusage.KDC_REP_TICKET, b)
 	if err != nil {
 		return nil, fmt.Errorf("krbtest: encrypting ticket: %w", err)
 	}
+	ed.KVNO = kvno
 	return &krbauth.Credentials{
 		Client:     client,
 		Server:     server,

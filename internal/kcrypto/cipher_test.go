@@ -1,4 +1,4 @@
-package krbauth
+package kcrypto
 
 import (
 	"bytes"
@@ -19,11 +19,14 @@ import (
 	"github.com/jcmturner/gokrb5/v8/crypto/rfc4757"
 )
 
-// implementedEnctypes are the enctypes of the table, in table order.
+// implementedEnctypes are the implemented enctypes of the table, in table
+// order.
 func implementedEnctypes() []int32 {
 	var ids []int32
-	for _, e := range enctypeTable {
-		ids = append(ids, e.id)
+	for i := range table {
+		if table[i].Implemented() {
+			ids = append(ids, table[i].ID)
+		}
 	}
 	return ids
 }
@@ -164,20 +167,24 @@ func TestRFC8009EncryptionVectors(t *testing.T) {
 	}
 	for _, v := range vectors {
 		key, plain, conf, want := mustHex(t, v.key), mustHex(t, v.plain), mustHex(t, v.conf), mustHex(t, v.ciphertext)
-		c, err := newAESSHA2Priv(key, 2)
+		id := aes128SHA256
+		if len(key) == 32 {
+			id = aes256SHA384
+		}
+		c, err := Lookup(id).NewCipher(key, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ct := make([]byte, c.sealLen(len(plain)))
-		copy(ct[c.prefixLen():], plain)
-		if err := c.seal(ct, len(plain), bytes.NewReader(conf), false); err != nil {
+		ct := make([]byte, c.SealLen(len(plain)))
+		copy(ct[c.PrefixLen():], plain)
+		if err := c.Seal(ct, len(plain), bytes.NewReader(conf), false); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(ct, want) {
 			t.Errorf("key %d bytes, %d-byte plaintext:\n got %x\nwant %x", len(key), len(plain), ct, want)
 		}
 		pt := make([]byte, len(want))
-		got, err := c.open(pt, want, false)
+		got, err := c.Open(pt, want, false)
 		if err != nil || !bytes.Equal(got, plain) {
 			t.Errorf("open vector: %x, %v", got, err)
 		}
@@ -202,13 +209,13 @@ func refOpen(t *testing.T, id int32, key []byte, st *refState, ct []byte) ([]byt
 	}
 	const usage = 13
 	switch id {
-	case EnctypeAES128CTSSHA1, EnctypeAES256CTSSHA1, EnctypeAES128CTSSHA256, EnctypeAES256CTSSHA384:
+	case aes128SHA1, aes256SHA1, aes128SHA256, aes256SHA384:
 		if st.iv == nil {
 			st.iv = make([]byte, 16)
 		}
 		hl := e.GetHMACBitLength() / 8
 		body, tag := ct[:len(ct)-hl], ct[len(ct)-hl:]
-		etm := id == EnctypeAES128CTSSHA256 || id == EnctypeAES256CTSSHA384
+		etm := id == aes128SHA256 || id == aes256SHA384
 		if etm {
 			h, _ := common.GetIntegrityHash(append(bytes.Clone(st.iv), body...), key, usage, e)
 			if !hmac.Equal(h, tag) {
@@ -232,7 +239,7 @@ func refOpen(t *testing.T, id int32, key []byte, st *refState, ct []byte) ([]byt
 		n := (len(body) + 15) / 16
 		st.iv = bytes.Clone(body[16*(n-2) : 16*(n-1)])
 		return pt[16:], nil
-	case EnctypeDES3CBCSHA1:
+	case des3SHA1:
 		if st.iv == nil {
 			st.iv = make([]byte, 8)
 		}
@@ -247,7 +254,7 @@ func refOpen(t *testing.T, id int32, key []byte, st *refState, ct []byte) ([]byt
 		}
 		st.iv = bytes.Clone(body[len(body)-8:])
 		return pt[8:], nil
-	case EnctypeRC4HMAC:
+	case rc4HMAC:
 		k1 := rfc4757.HMAC(key, rfc4757.UsageToMSMsgType(usage))
 		ck, body := ct[:16], ct[16:]
 		if !st.started {
@@ -266,11 +273,11 @@ func refOpen(t *testing.T, id int32, key []byte, st *refState, ct []byte) ([]byt
 }
 
 // sealRaw runs c.seal on arbitrary plaintext and returns the ciphertext.
-func sealRaw(t testing.TB, c privCipher, plain []byte, r io.Reader, chained bool) []byte {
+func sealRaw(t testing.TB, c MessageCipher, plain []byte, r io.Reader, chained bool) []byte {
 	t.Helper()
-	ct := make([]byte, c.sealLen(len(plain)))
-	copy(ct[c.prefixLen():], plain)
-	if err := c.seal(ct, len(plain), r, chained); err != nil {
+	ct := make([]byte, c.SealLen(len(plain)))
+	copy(ct[c.PrefixLen():], plain)
+	if err := c.Seal(ct, len(plain), r, chained); err != nil {
 		t.Fatal(err)
 	}
 	return ct
@@ -281,16 +288,16 @@ func sealRaw(t testing.TB, c privCipher, plain []byte, r io.Reader, chained bool
 func TestPrivCipherAgainstReference(t *testing.T) {
 	sizes := []int{1, 15, 16, 17, 31, 32, 33, 100, 32768 + 40, 32769 + 40, 5}
 	for _, id := range implementedEnctypes() {
-		t.Run(EnctypeName(id), func(t *testing.T) {
-			spec, _ := lookupEnctype(id)
-			key := make([]byte, spec.keyLen)
+		t.Run(name(id), func(t *testing.T) {
+			spec := Lookup(id)
+			key := make([]byte, spec.KeyLen)
 			io.ReadFull(detRand(uint64(id)), key)
-			c, err := spec.newPriv(key, 13)
+			c, err := spec.NewCipher(key, 13)
 			if err != nil {
 				t.Fatal(err)
 			}
 			r := detRand(99)
-			c.reset()
+			c.Reset()
 			var ref refState
 			var cts [][]byte
 			for i, n := range sizes {
@@ -326,10 +333,10 @@ func TestPrivCipherAgainstReference(t *testing.T) {
 // gokrb5's stateless encryption is a valid first message (fresh state).
 func TestPrivCipherOpensGokrb5(t *testing.T) {
 	for _, id := range implementedEnctypes() {
-		spec, _ := lookupEnctype(id)
-		key := make([]byte, spec.keyLen)
+		spec := Lookup(id)
+		key := make([]byte, spec.KeyLen)
 		io.ReadFull(detRand(uint64(id)+7), key)
-		c, err := spec.newPriv(key, 13)
+		c, err := spec.NewCipher(key, 13)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -341,33 +348,43 @@ func TestPrivCipherOpensGokrb5(t *testing.T) {
 				t.Fatal(err)
 			}
 			pt := make([]byte, len(ct))
-			got, err := c.open(pt, ct, false)
+			got, err := c.Open(pt, ct, false)
 			if err != nil {
-				t.Fatalf("%s, %d bytes: %v", EnctypeName(id), n, err)
+				t.Fatalf("%s, %d bytes: %v", name(id), n, err)
 			}
 			if !bytes.Equal(got[:n], plain) {
-				t.Fatalf("%s, %d bytes: plaintext mismatch", EnctypeName(id), n)
+				t.Fatalf("%s, %d bytes: plaintext mismatch", name(id), n)
 			}
 		}
 	}
 }
 
-func TestLookupEnctype(t *testing.T) {
-	for _, id := range []int32{EnctypeCamellia128CTSCMAC, EnctypeCamellia256CTSCMAC, EnctypeRC4HMACExp, 1, 3, 999} {
-		_, err := lookupEnctype(id)
-		if !errors.Is(err, ErrUnsupportedEnctype) {
-			t.Errorf("enctype %d: %v", id, err)
+func TestLookup(t *testing.T) {
+	for _, id := range []int32{camellia128, camellia256, rc4HMACExp, des3CBCRaw} {
+		if e := Lookup(id); e == nil || e.Implemented() {
+			t.Errorf("enctype %d: %+v, want a known, unimplemented row", id, e)
 		}
-		if want := EnctypeName(id); err == nil || !bytes.Contains([]byte(err.Error()), []byte(want)) {
-			t.Errorf("enctype %d: error %q does not name %q", id, err, want)
+		if _, err := Lookup(id).NewCipher(make([]byte, 32), 13); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("enctype %d: NewCipher: %v", id, err)
 		}
 	}
-	for _, id := range implementedEnctypes() {
-		if _, err := lookupEnctype(id); err != nil {
-			t.Errorf("%d: %v", id, err)
+	for _, id := range []int32{1, 3, 999} {
+		if e := Lookup(id); e != nil || e.Implemented() {
+			t.Errorf("enctype %d: %+v", id, e)
 		}
 	}
 	if len(implementedEnctypes()) != 6 {
-		t.Errorf("table has %d rows", len(implementedEnctypes()))
+		t.Errorf("table has %d implemented rows", len(implementedEnctypes()))
+	}
+	for _, tt := range []struct {
+		name string
+		id   int32
+	}{{"AES256-CTS", aes256SHA1}, {"des3-cbc-sha1-kd", des3SHA1}, {"arcfour-hmac", rc4HMAC}, {"camellia128-cts", camellia128}} {
+		if e := ByName(tt.name); e == nil || e.ID != tt.id {
+			t.Errorf("ByName(%q) = %+v", tt.name, e)
+		}
+	}
+	if ByName("18") != nil || ByName("bogus") != nil {
+		t.Error("ByName accepts a number or an unknown name")
 	}
 }

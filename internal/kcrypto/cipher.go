@@ -1,4 +1,4 @@
-package krbauth
+package kcrypto
 
 import (
 	"crypto/aes"
@@ -16,103 +16,40 @@ import (
 	"hash"
 	"io"
 
-	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/crypto/common"
+	"github.com/jcmturner/gokrb5/v8/crypto/etype"
 )
 
-// Key usage numbers (RFC 4120 section 7.5.1) of the protected messages.
-const (
-	usagePrivEncPart = 13 // KRB-PRIV enc-part
-	usageSafeCksum   = 15 // KRB-SAFE checksum
-)
-
-// enctypeUnknown is MIT's ENCTYPE_UNKNOWN: an EncryptedData carrying it
-// passes krb5_k_decrypt's enctype check.
-const enctypeUnknown = 0x1ff
-
-// MIT library errors of the crypto layer (src/lib/krb5/error_tables/krb5_err.et).
-var (
-	errBadEnctype        = ErrBadEnctype
-	errBadKeysize        = &libError{msg: "Key size is incompatible with encryption type"}
-	errBadMsize          = &libError{msg: "Message size is incompatible with encryption type"}
-	errLocalAddrRequired = &libError{msg: "Auth context must contain local address"}
-)
-
-// encFamily names the cipher behind an enctype (MIT's enc provider). MIT
-// accepts a KRB-SAFE checksum type only when it belongs to the same family
-// as the key (crypto_int.h:verify_key).
-type encFamily int
-
-const (
-	famAny encFamily = iota // checksum usable with any key (hmac-md5-rc4)
-	famDES3
-	famRC4
-	famAES128
-	famAES256
-	famCamellia128
-	famCamellia256
-)
-
-// enctypeSpec is one row of the table of encryption types a Session can
-// protect messages with.
-type enctypeSpec struct {
-	id        int32
-	keyLen    int       // protocol key length in bytes
-	family    encFamily // for MIT's checksum-family rule
-	cksumType int32     // mandatory checksum type, used for KRB-SAFE
-	// newPriv derives the per-session KRB-PRIV cipher for key usage usage.
-	newPriv func(key []byte, usage uint32) (privCipher, error)
-}
-
-// enctypeTable lists every enctype this package implements, in one place:
-// adding camellia means adding two rows (and their privCipher).
-var enctypeTable = [...]enctypeSpec{
-	{EnctypeAES128CTSSHA1, 16, famAES128, 15, newAESSHA1Priv},
-	{EnctypeAES256CTSSHA1, 32, famAES256, 16, newAESSHA1Priv},
-	{EnctypeAES128CTSSHA256, 16, famAES128, 19, newAESSHA2Priv},
-	{EnctypeAES256CTSSHA384, 32, famAES256, 20, newAESSHA2Priv},
-	{EnctypeDES3CBCSHA1, 24, famDES3, 12, newDES3Priv},
-	{EnctypeRC4HMAC, 16, famRC4, -138, newRC4Priv},
-}
-
-// lookupEnctype returns the table row for id, or an error wrapping
-// ErrUnsupportedEnctype that names the enctype.
-func lookupEnctype(id int32) (*enctypeSpec, error) {
-	for i := range enctypeTable {
-		if enctypeTable[i].id == id {
-			return &enctypeTable[i], nil
-		}
-	}
-	return nil, fmt.Errorf("%w: %s", ErrUnsupportedEnctype, EnctypeName(id))
-}
-
-// privCipher is the KRB-PRIV encryption of one enctype for one session key
-// and key usage, together with MIT's cipher state (the i_vector of
-// krb5_auth_con_initivector). Keys are derived once, when it is built.
+// MessageCipher is the KRB-PRIV encryption of one enctype for one session
+// key and key usage, together with MIT's cipher state (the i_vector of
+// krb5_auth_con_initivector). Keys are derived once, when it is built, by
+// Spec.NewCipher.
 //
-// The ciphertext of a message holds prefixLen bytes (confounder, and for
+// The ciphertext of a message holds PrefixLen bytes (confounder, and for
 // RC4 the checksum), then the DER plaintext, then padding and trailer.
 //
 // With chained false a call uses the enctype's initial state and leaves the
-// session state alone (MIT's NULL cstate). With chained true, seal updates
-// the state at once, while open only computes the state after the message
-// and holds it until commit, so that a message that fails any later check
+// session state alone (MIT's NULL cstate). With chained true, Seal updates
+// the state at once, while Open only computes the state after the message
+// and holds it until Commit, so that a message that fails any later check
 // leaves the session as it was.
-type privCipher interface {
-	prefixLen() int
-	// sealLen is the ciphertext length for n bytes of DER.
-	sealLen(n int) int
-	// seal encrypts in place. ct has length sealLen(n) and holds the DER at
-	// ct[prefixLen():prefixLen()+n]; seal writes the confounder (read from
+type MessageCipher interface {
+	// PrefixLen is the number of ciphertext bytes before the DER.
+	PrefixLen() int
+	// SealLen is the ciphertext length for n bytes of DER.
+	SealLen(n int) int
+	// Seal encrypts in place. ct has length SealLen(n) and holds the DER at
+	// ct[PrefixLen():PrefixLen()+n]; Seal writes the confounder (read from
 	// rand), padding and checksum around it.
-	seal(ct []byte, n int, rand io.Reader, chained bool) error
-	// open verifies and decrypts ct into pt (len(pt) >= len(ct)) and returns
-	// the decrypted DER, followed by any padding.
-	open(pt, ct []byte, chained bool) ([]byte, error)
-	// commit adopts the state computed by the last successful open.
-	commit()
-	// reset puts the state back to the enctype's initial state.
-	reset()
+	Seal(ct []byte, n int, rand io.Reader, chained bool) error
+	// Open verifies and decrypts ct into pt (len(pt) >= len(ct)) and returns
+	// the decrypted DER, followed by any padding. A failed integrity check
+	// is ErrIntegrity, a ciphertext of impossible length ErrBadMsize.
+	Open(pt, ct []byte, chained bool) ([]byte, error)
+	// Commit adopts the state computed by the last successful Open.
+	Commit()
+	// Reset puts the state back to the enctype's initial state.
+	Reset()
 }
 
 // ---- AES-CBC with ciphertext stealing (RFC 3962) ----
@@ -242,13 +179,9 @@ func macSum(h hash.Hash, buf []byte, parts ...[]byte) []byte {
 	return h.Sum(buf[:0])
 }
 
-// deriveUsageKeys returns Ke and Ki for usage with gokrb5's RFC 3961 / RFC
-// 8009 derivation for enctype id.
-func deriveUsageKeys(id int32, key []byte, usage uint32) (ke, ki []byte, err error) {
-	e, err := crypto.GetEtype(id)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %s", ErrUnsupportedEnctype, EnctypeName(id))
-	}
+// deriveUsageKeys returns Ke and Ki for usage with the enctype's RFC 3961 /
+// RFC 8009 key derivation.
+func deriveUsageKeys(e etype.EType, key []byte, usage uint32) (ke, ki []byte, err error) {
 	if ke, err = e.DeriveKey(key, common.GetUsageKe(usage)); err != nil {
 		return nil, nil, err
 	}
@@ -270,12 +203,8 @@ type aesSHA1Priv struct {
 
 const aesSHA1Trailer = 12
 
-func newAESSHA1Priv(key []byte, usage uint32) (privCipher, error) {
-	id := EnctypeAES128CTSSHA1
-	if len(key) == 32 {
-		id = EnctypeAES256CTSSHA1
-	}
-	ke, ki, err := deriveUsageKeys(id, key, usage)
+func newAESSHA1Priv(e etype.EType, key []byte, usage uint32) (MessageCipher, error) {
+	ke, ki, err := deriveUsageKeys(e, key, usage)
 	if err != nil {
 		return nil, err
 	}
@@ -286,15 +215,15 @@ func newAESSHA1Priv(key []byte, usage uint32) (privCipher, error) {
 	return &aesSHA1Priv{cbc: newCBCMode(b), mac: hmac.New(sha1.New, ki)}, nil
 }
 
-func (c *aesSHA1Priv) prefixLen() int    { return aes.BlockSize }
-func (c *aesSHA1Priv) sealLen(n int) int { return aes.BlockSize + n + aesSHA1Trailer }
-func (c *aesSHA1Priv) reset()            { c.state = [16]byte{} }
-func (c *aesSHA1Priv) commit()           { c.state = c.pending }
+func (c *aesSHA1Priv) PrefixLen() int    { return aes.BlockSize }
+func (c *aesSHA1Priv) SealLen(n int) int { return aes.BlockSize + n + aesSHA1Trailer }
+func (c *aesSHA1Priv) Reset()            { c.state = [16]byte{} }
+func (c *aesSHA1Priv) Commit()           { c.state = c.pending }
 
-func (c *aesSHA1Priv) seal(ct []byte, n int, rand io.Reader, chained bool) error {
+func (c *aesSHA1Priv) Seal(ct []byte, n int, rand io.Reader, chained bool) error {
 	p := ct[:aes.BlockSize+n]
 	if _, err := io.ReadFull(rand, p[:aes.BlockSize]); err != nil {
-		return fmt.Errorf("krbauth: confounder: %w", err)
+		return fmt.Errorf("confounder: %w", err)
 	}
 	h := macSum(c.mac, c.sum[:], p)
 	var iv [16]byte
@@ -309,9 +238,9 @@ func (c *aesSHA1Priv) seal(ct []byte, n int, rand io.Reader, chained bool) error
 	return nil
 }
 
-func (c *aesSHA1Priv) open(pt, ct []byte, chained bool) ([]byte, error) {
+func (c *aesSHA1Priv) Open(pt, ct []byte, chained bool) ([]byte, error) {
 	if len(ct) < aes.BlockSize+aesSHA1Trailer {
-		return nil, errBadMsize
+		return nil, ErrBadMsize
 	}
 	body, tag := ct[:len(ct)-aesSHA1Trailer], ct[len(ct)-aesSHA1Trailer:]
 	var iv [16]byte
@@ -321,7 +250,7 @@ func (c *aesSHA1Priv) open(pt, ct []byte, chained bool) ([]byte, error) {
 	p := pt[:len(body)]
 	next := c.cbc.ctsDecrypt(p, body, iv)
 	if !hmac.Equal(macSum(c.mac, c.sum[:], p)[:aesSHA1Trailer], tag) {
-		return nil, ErrBadIntegrity
+		return nil, ErrIntegrity
 	}
 	c.pending = next
 	return p[aes.BlockSize:], nil
@@ -340,12 +269,12 @@ type aesSHA2Priv struct {
 	sum            [sha512.Size]byte
 }
 
-func newAESSHA2Priv(key []byte, usage uint32) (privCipher, error) {
-	id, h, trailer := EnctypeAES128CTSSHA256, sha256.New, 16
+func newAESSHA2Priv(e etype.EType, key []byte, usage uint32) (MessageCipher, error) {
+	h, trailer := sha256.New, 16
 	if len(key) == 32 {
-		id, h, trailer = EnctypeAES256CTSSHA384, sha512.New384, 24
+		h, trailer = sha512.New384, 24
 	}
-	ke, ki, err := deriveUsageKeys(id, key, usage)
+	ke, ki, err := deriveUsageKeys(e, key, usage)
 	if err != nil {
 		return nil, err
 	}
@@ -356,15 +285,15 @@ func newAESSHA2Priv(key []byte, usage uint32) (privCipher, error) {
 	return &aesSHA2Priv{cbc: newCBCMode(b), mac: hmac.New(h, ki), trailer: trailer}, nil
 }
 
-func (c *aesSHA2Priv) prefixLen() int    { return aes.BlockSize }
-func (c *aesSHA2Priv) sealLen(n int) int { return aes.BlockSize + n + c.trailer }
-func (c *aesSHA2Priv) reset()            { c.state = [16]byte{} }
-func (c *aesSHA2Priv) commit()           { c.state = c.pending }
+func (c *aesSHA2Priv) PrefixLen() int    { return aes.BlockSize }
+func (c *aesSHA2Priv) SealLen(n int) int { return aes.BlockSize + n + c.trailer }
+func (c *aesSHA2Priv) Reset()            { c.state = [16]byte{} }
+func (c *aesSHA2Priv) Commit()           { c.state = c.pending }
 
-func (c *aesSHA2Priv) seal(ct []byte, n int, rand io.Reader, chained bool) error {
+func (c *aesSHA2Priv) Seal(ct []byte, n int, rand io.Reader, chained bool) error {
 	p := ct[:aes.BlockSize+n]
 	if _, err := io.ReadFull(rand, p[:aes.BlockSize]); err != nil {
-		return fmt.Errorf("krbauth: confounder: %w", err)
+		return fmt.Errorf("confounder: %w", err)
 	}
 	var iv [16]byte
 	if chained {
@@ -380,9 +309,9 @@ func (c *aesSHA2Priv) seal(ct []byte, n int, rand io.Reader, chained bool) error
 	return nil
 }
 
-func (c *aesSHA2Priv) open(pt, ct []byte, chained bool) ([]byte, error) {
+func (c *aesSHA2Priv) Open(pt, ct []byte, chained bool) ([]byte, error) {
 	if len(ct) < aes.BlockSize+c.trailer {
-		return nil, errBadMsize
+		return nil, ErrBadMsize
 	}
 	body, tag := ct[:len(ct)-c.trailer], ct[len(ct)-c.trailer:]
 	var iv [16]byte
@@ -391,7 +320,7 @@ func (c *aesSHA2Priv) open(pt, ct []byte, chained bool) ([]byte, error) {
 	}
 	c.before = iv
 	if !hmac.Equal(macSum(c.mac, c.sum[:], c.before[:], body)[:c.trailer], tag) {
-		return nil, ErrBadIntegrity
+		return nil, ErrIntegrity
 	}
 	p := pt[:len(body)]
 	c.pending = c.cbc.ctsDecrypt(p, body, iv)
@@ -409,8 +338,8 @@ type des3Priv struct {
 	sum            [sha1.Size]byte
 }
 
-func newDES3Priv(key []byte, usage uint32) (privCipher, error) {
-	ke, ki, err := deriveUsageKeys(EnctypeDES3CBCSHA1, key, usage)
+func newDES3Priv(e etype.EType, key []byte, usage uint32) (MessageCipher, error) {
+	ke, ki, err := deriveUsageKeys(e, key, usage)
 	if err != nil {
 		return nil, err
 	}
@@ -421,18 +350,18 @@ func newDES3Priv(key []byte, usage uint32) (privCipher, error) {
 	return &des3Priv{cbc: newCBCMode(b), mac: hmac.New(sha1.New, ki)}, nil
 }
 
-func (c *des3Priv) prefixLen() int { return des.BlockSize }
-func (c *des3Priv) sealLen(n int) int {
+func (c *des3Priv) PrefixLen() int { return des.BlockSize }
+func (c *des3Priv) SealLen(n int) int {
 	p := des.BlockSize + n
 	return (p+des.BlockSize-1)/des.BlockSize*des.BlockSize + sha1.Size
 }
-func (c *des3Priv) reset()  { c.state = [des.BlockSize]byte{} }
-func (c *des3Priv) commit() { c.state = c.pending }
+func (c *des3Priv) Reset()  { c.state = [des.BlockSize]byte{} }
+func (c *des3Priv) Commit() { c.state = c.pending }
 
-func (c *des3Priv) seal(ct []byte, n int, rand io.Reader, chained bool) error {
+func (c *des3Priv) Seal(ct []byte, n int, rand io.Reader, chained bool) error {
 	p := ct[:len(ct)-sha1.Size]
 	if _, err := io.ReadFull(rand, p[:des.BlockSize]); err != nil {
-		return fmt.Errorf("krbauth: confounder: %w", err)
+		return fmt.Errorf("confounder: %w", err)
 	}
 	clear(p[des.BlockSize+n:])
 	h := macSum(c.mac, c.sum[:], p)
@@ -449,13 +378,13 @@ func (c *des3Priv) seal(ct []byte, n int, rand io.Reader, chained bool) error {
 	return nil
 }
 
-func (c *des3Priv) open(pt, ct []byte, chained bool) ([]byte, error) {
+func (c *des3Priv) Open(pt, ct []byte, chained bool) ([]byte, error) {
 	if len(ct) < des.BlockSize+sha1.Size {
-		return nil, errBadMsize
+		return nil, ErrBadMsize
 	}
 	body, tag := ct[:len(ct)-sha1.Size], ct[len(ct)-sha1.Size:]
 	if len(body)%des.BlockSize != 0 {
-		return nil, errBadMsize
+		return nil, ErrBadMsize
 	}
 	iv := c.cbc.iv[:des.BlockSize]
 	clear(iv)
@@ -466,7 +395,7 @@ func (c *des3Priv) open(pt, ct []byte, chained bool) ([]byte, error) {
 	copy(c.pending[:], body[len(body)-des.BlockSize:])
 	c.cbc.decrypter(iv).CryptBlocks(p, body)
 	if !hmac.Equal(macSum(c.mac, c.sum[:], p), tag) {
-		return nil, ErrBadIntegrity
+		return nil, ErrIntegrity
 	}
 	return p[des.BlockSize:], nil
 }
@@ -490,7 +419,7 @@ type rc4Priv struct {
 
 const rc4Conf = 8
 
-func newRC4Priv(key []byte, usage uint32) (privCipher, error) {
+func newRC4Priv(_ etype.EType, key []byte, usage uint32) (MessageCipher, error) {
 	// MIT translates RFC 4120 usages to Microsoft's message types; 13 and
 	// 15 are their own translation (enc_rc4.c:krb5int_arcfour_translate_usage).
 	var salt [4]byte
@@ -511,11 +440,11 @@ func rc4Usage(u uint32) uint32 {
 	return u
 }
 
-func (c *rc4Priv) prefixLen() int    { return md5.Size + rc4Conf }
-func (c *rc4Priv) sealLen(n int) int { return md5.Size + rc4Conf + n }
-func (c *rc4Priv) reset()            { c.init = false }
+func (c *rc4Priv) PrefixLen() int    { return md5.Size + rc4Conf }
+func (c *rc4Priv) SealLen(n int) int { return md5.Size + rc4Conf + n }
+func (c *rc4Priv) Reset()            { c.init = false }
 
-func (c *rc4Priv) commit() {
+func (c *rc4Priv) Commit() {
 	if c.pending == nil {
 		return
 	}
@@ -535,10 +464,10 @@ func (c *rc4Priv) keyed(ck []byte) *rc4.Cipher {
 	return s
 }
 
-func (c *rc4Priv) seal(ct []byte, n int, rand io.Reader, chained bool) error {
+func (c *rc4Priv) Seal(ct []byte, n int, rand io.Reader, chained bool) error {
 	p := ct[md5.Size : md5.Size+rc4Conf+n]
 	if _, err := io.ReadFull(rand, p[:rc4Conf]); err != nil {
-		return fmt.Errorf("krbauth: confounder: %w", err)
+		return fmt.Errorf("confounder: %w", err)
 	}
 	copy(ct[:md5.Size], macSum(c.mac, c.sum[:], p))
 	var s *rc4.Cipher
@@ -556,10 +485,10 @@ func (c *rc4Priv) seal(ct []byte, n int, rand io.Reader, chained bool) error {
 	return nil
 }
 
-func (c *rc4Priv) open(pt, ct []byte, chained bool) ([]byte, error) {
+func (c *rc4Priv) Open(pt, ct []byte, chained bool) ([]byte, error) {
 	c.pending = nil
 	if len(ct) < md5.Size+rc4Conf {
-		return nil, errBadMsize
+		return nil, ErrBadMsize
 	}
 	ck, body := ct[:md5.Size], ct[md5.Size:]
 	var s *rc4.Cipher
@@ -572,7 +501,7 @@ func (c *rc4Priv) open(pt, ct []byte, chained bool) ([]byte, error) {
 	p := pt[:len(body)]
 	s.XORKeyStream(p, body)
 	if subtle.ConstantTimeCompare(macSum(c.mac, c.sum[:], p), ck) != 1 {
-		return nil, ErrBadIntegrity
+		return nil, ErrIntegrity
 	}
 	if chained {
 		c.pending = s

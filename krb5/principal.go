@@ -1,4 +1,4 @@
-package krbauth
+package krb5
 
 import (
 	"fmt"
