@@ -20,6 +20,8 @@ import (
 	"github.com/gokprop/gokprop/internal/mitrealm"
 	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krbconf"
+	"github.com/gokprop/gokprop/krbkdc"
 )
 
 // asRealm is an MIT realm with a running KDC, a service principal
@@ -70,25 +72,25 @@ func (r *asRealm) addClient(t *testing.T, name string, preauth bool, enctypes ..
 
 // clientConfig reads the host's krb5.conf as the Go client, with extra
 // [libdefaults] lines in a file in front of it.
-func (r *asRealm) clientConfig(t *testing.T, libdefaults ...string) *krbauth.Config {
+func (r *asRealm) clientConfig(t *testing.T, libdefaults ...string) *krbconf.Config {
 	t.Helper()
 	front := filepath.Join(t.TempDir(), "front.conf")
 	if err := os.WriteFile(front, []byte("[libdefaults]\n"+strings.Join(libdefaults, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := krbauth.LoadConfigFiles(front, r.host.KRB5Conf)
+	cfg, err := krbconf.LoadConfigFiles(front, r.host.KRB5Conf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cfg
 }
 
-func (r *asRealm) get(t *testing.T, cfg *krbauth.Config, kt *keytab.Keytab, client krb5.Principal) (*krbauth.Credentials, error) {
+func (r *asRealm) get(t *testing.T, cfg *krbconf.Config, kt *keytab.Keytab, client krb5.Principal) (*krbauth.Credentials, error) {
 	t.Helper()
-	return r.getWith(t, &krbauth.KDCClient{Config: cfg}, kt, client)
+	return r.getWith(t, &krbkdc.KDCClient{Config: cfg}, kt, client)
 }
 
-func (r *asRealm) getWith(t *testing.T, k *krbauth.KDCClient, kt *keytab.Keytab, client krb5.Principal) (*krbauth.Credentials, error) {
+func (r *asRealm) getWith(t *testing.T, k *krbkdc.KDCClient, kt *keytab.Keytab, client krb5.Principal) (*krbauth.Credentials, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -182,7 +184,7 @@ func TestGetInitialCredentialsFromMITKDC(t *testing.T) {
 						extra = append(extra, "udp_preference_limit = 0")
 					}
 					var log syncLog
-					k := &krbauth.KDCClient{
+					k := &krbkdc.KDCClient{
 						Config: r.clientConfig(t, extra...),
 						Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 					}
@@ -272,9 +274,9 @@ func TestMITKDCErrors(t *testing.T) {
 	cfg := r.clientConfig(t)
 	ctx := context.Background()
 
-	k := &krbauth.KDCClient{Config: cfg}
+	k := &krbkdc.KDCClient{Config: cfg}
 	_, err := k.GetInitialCredentials(ctx, kt, client, krb5.HostPrincipal("host", "no-such-replica.test", r.host.Realm))
-	var ke *krbauth.KDCError
+	var ke *krbkdc.KDCError
 	if !errors.As(err, &ke) || ke.Code != krb5.ErrServerUnknown || err.Error() != "Server not found in Kerberos database" {
 		t.Errorf("unknown server: %v", err)
 	}
@@ -340,7 +342,7 @@ func TestDeprecatedEnctypesWithMITKDC(t *testing.T) {
 			// Only the deprecated enctype requested: Debian's KDC will not
 			// issue such a session key.
 			_, err := r.get(t, r.clientConfig(t, d.allow, "default_tkt_enctypes = "+d.name), kt, client)
-			var ke *krbauth.KDCError
+			var ke *krbkdc.KDCError
 			if !errors.As(err, &ke) || ke.Code != krb5.ErrEtypeNoSupp || err.Error() != "KDC has no support for encryption type" {
 				t.Errorf("%s only: %v", d.name, err)
 			}
@@ -394,17 +396,17 @@ func TestCanonicalizationMatchesMITKprop(t *testing.T) {
 		if mc == nil || ms == nil {
 			t.Fatalf("no trace from kprop:\n%s", out)
 		}
-		cfg, err := krbauth.LoadConfigFiles(conf)
+		cfg, err := krbconf.LoadConfigFiles(conf)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := &krbauth.Canonicalizer{PrimaryDomain: func() string { return "search.example" }}
+		c := &krbconf.Canonicalizer{Config: cfg, PrimaryDomain: func() string { return "search.example" }}
 		ctx := context.Background()
-		client, err := c.Principal(ctx, cfg, "host", "", "CANON.TEST")
+		client, err := c.Principal(ctx, "host", "", "CANON.TEST")
 		if err != nil {
 			t.Fatal(err)
 		}
-		server, err := c.Principal(ctx, cfg, "host", tt.host, "CANON.TEST")
+		server, err := c.Principal(ctx, "host", tt.host, "CANON.TEST")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,6 +18,8 @@ import (
 	"github.com/gokprop/gokprop/kprop"
 	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krbconf"
+	"github.com/gokprop/gokprop/krbkdc"
 )
 
 // freePort returns a loopback port nobody listens on right now.
@@ -297,11 +299,11 @@ func TestKpropdIpropEnabled(t *testing.T) {
 // goCredentials gets kprop's ticket for the replica with our library.
 func goCredentials(t *testing.T, w *parityWorld) *krbauth.Credentials {
 	t.Helper()
-	cfg, err := krbauth.LoadConfigFiles(w.primary.KRB5Conf)
+	cfg, err := krbconf.LoadConfigFiles(w.primary.KRB5Conf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kt, err := krbauth.LoadKeytab(w.primary.Keytab)
+	kt, err := krbconf.LoadKeytab(w.primary.Keytab)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +312,7 @@ func goCredentials(t *testing.T, w *parityWorld) *krbauth.Credentials {
 	client.Name.NameType, server.Name.NameType = 3, 3
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	creds, err := krbauth.GetInitialCredentials(ctx, cfg, kt, client, server)
+	creds, err := (&krbkdc.KDCClient{Config: cfg}).GetInitialCredentials(ctx, kt, client, server)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/gokprop/gokprop/kprop"
 	"github.com/gokprop/gokprop/kpropd"
 	"github.com/gokprop/gokprop/krb5"
+	"github.com/gokprop/gokprop/krbauth"
 )
 
 // BenchmarkPropagate measures a whole Go-to-Go propagation over loopback
@@ -49,7 +50,7 @@ func BenchmarkPropagate(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				creds, err := krbtest.Credentials(kt, primary, replica, e, 1, time.Now(), time.Hour)
+				creds, err := krbtest.Credentials[krbauth.Credentials](kt, primary, replica, e, 1, time.Now(), time.Hour)
 				if err != nil {
 					b.Fatal(err)
 				}

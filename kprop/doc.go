@@ -2,7 +2,7 @@
 // propagation: what MIT's kprop does on a primary KDC, as a library.
 //
 // Propagate takes a connection to a replica's kpropd, a ticket for the
-// replica's host service (krbauth.GetInitialCredentials) and a
+// replica's host service (krbkdc.KDCClient.GetInitialCredentials) and a
 // kdb5_util dump, and runs the whole exchange: sendauth with mutual
 // authentication, the dump size as a KRB-SAFE, the dump as chained
 // KRB-PRIV chunks, and the replica's acknowledgement, which arrives only

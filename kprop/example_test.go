@@ -15,17 +15,18 @@ import (
 	"github.com/gokprop/gokprop/kprop"
 	"github.com/gokprop/gokprop/kpropd"
 	"github.com/gokprop/gokprop/krb5"
+	"github.com/gokprop/gokprop/krbauth"
 )
 
 // Propagate a dump to a kpropd. In production the credentials come from
-// krbauth.GetInitialCredentials and the replica is MIT's kpropd or ours on
+// krbkdc.KDCClient.GetInitialCredentials and the replica is MIT's kpropd or ours on
 // another host; here both ends run in this process with a ticket minted
 // from a test key.
 func ExamplePropagate() {
 	primary := krb5.HostPrincipal("host", "kdc1.example.com", "EXAMPLE.COM")
 	replica := krb5.HostPrincipal("host", "kdc2.example.com", "EXAMPLE.COM")
 	kt, _ := krbtest.Keytab(krbtest.Key{Principal: replica, KVNO: 1, Enctype: krb5.EnctypeAES256CTSSHA1, Password: "secret"})
-	creds, _ := krbtest.Credentials(kt, primary, replica, krb5.EnctypeAES256CTSSHA1, 1, time.Now(), time.Hour)
+	creds, _ := krbtest.Credentials[krbauth.Credentials](kt, primary, replica, krb5.EnctypeAES256CTSSHA1, 1, time.Now(), time.Hour)
 
 	dir, _ := os.MkdirTemp("", "kprop-example")
 	defer os.RemoveAll(dir)

@@ -19,7 +19,7 @@ import (
 // required.
 type Config struct {
 	// Credentials is a ticket for the replica's host service, as
-	// krbauth.GetInitialCredentials returns it.
+	// krbkdc.KDCClient.GetInitialCredentials returns it.
 	Credentials *krbauth.Credentials
 
 	// ChunkSize is the number of dump bytes sealed into each KRB-PRIV

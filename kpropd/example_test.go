@@ -12,7 +12,7 @@ import (
 
 	"github.com/gokprop/gokprop/kpropd"
 	"github.com/gokprop/gokprop/krb5"
-	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krbconf"
 )
 
 // Run a replica's kpropd as MIT's defaults would: keytab and ACL read for
@@ -21,7 +21,7 @@ func ExampleServer() {
 	me := krb5.HostPrincipal("host", "kdc2.example.com", "EXAMPLE.COM")
 	srv := &kpropd.Server{
 		Principal:  me,
-		Keytab:     func() (*keytab.Keytab, error) { return krbauth.LoadKeytab("FILE:/etc/krb5.keytab") },
+		Keytab:     func() (*keytab.Keytab, error) { return krbconf.LoadKeytab("FILE:/etc/krb5.keytab") },
 		Authorizer: kpropd.ACLFile("/etc/krb5kdc/kpropd.acl"),
 		File:       "/var/lib/krb5kdc/from_master",
 		Loader:     &kpropd.KDB5Util{Realm: "EXAMPLE.COM"},

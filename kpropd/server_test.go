@@ -130,7 +130,7 @@ func newFixture(t *testing.T, enctype krb5.Enctype, mutate func(*kpropd.Server))
 
 func (f *fixture) creds(t *testing.T, enctype krb5.Enctype) *krbauth.Credentials {
 	t.Helper()
-	c, err := krbtest.Credentials(f.kt, primary, replica, enctype, 3, time.Now(), time.Hour)
+	c, err := krbtest.Credentials[krbauth.Credentials](f.kt, primary, replica, enctype, 3, time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,13 @@
 package krb5
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
+
+// DefaultClockSkew is MIT's default clockskew: the tolerated difference
+// between clocks when ticket and authenticator times are checked.
+const DefaultClockSkew = 300 * time.Second
 
 // ErrorCode is a Kerberos protocol error code, the error-code field of a
 // KRB-ERROR (RFC 4120 section 7.5.9). Its Error method returns the text MIT

@@ -7,23 +7,15 @@
 //
 //   - framing.go: the 4-byte big-endian length framing of every message,
 //     with a size cap checked before any allocation.
-//   - config.go, profile.go: krb5.conf and kdc.conf read as MIT reads
-//     them (include, includedir, enctype lists, fallback canonicalization),
-//     where gokrb5's parser falls short.
-//   - canon.go: host-based principal names as MIT 1.20 builds them
-//     (dns_canonicalize_hostname, rdns, qualify_shortname).
-//   - credentials.go, kdcconn.go: the AS exchange from a keytab straight to
-//     the replica's host service, as MIT kprop does it (no TGT), over UDP
-//     and TCP, with pre-authentication.
-//   - keytab.go: keytab key selection by MIT's rules (highest kvno, not
-//     newest timestamp).
+//   - keytab.go: the acceptor's keytab key selection by MIT's rules
+//     (highest kvno, not newest timestamp).
 //   - sendauth.go, recvauth.go: the sendauth/recvauth handshake with
 //     mutual authentication, replay cache and clock-skew checks. Each
 //     returns a Session.
-//   - session.go, safe.go, priv.go, cipherstate.go: the Session owns the
+//   - session.go, safe.go, priv.go: the Session owns the
 //     key, the sequence numbers and the KRB-PRIV cipher state chained
-//     across messages as MIT's krb5_auth_con_initivector does (one table of
-//     enctypes); it alone builds and checks KRB-SAFE, KRB-PRIV and
+//     across messages as MIT's krb5_auth_con_initivector does (the one table of
+//     enctypes is in internal/kcrypto); it alone builds and checks KRB-SAFE, KRB-PRIV and
 //     KRB-ERROR messages. Sealing and opening a chunk does not allocate.
 //   - errors.go, krberror.go: protocol error codes with MIT's texts, and
 //     KRB-ERROR messages filled in as MIT's kprop and kpropd fill them.
@@ -34,6 +26,7 @@
 // the configuration allows them (allow_des3, allow_rc4, as Debian's MIT).
 //
 // krbauth is not a general Kerberos client: it has no credential caches,
-// TGS exchanges or GSS-API. Packages kprop and kpropd build the two ends
-// of propagation on it.
+// TGS exchanges or GSS-API, and it reads no configuration (package
+// krbconf) and talks to no KDC (package krbkdc). Packages kprop and kpropd
+// build the two ends of propagation on it.
 package krbauth

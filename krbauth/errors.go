@@ -23,39 +23,6 @@ var (
 	ErrConnAborted = errors.New("Software caused connection abort")
 )
 
-// Message returns the text an MIT program prints for the cause of err: for
-// an MIT library error its error_message() text, for a KRB-ERROR received
-// from a KDC or peer MIT's text for it, for a protocol code MIT's table
-// entry. ok is false when err carries none of these.
-func Message(err error) (msg string, ok bool) {
-	for e := err; e != nil; {
-		switch v := e.(type) {
-		case *liberr.Error:
-			return v.Text, true
-		case *KDCError:
-			return v.Error(), true
-		case *RemoteError:
-			return v.Error(), true
-		case krb5.ErrorCode:
-			return v.Error(), true
-		}
-		switch u := e.(type) {
-		case interface{ Unwrap() error }:
-			e = u.Unwrap()
-		case interface{ Unwrap() []error }:
-			for _, x := range u.Unwrap() {
-				if m, ok := Message(x); ok {
-					return m, true
-				}
-			}
-			return "", false
-		default:
-			return "", false
-		}
-	}
-	return "", false
-}
-
 // CodeOf returns the protocol error code to report to a peer for err: the
 // first krb5.ErrorCode in err's chain, or krb5.ErrGeneric when there is none.
 func CodeOf(err error) krb5.ErrorCode {

@@ -18,12 +18,12 @@ import (
 	"github.com/gokprop/gokprop/krb5"
 )
 
-// ServerConfig configures RecvAuth. Keytab and krb5.Principal are required;
+// ServerConfig configures RecvAuth. Keytab and Principal are required;
 // the zero value of every other field is usable.
 type ServerConfig struct {
 	// Keytab holds the service keys.
 	Keytab *keytab.Keytab
-	// krb5.Principal is the acceptor's own principal, host/<canonical local
+	// Principal is the acceptor's own principal, host/<canonical local
 	// host>@REALM as krb5.HostPrincipal builds it. The ticket is decrypted with
 	// this principal's key (one keytab lookup at the ticket's kvno and
 	// enctype, as MIT's krb5_rd_req does for an explicit server); the
@@ -32,7 +32,7 @@ type ServerConfig struct {
 	Principal krb5.Principal
 	// AcceptAnyHostPrincipal is MIT's ignore_acceptor_hostname: instead of
 	// one lookup, every keytab entry <service>/<any host>@REALM (service
-	// and realm taken from krb5.Principal) with the ticket's enctype is tried,
+	// and realm taken from Principal) with the ticket's enctype is tried,
 	// whatever its kvno, until one decrypts the ticket.
 	AcceptAnyHostPrincipal bool
 	// PermittedEnctypes lists the session key (and subkey) enctypes
@@ -72,7 +72,7 @@ type ServerConfig struct {
 //     INVALID; the session key and any subkey enctype are permitted. No
 //     client address is checked, so NAT works, as with MIT kpropd.
 //  3. On failure it sends a KRB-ERROR as MIT's recvauth does (no ctime,
-//     stime now, no client, server = krb5.Principal as NT-SRV-HST, e-text = the
+//     stime now, no client, server = Principal as NT-SRV-HST, e-text = the
 //     error's MIT message, code 60 for errors outside 0..127) and returns
 //     an error matching the krb5.ErrorCode sentinel (or ErrTicketInvalid,
 //     ErrEnctypeNotPermitted, ErrBadEnctype, ErrMalformed, krb5.ErrReplay...).
@@ -99,7 +99,7 @@ func RecvAuth(ctx context.Context, conn net.Conn, cfg *ServerConfig) (*Session, 
 	}
 	skew := cfg.ClockSkew
 	if skew <= 0 {
-		skew = hsDefaultSkew
+		skew = krb5.DefaultClockSkew
 	}
 	var sess *Session
 	err = netctx.Do(ctx, conn, func() error {

@@ -107,9 +107,9 @@ func hsCheckRecvauthError(t *testing.T, msg []byte, server krb5.Principal, code 
 func TestRecvAuthRejects(t *testing.T) {
 	et := krb5.EnctypeAES256CTSSHA1
 	svc := hsRandomKey(t, et)
-	kt := hsKeytab(t, hsKTEntry{hsServerPrinc, 3, svc})
+	kt := hsKeytab(t, hsKTEntry{Principal: hsServerPrinc, KVNO: 3, Key: svc})
 	now := time.Now()
-	good := hsTicketSpec{client: hsClientPrinc, server: hsServerPrinc, serviceKey: svc, kvno: 3, sessionKey: hsRandomKey(t, et)}
+	good := hsTicketSpec{Client: hsClientPrinc, Server: hsServerPrinc, ServiceKey: svc, KVNO: 3, SessionKey: hsRandomKey(t, et)}
 	with := func(f func(*hsTicketSpec)) hsTicketSpec {
 		s := good
 		f(&s)
@@ -130,29 +130,29 @@ func TestRecvAuthRejects(t *testing.T) {
 		text      string
 		is        error
 	}{
-		{name: "wrong service key", ticket: with(func(s *hsTicketSpec) { s.serviceKey = hsRandomKey(t, et) }),
+		{name: "wrong service key", ticket: with(func(s *hsTicketSpec) { s.ServiceKey = hsRandomKey(t, et) }),
 			code: krb5.ErrBadIntegrity, text: "Decrypt integrity check failed", is: krb5.ErrBadIntegrity},
 		{name: "wrong key, ticket for another server", ticket: with(func(s *hsTicketSpec) {
-			s.serviceKey = hsRandomKey(t, et)
-			s.server = hsAltHostPrinc
+			s.ServiceKey = hsRandomKey(t, et)
+			s.Server = hsAltHostPrinc
 		}), code: krb5.ErrNotUs, text: "The ticket isn't for us", is: krb5.ErrNotUs},
-		{name: "kvno not in keytab", ticket: with(func(s *hsTicketSpec) { s.kvno = 9 }),
+		{name: "kvno not in keytab", ticket: with(func(s *hsTicketSpec) { s.KVNO = 9 }),
 			code: krb5.ErrBadKeyVer, text: "Key version is not available", is: krb5.ErrBadKeyVer},
-		{name: "kvno not in keytab, ticket for another server", ticket: with(func(s *hsTicketSpec) { s.kvno = 9; s.server = hsAltHostPrinc }),
+		{name: "kvno not in keytab, ticket for another server", ticket: with(func(s *hsTicketSpec) { s.KVNO = 9; s.Server = hsAltHostPrinc }),
 			code: krb5.ErrNotUs, text: "The ticket isn't for us", is: krb5.ErrNotUs},
 		{name: "no key for our principal", ticket: good, server: &hsAltHostPrinc,
 			code: krb5.ErrNoKey, text: "Service key not available", is: krb5.ErrNoKey},
-		{name: "enctype not in keytab", ticket: with(func(s *hsTicketSpec) { s.serviceKey = hsRandomKey(t, krb5.EnctypeAES128CTSSHA1) }),
+		{name: "enctype not in keytab", ticket: with(func(s *hsTicketSpec) { s.ServiceKey = hsRandomKey(t, krb5.EnctypeAES128CTSSHA1) }),
 			code: krb5.ErrNoKey, text: "Service key not available", is: krb5.ErrNoKey},
-		{name: "expired ticket", ticket: with(func(s *hsTicketSpec) { s.endTime = now.Add(-301 * time.Second) }),
+		{name: "expired ticket", ticket: with(func(s *hsTicketSpec) { s.EndTime = now.Add(-301 * time.Second) }),
 			code: krb5.ErrTktExpired, text: "Ticket expired", is: krb5.ErrTktExpired},
-		{name: "ticket not yet valid", ticket: with(func(s *hsTicketSpec) { s.startTime = now.Add(302 * time.Second) }),
+		{name: "ticket not yet valid", ticket: with(func(s *hsTicketSpec) { s.StartTime = now.Add(302 * time.Second) }),
 			code: krb5.ErrTktNotYetValid, text: "Ticket not yet valid", is: krb5.ErrTktNotYetValid},
 		{name: "clock skew", ticket: good, now: now.Add(-302 * time.Second),
 			code: krb5.ErrSkew, text: "Clock skew too great", is: krb5.ErrSkew},
 		{name: "clock skew ahead", ticket: good, now: now.Add(302 * time.Second),
 			code: krb5.ErrSkew, text: "Clock skew too great", is: krb5.ErrSkew},
-		{name: "invalid flag", ticket: with(func(s *hsTicketSpec) { s.invalid = true }),
+		{name: "invalid flag", ticket: with(func(s *hsTicketSpec) { s.Invalid = true }),
 			code: krb5.ErrGeneric, text: "Ticket has invalid flag set", is: ErrTicketInvalid},
 		{name: "enctype not permitted", ticket: good, permitted: []krb5.Enctype{krb5.EnctypeAES128CTSSHA1, krb5.EnctypeAES256CTSSHA384},
 			code: krb5.ErrGeneric, text: "Encryption type not permitted", is: ErrEnctypeNotPermitted},
@@ -210,7 +210,7 @@ func TestRecvAuthRejects(t *testing.T) {
 func TestRecvAuthRejectsThroughSendAuth(t *testing.T) {
 	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA1)
 	scfg := setup.serverConfig()
-	scfg.Keytab = hsKeytab(t, hsKTEntry{hsServerPrinc, 3, hsRandomKey(t, krb5.EnctypeAES128CTSSHA1)})
+	scfg.Keytab = hsKeytab(t, hsKTEntry{Principal: hsServerPrinc, KVNO: 3, Key: hsRandomKey(t, krb5.EnctypeAES128CTSSHA1)})
 	cli, srv := hsRun(t, setup.clientConfig(), scfg)
 	if !errors.Is(srv.err, krb5.ErrBadIntegrity) {
 		t.Errorf("server: %v", srv.err)
@@ -494,13 +494,13 @@ func TestRecvAuthAcceptAnyHostPrincipal(t *testing.T) {
 	et := krb5.EnctypeAES128CTSSHA256
 	aliasKey := hsRandomKey(t, et)
 	kt := hsKeytab(t,
-		hsKTEntry{krb5.HostPrincipal("host", "other.example.org", "OTHER.ORG"), 3, hsRandomKey(t, et)},
-		hsKTEntry{krb5.HostPrincipal("ldap", "replica-alias.example.org", hsRealm), 3, hsRandomKey(t, et)},
-		hsKTEntry{hsAltHostPrinc, 5, hsRandomKey(t, krb5.EnctypeAES256CTSSHA1)},
-		hsKTEntry{hsAltHostPrinc, 4, hsRandomKey(t, et)},
-		hsKTEntry{hsAltHostPrinc, 3, aliasKey},
+		hsKTEntry{Principal: krb5.HostPrincipal("host", "other.example.org", "OTHER.ORG"), KVNO: 3, Key: hsRandomKey(t, et)},
+		hsKTEntry{Principal: krb5.HostPrincipal("ldap", "replica-alias.example.org", hsRealm), KVNO: 3, Key: hsRandomKey(t, et)},
+		hsKTEntry{Principal: hsAltHostPrinc, KVNO: 5, Key: hsRandomKey(t, krb5.EnctypeAES256CTSSHA1)},
+		hsKTEntry{Principal: hsAltHostPrinc, KVNO: 4, Key: hsRandomKey(t, et)},
+		hsKTEntry{Principal: hsAltHostPrinc, KVNO: 3, Key: aliasKey},
 	)
-	creds := hsCreds(t, hsTicketSpec{client: hsClientPrinc, server: hsAltHostPrinc, serviceKey: aliasKey, kvno: 3, sessionKey: hsRandomKey(t, et)})
+	creds := hsCreds(t, hsTicketSpec{Client: hsClientPrinc, Server: hsAltHostPrinc, ServiceKey: aliasKey, KVNO: 3, SessionKey: hsRandomKey(t, et)})
 
 	// Our own principal has no key: one exact lookup fails.
 	cli, srv := hsRun(t, &ClientConfig{Credentials: creds}, &ServerConfig{Keytab: kt, Principal: hsServerPrinc})
@@ -523,12 +523,12 @@ func TestRecvAuthAcceptAnyHostPrincipal(t *testing.T) {
 		}
 	}
 	// A wildcard search that finds nothing reports like MIT's iteration_error.
-	bad := hsCreds(t, hsTicketSpec{client: hsClientPrinc, server: hsAltHostPrinc, serviceKey: hsRandomKey(t, et), kvno: 3, sessionKey: hsRandomKey(t, et)})
+	bad := hsCreds(t, hsTicketSpec{Client: hsClientPrinc, Server: hsAltHostPrinc, ServiceKey: hsRandomKey(t, et), KVNO: 3, SessionKey: hsRandomKey(t, et)})
 	_, srv = hsRun(t, &ClientConfig{Credentials: bad}, &ServerConfig{Keytab: kt, Principal: hsServerPrinc, AcceptAnyHostPrincipal: true})
 	if !errors.Is(srv.err, krb5.ErrBadIntegrity) {
 		t.Errorf("undecryptable ticket: %v", srv.err)
 	}
-	bad = hsCreds(t, hsTicketSpec{client: hsClientPrinc, server: hsAltHostPrinc, serviceKey: hsRandomKey(t, et), kvno: 7, sessionKey: hsRandomKey(t, et)})
+	bad = hsCreds(t, hsTicketSpec{Client: hsClientPrinc, Server: hsAltHostPrinc, ServiceKey: hsRandomKey(t, et), KVNO: 7, SessionKey: hsRandomKey(t, et)})
 	_, srv = hsRun(t, &ClientConfig{Credentials: bad}, &ServerConfig{Keytab: kt, Principal: hsServerPrinc, AcceptAnyHostPrincipal: true})
 	if !errors.Is(srv.err, krb5.ErrBadKeyVer) {
 		t.Errorf("unknown kvno: %v", srv.err)
@@ -541,9 +541,9 @@ func TestRecvAuthKVNOSelection(t *testing.T) {
 	et := krb5.EnctypeAES256CTSSHA1
 	k1, k2, k2rc4 := hsRandomKey(t, et), hsRandomKey(t, et), hsRandomKey(t, krb5.EnctypeRC4HMAC)
 	kt := hsKeytab(t,
-		hsKTEntry{hsServerPrinc, 1, k1},
-		hsKTEntry{hsServerPrinc, 2, k2rc4},
-		hsKTEntry{hsServerPrinc, 2, k2},
+		hsKTEntry{Principal: hsServerPrinc, KVNO: 1, Key: k1},
+		hsKTEntry{Principal: hsServerPrinc, KVNO: 2, Key: k2rc4},
+		hsKTEntry{Principal: hsServerPrinc, KVNO: 2, Key: k2},
 	)
 	for _, tc := range []struct {
 		name string
@@ -560,7 +560,7 @@ func TestRecvAuthKVNOSelection(t *testing.T) {
 		{"kvno 3", k2, 3, krb5.ErrBadKeyVer},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			creds := hsCreds(t, hsTicketSpec{client: hsClientPrinc, server: hsServerPrinc, serviceKey: tc.key, kvno: tc.kvno, sessionKey: hsRandomKey(t, et)})
+			creds := hsCreds(t, hsTicketSpec{Client: hsClientPrinc, Server: hsServerPrinc, ServiceKey: tc.key, KVNO: tc.kvno, SessionKey: hsRandomKey(t, et)})
 			cli, srv := hsRun(t, &ClientConfig{Credentials: creds}, &ServerConfig{Keytab: kt, Principal: hsServerPrinc})
 			if tc.want == nil {
 				if cli.err != nil || srv.err != nil {

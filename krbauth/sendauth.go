@@ -23,10 +23,6 @@ const SendauthVersion = "KRB5_SENDAUTH_V1.0"
 // (KPROP_PROT_VERSION in MIT's src/kprop/kprop.h), sent with a trailing NUL.
 const DefaultApplVersion = "kprop5_01"
 
-// hsDefaultSkew is MIT's default clockskew, used when a configuration
-// leaves ClockSkew at 0.
-const hsDefaultSkew = 300 * time.Second
-
 // ErrSendauthRejected: the server answered the AP-REQ with a KRB-ERROR
 // (MIT's KRB5_SENDAUTH_REJECTED). SendAuth wraps it together with the
 // *RemoteError holding the server's code and text.
@@ -101,7 +97,7 @@ func SendAuth(ctx context.Context, conn net.Conn, cfg *ClientConfig) (*Session, 
 	now := hsNow(cfg.Now)()
 	skew := cfg.ClockSkew
 	if skew <= 0 {
-		skew = hsDefaultSkew
+		skew = krb5.DefaultClockSkew
 	}
 	if err := validCredTimes(creds, now, skew); err != nil {
 		return nil, fmt.Errorf("sendauth: credentials for %s: %w", creds.Server, err)

@@ -28,6 +28,8 @@ import (
 	"github.com/gokprop/gokprop/kprop"
 	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krbconf"
+	"github.com/gokprop/gokprop/krbkdc"
 )
 
 // defaultFile is Debian's KDC_DIR/replica_datatrans.
@@ -91,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	cfg, err := krbauth.LoadConfig()
+	cfg, err := krbconf.LoadConfig()
 	if err != nil {
 		return fail(err, "while initializing krb5")
 	}
@@ -104,27 +106,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	// Tickets first, as MIT kprop does: a credentials problem is reported
 	// before the dump or the network is touched.
-	canon := &krbauth.Canonicalizer{}
-	client, err := canon.Principal(ctx, cfg, wire.ServiceName, "", realm)
+	canon := &krbconf.Canonicalizer{Config: cfg}
+	client, err := canon.Principal(ctx, wire.ServiceName, "", realm)
 	if err != nil {
 		return fail(err, "while setting client principal name")
 	}
-	server, err := canon.Principal(ctx, cfg, wire.ServiceName, o.host, realm)
+	server, err := canon.Principal(ctx, wire.ServiceName, o.host, realm)
 	if err != nil {
 		return fail(err, "while setting server principal name")
 	}
 	ktName := o.keytab
 	if ktName == "" {
-		ktName = krbauth.KeytabName(cfg)
+		ktName = krbconf.KeytabName(cfg)
 	}
-	if _, err := krbauth.KeytabPath(ktName); err != nil {
+	if _, err := krbconf.KeytabPath(ktName); err != nil {
 		return fail(err, "while resolving keytab")
 	}
-	kt, err := krbauth.LoadKeytab(ktName)
+	kt, err := krbconf.LoadKeytab(ktName)
 	if err != nil {
 		return fail(err, "while getting initial credentials\n")
 	}
-	creds, err := krbauth.GetInitialCredentials(ctx, cfg, kt, client, server)
+	creds, err := (&krbkdc.KDCClient{Config: cfg}).GetInitialCredentials(ctx, kt, client, server)
 	if err != nil {
 		return fail(err, "while getting initial credentials\n")
 	}

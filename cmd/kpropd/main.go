@@ -35,7 +35,7 @@ import (
 	"github.com/gokprop/gokprop/internal/wire"
 	"github.com/gokprop/gokprop/kpropd"
 	"github.com/gokprop/gokprop/krb5"
-	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krbconf"
 )
 
 // Debian's compiled-in defaults.
@@ -117,7 +117,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	cfg, err := krbauth.LoadKDCConfig()
+	cfg, err := krbconf.LoadKDCConfig()
 	if err != nil {
 		return fail(err, "while initializing krb5")
 	}
@@ -128,7 +128,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		}
 	}
 	ctx := context.Background()
-	me, err := (&krbauth.Canonicalizer{}).Principal(ctx, cfg, wire.ServiceName, "", realm)
+	me, err := (&krbconf.Canonicalizer{Config: cfg}).Principal(ctx, wire.ServiceName, "", realm)
 	if err != nil {
 		return fail(err, "while trying to construct my service name")
 	}
@@ -148,7 +148,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 
 	ktName := o.keytab
 	if ktName == "" {
-		ktName = krbauth.KeytabName(cfg)
+		ktName = krbconf.KeytabName(cfg)
 	}
 	loader := &kpropd.KDB5Util{Path: o.kdb5util, Realm: realm, Database: o.database}
 	if o.debug > 0 {
@@ -157,7 +157,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	srv := &kpropd.Server{
 		Principal:              me,
-		Keytab:                 func() (*keytab.Keytab, error) { return krbauth.LoadKeytab(ktName) },
+		Keytab:                 func() (*keytab.Keytab, error) { return krbconf.LoadKeytab(ktName) },
 		AcceptAnyHostPrincipal: cfg.IgnoreAcceptorHostname(),
 		PermittedEnctypes:      permitted,
 		ClockSkew:              cfg.ClockSkew(),
@@ -239,7 +239,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 
 // usableEnctypes is the configuration's permitted_enctypes less what we
 // cannot or may not use (des3 and rc4 need allow_des3 / allow_rc4).
-func usableEnctypes(cfg *krbauth.Config) ([]krb5.Enctype, error) {
+func usableEnctypes(cfg *krbconf.Config) ([]krb5.Enctype, error) {
 	list, err := cfg.PermittedEnctypes()
 	if err != nil {
 		return nil, err

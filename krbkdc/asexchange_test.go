@@ -1,9 +1,10 @@
-package krbauth
+package krbkdc
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +26,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/types"
 
 	"github.com/gokprop/gokprop/krb5"
+	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krbconf"
 )
 
 const testRealm = "TEST.REALM"
@@ -87,7 +90,7 @@ func principalOf(n types.PrincipalName, realm string) krb5.Principal {
 func keysOf(kt *keytab.Keytab, p krb5.Principal) []types.EncryptionKey {
 	var out []types.EncryptionKey
 	for _, e := range keytabEnctypes(kt, p) {
-		if ke, err := FindKey(kt, p, AnyKVNO, e); err == nil {
+		if ke, err := krbauth.FindKey(kt, p, krbauth.AnyKVNO, e); err == nil {
 			out = append(out, ke.Key)
 		}
 	}
@@ -327,7 +330,7 @@ func serverKeytab(t *testing.T) *keytab.Keytab {
 // openTestTicket opens a ticket with the service keytab.
 func openTestTicket(t *testing.T, kt *keytab.Keytab, tkt messages.Ticket) messages.EncTicketPart {
 	t.Helper()
-	key, err := FindKey(kt, testServerPrinc, AnyKVNO, krb5.Enctype(tkt.EncPart.EType))
+	key, err := krbauth.FindKey(kt, testServerPrinc, krbauth.AnyKVNO, krb5.Enctype(tkt.EncPart.EType))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,7 +507,7 @@ func TestGetInitialCredentialsRetriesWithoutInfoPadata(t *testing.T) {
 func TestGetInitialCredentialsRejectsBadReplies(t *testing.T) {
 	ckt := newKeytab(t, testClientPrinc, 1, 18)
 	skt := serverKeytab(t)
-	wrongKey, _ := FindKey(newKeytab(t, testClientPrinc, 9, 18), testClientPrinc, AnyKVNO, 18)
+	wrongKey, _ := krbauth.FindKey(newKeytab(t, testClientPrinc, 9, 18), testClientPrinc, krbauth.AnyKVNO, 18)
 	tests := []struct {
 		name  string
 		setup func(*asKnobs)
@@ -570,8 +573,8 @@ func TestKDCErrorText(t *testing.T) {
 	if !errors.As(err, &ke) || ke.Code != krb5.ErrServerUnknown || ke.Text != "fake KDC says no" {
 		t.Fatalf("err = %#v", err)
 	}
-	if err.Error() != "Server not found in Kerberos database" || CodeOf(err) != krb5.ErrServerUnknown {
-		t.Errorf("text %q code %d", err.Error(), CodeOf(err))
+	if err.Error() != "Server not found in Kerberos database" || krbauth.CodeOf(err) != krb5.ErrServerUnknown {
+		t.Errorf("text %q code %d", err.Error(), krbauth.CodeOf(err))
 	}
 	kdc = newASKDC(t, keytab.New(), keytab.New())
 	_, err = testClient(t, kdc.conf("")).GetInitialCredentials(context.Background(), ckt, testClientPrinc, testServerPrinc)
@@ -616,14 +619,14 @@ func TestGetInitialCredentialsEnctypePolicy(t *testing.T) {
 	// Camellia keys cannot be used at all; explicit lists are honoured.
 	cam := newKeytab(t, testClientPrinc, 1, 18)
 	cam.Entries[0].Key.KeyType = int32(krb5.EnctypeCamellia256CTSCMAC)
-	if _, err := GetInitialCredentials(ctx, mustParse(t, kdc.conf("")), cam, testClientPrinc, testServerPrinc); !errors.Is(err, krb5.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), "camellia256-cts-cmac") {
+	if _, err := (&KDCClient{Config: mustParse(t, kdc.conf(""))}).GetInitialCredentials(ctx, cam, testClientPrinc, testServerPrinc); !errors.Is(err, krb5.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), "camellia256-cts-cmac") {
 		t.Errorf("camellia: %v", err)
 	}
 	aes128 := newKeytab(t, testClientPrinc, 1, 17)
-	if _, err := GetInitialCredentials(ctx, mustParse(t, kdc.conf("default_tkt_enctypes = aes256-cts")), aes128, testClientPrinc, testServerPrinc); !errors.Is(err, krb5.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), "not in default_tkt_enctypes") {
+	if _, err := (&KDCClient{Config: mustParse(t, kdc.conf("default_tkt_enctypes = aes256-cts"))}).GetInitialCredentials(ctx, aes128, testClientPrinc, testServerPrinc); !errors.Is(err, krb5.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), "not in default_tkt_enctypes") {
 		t.Errorf("aes128 keytab, aes256-only config: %v", err)
 	}
-	if _, err := GetInitialCredentials(ctx, mustParse(t, kdc.conf("")), aes128, krb5.HostPrincipal("host", "nobody", testRealm), testServerPrinc); !errors.Is(err, ErrKeyNotFound) || !strings.Contains(err.Error(), "Keytab contains no suitable keys for host/nobody@TEST.REALM") {
+	if _, err := (&KDCClient{Config: mustParse(t, kdc.conf(""))}).GetInitialCredentials(ctx, aes128, krb5.HostPrincipal("host", "nobody", testRealm), testServerPrinc); !errors.Is(err, krbauth.ErrKeyNotFound) || !strings.Contains(err.Error(), "Keytab contains no suitable keys for host/nobody@TEST.REALM") {
 		t.Errorf("no keys: %v", err)
 	}
 }
@@ -671,9 +674,8 @@ func TestGetInitialCredentialsFallbackClient(t *testing.T) {
 	ckt := newKeytab(t, real, 1, 18)
 	kdc := newASKDC(t, ckt, serverKeytab(t))
 	k := testClient(t, kdc.conf("dns_canonicalize_hostname = fallback\nqualify_shortname = \"\""))
-	res := newFakeResolver()
-	res.names["PRIMARY"] = fakeHost{"primary.example", []string{"192.0.2.1"}}
-	k.Canonicalizer = &Canonicalizer{Resolver: res}
+	res := hostResolver{"PRIMARY": {"primary.example", netip.MustParseAddr("192.0.2.1")}}
+	k.Canonicalizer = &krbconf.Canonicalizer{Config: k.Config, Resolver: res}
 	raw := krb5.HostPrincipal("host", "PRIMARY", testRealm)
 	creds, err := k.GetInitialCredentials(context.Background(), ckt, raw, testServerPrinc)
 	if err != nil {
@@ -687,12 +689,32 @@ func TestGetInitialCredentialsFallbackClient(t *testing.T) {
 	}
 }
 
-func ExampleGetInitialCredentials() {
-	cfg, _ := ParseConfig(strings.NewReader("[libdefaults]\ndefault_realm = EXAMPLE.ORG\n"), "krb5.conf")
+// hostResolver answers forward lookups from a table and has no reverse
+// names.
+type hostResolver map[string]struct {
+	canon string
+	addr  netip.Addr
+}
+
+func (r hostResolver) LookupCanonicalName(_ context.Context, host string) (string, []netip.Addr, error) {
+	h, ok := r[host]
+	if !ok {
+		return "", nil, errors.New("no such host")
+	}
+	return h.canon, []netip.Addr{h.addr}, nil
+}
+
+func (r hostResolver) LookupAddrName(context.Context, netip.Addr) (string, error) {
+	return "", errors.New("no PTR")
+}
+
+func ExampleKDCClient_GetInitialCredentials() {
+	cfg, _ := krbconf.ParseConfig(strings.NewReader("[libdefaults]\ndefault_realm = EXAMPLE.ORG\n"), "krb5.conf")
 	kt := keytab.New() // normally keytab.Load("/etc/krb5.keytab")
 	client := krb5.HostPrincipal("host", "primary.example.org", "EXAMPLE.ORG")
 	server := krb5.HostPrincipal("host", "replica.example.org", "EXAMPLE.ORG")
-	_, err := GetInitialCredentials(context.Background(), cfg, kt, client, server)
+	k := &KDCClient{Config: cfg}
+	_, err := k.GetInitialCredentials(context.Background(), kt, client, server)
 	fmt.Println(err)
 	// Output: Keytab contains no suitable keys for host/primary.example.org@EXAMPLE.ORG: Key table entry not found
 }

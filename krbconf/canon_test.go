@@ -1,4 +1,4 @@
-package krbauth
+package krbconf
 
 import (
 	"context"
@@ -104,8 +104,8 @@ func TestExpandHostname(t *testing.T) {
 	for _, tt := range tests {
 		cfg := mustParse(t, "[libdefaults]\n"+tt.conf+"\n")
 		res := newFakeResolver()
-		c := &Canonicalizer{Resolver: res, PrimaryDomain: func() string { return "site.example" }}
-		if got := c.ExpandHostname(context.Background(), cfg, tt.host, tt.useDNS); got != tt.want {
+		c := &Canonicalizer{Config: cfg, Resolver: res, PrimaryDomain: func() string { return "site.example" }}
+		if got := c.ExpandHostname(context.Background(), tt.host, tt.useDNS); got != tt.want {
 			t.Errorf("%q, %q, dns=%v: got %q, want %q (calls %q)", tt.conf, tt.host, tt.useDNS, got, tt.want, res.calls)
 		}
 		if !tt.useDNS && len(res.calls) != 0 {
@@ -145,11 +145,12 @@ func TestPrincipalAndCandidates(t *testing.T) {
 	for _, tt := range tests {
 		cfg := mustParse(t, "[libdefaults]\n"+tt.conf+"\n")
 		c := &Canonicalizer{
+			Config:        cfg,
 			Resolver:      newFakeResolver(),
 			PrimaryDomain: func() string { return "site.example" },
 			Hostname:      func() (string, error) { return "MyHost", nil },
 		}
-		ps, err := c.HostPrincipals(ctx, cfg, "", tt.host, tt.realm)
+		ps, err := c.HostPrincipals(ctx, "", tt.host, tt.realm)
 		if err != nil {
 			t.Errorf("%q %q: %v", tt.conf, tt.host, err)
 			continue
@@ -166,19 +167,19 @@ func TestPrincipalAndCandidates(t *testing.T) {
 		}
 	}
 
-	// In fallback mode krb5.Principal keeps the name as given.
+	// In fallback mode Principal keeps the name as given.
 	cfg := mustParse(t, "[libdefaults]\ndns_canonicalize_hostname = fallback\n")
-	c := &Canonicalizer{Resolver: newFakeResolver()}
-	p, err := c.Principal(ctx, cfg, "host", "Replica.Example.", "R")
+	c := &Canonicalizer{Config: cfg, Resolver: newFakeResolver()}
+	p, err := c.Principal(ctx, "host", "Replica.Example.", "R")
 	if err != nil || p.String() != "host/Replica.Example.@R" {
-		t.Errorf("fallback krb5.Principal = %v, %v", p, err)
+		t.Errorf("fallback Principal = %v, %v", p, err)
 	}
 	// Non-host principals have one candidate, themselves.
 	np, _ := krb5.ParsePrincipal("host/VM@R", "")
-	if got := c.Candidates(ctx, cfg, np); len(got) != 1 || !got[0].Equal(np) {
+	if got := c.Candidates(ctx, np); len(got) != 1 || !got[0].Equal(np) {
 		t.Errorf("NT-PRINCIPAL candidates = %v", got)
 	}
-	if _, err := c.Principal(ctx, mustParse(t, ""), "host", "h", ""); !errors.Is(err, ErrNoDefaultRealm) {
+	if _, err := (&Canonicalizer{Config: mustParse(t, "")}).Principal(ctx, "host", "h", ""); !errors.Is(err, ErrNoDefaultRealm) {
 		t.Errorf("no realm: %v", err)
 	}
 }
@@ -227,8 +228,8 @@ func ExampleCanonicalizer_HostPrincipals() {
 	dns_canonicalize_hostname = false
 	qualify_shortname = example.org
 `), "krb5.conf")
-	c := &Canonicalizer{}
-	ps, _ := c.HostPrincipals(context.Background(), cfg, "host", "Replica1", "EXAMPLE.ORG")
+	c := &Canonicalizer{Config: cfg}
+	ps, _ := c.HostPrincipals(context.Background(), "host", "Replica1", "EXAMPLE.ORG")
 	fmt.Println(ps[0])
 	// Output: host/replica1.example.org@EXAMPLE.ORG
 }

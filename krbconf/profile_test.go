@@ -1,4 +1,4 @@
-package krbauth
+package krbconf
 
 import (
 	"errors"
@@ -161,8 +161,8 @@ func TestProfileModuleOnlyInFirstFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Module() != "plugin.so:residual" {
-		t.Errorf("Module() = %q", c.Module())
+	if c.moduleName() != "plugin.so:residual" {
+		t.Errorf("Module() = %q", c.moduleName())
 	}
 	if _, err := LoadConfigFiles(a, b); !errors.Is(err, ErrProfileModule) {
 		t.Errorf("module in second file: %v, want ErrProfileModule", err)

@@ -1,7 +1,9 @@
-package krbauth
+package krbkdc
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,8 +12,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jcmturner/gokrb5/v8/messages"
+
 	"github.com/gokprop/gokprop/internal/liberr"
 	"github.com/gokprop/gokprop/krb5"
+	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krbconf"
 )
 
 // Errors of the KDC transport, with MIT's texts.
@@ -33,13 +39,13 @@ const (
 // KDCClient exchanges messages with the KDCs of a realm as MIT's
 // krb5_sendto_kdc does, and gets initial credentials from them (see
 // GetInitialCredentials). The zero value is ready to use: it reads KDC
-// locations from a nil (empty) Config and uses the system resolver and
+// locations from a nil (empty) krbconf.Config and uses the system resolver and
 // dialer. A KDCClient is safe for concurrent use if its fields are not
 // changed.
 type KDCClient struct {
 	// Config supplies the realm's KDCs and the libdefaults that shape
 	// requests (udp_preference_limit, enctypes, lifetimes, ...).
-	Config *Config
+	Config *krbconf.Config
 	// Dial opens UDP and TCP connections to KDCs; nil means a net.Dialer.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// LookupIP resolves a KDC host name; nil means net.DefaultResolver.
@@ -48,8 +54,9 @@ type KDCClient struct {
 	// none; nil means net.DefaultResolver.
 	LookupSRV func(ctx context.Context, service, proto, name string) (string, []*net.SRV, error)
 	// Canonicalizer computes client name candidates when
-	// dns_canonicalize_hostname is fallback; nil means the zero Canonicalizer.
-	Canonicalizer *Canonicalizer
+	// dns_canonicalize_hostname is fallback; nil means one with Config and
+	// the system resolver. Its own Config is used for the candidates.
+	Canonicalizer *krbconf.Canonicalizer
 	// Logger receives debug traces of the exchange; nil discards them.
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
@@ -68,6 +75,13 @@ func (k *KDCClient) logger() *slog.Logger {
 		return k.Logger
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+func (k *KDCClient) canonicalizer() *krbconf.Canonicalizer {
+	if k.Canonicalizer != nil {
+		return k.Canonicalizer
+	}
+	return &krbconf.Canonicalizer{Config: k.Config}
 }
 
 func (k *KDCClient) now() time.Time {
@@ -116,7 +130,7 @@ func (k *KDCClient) lookupSRV(ctx context.Context, service, proto, name string) 
 // locateKDCs returns the realm's KDCs: the configuration's "kdc" entries,
 // else (if dns_lookup_kdc allows) the _kerberos._udp and _kerberos._tcp
 // SRV records of the realm.
-func (k *KDCClient) locateKDCs(ctx context.Context, realm string) ([]KDCAddress, error) {
+func (k *KDCClient) locateKDCs(ctx context.Context, realm string) ([]krbconf.KDCAddress, error) {
 	kdcs, err := k.Config.KDCs(realm)
 	if err != nil || len(kdcs) > 0 {
 		return kdcs, err
@@ -124,7 +138,7 @@ func (k *KDCClient) locateKDCs(ctx context.Context, realm string) ([]KDCAddress,
 	if !k.Config.DNSLookupKDC() {
 		return nil, nil
 	}
-	for _, tr := range []string{TransportUDP, TransportTCP} {
+	for _, tr := range []string{krbconf.TransportUDP, krbconf.TransportTCP} {
 		_, srvs, err := k.lookupSRV(ctx, "kerberos", tr, realm)
 		if err != nil {
 			k.logger().Debug("KDC SRV lookup failed", "realm", realm, "proto", tr, "err", err)
@@ -134,7 +148,7 @@ func (k *KDCClient) locateKDCs(ctx context.Context, realm string) ([]KDCAddress,
 			if s.Target == "." {
 				continue
 			}
-			kdcs = append(kdcs, KDCAddress{Host: trimDot(s.Target), Port: int(s.Port), Transport: tr})
+			kdcs = append(kdcs, krbconf.KDCAddress{Host: trimDot(s.Target), Port: int(s.Port), Transport: tr})
 		}
 	}
 	return kdcs, nil
@@ -175,7 +189,7 @@ type kdcEvent struct {
 	connected bool
 }
 
-// SendToKDC sends msg to the KDCs of realm and returns the first reply, as
+// sendToKDC sends msg to the KDCs of realm and returns the first reply, as
 // MIT's krb5_sendto_kdc does: requests of at most udp_preference_limit
 // bytes go over UDP first (TCP afterwards), larger ones over TCP first;
 // tcpOnly (after a KRB_ERR_RESPONSE_TOO_BIG) skips UDP. KDCs are tried in
@@ -183,7 +197,7 @@ type kdcEvent struct {
 // race; a KDC that answers KDC_ERR_SVC_UNAVAILABLE is dropped from it. The whole
 // exchange ends with ctx. The reply is returned as received, KRB-ERRORs
 // included.
-func (k *KDCClient) SendToKDC(ctx context.Context, realm string, msg []byte, tcpOnly bool) ([]byte, error) {
+func (k *KDCClient) sendToKDC(ctx context.Context, realm string, msg []byte, tcpOnly bool) ([]byte, error) {
 	strategy := noUDP
 	if !tcpOnly {
 		limit, err := k.Config.UDPPreferenceLimit()
@@ -213,7 +227,7 @@ func (k *KDCClient) SendToKDC(ctx context.Context, realm string, msg []byte, tcp
 	return s.run(kdcs, strategy, realm)
 }
 
-// kdcSend is the state of one SendToKDC call.
+// kdcSend is the state of one sendToKDC call.
 type kdcSend struct {
 	k        *KDCClient
 	ctx      context.Context
@@ -252,12 +266,12 @@ func (s *kdcSend) closeAll() {
 
 // addAttempts resolves one KDC entry and appends its attempts, as MIT's
 // resolve_server does.
-func (s *kdcSend) addAttempts(kdc KDCAddress, strategy kdcStrategy) {
-	if kdc.Transport == TransportHTTPS {
+func (s *kdcSend) addAttempts(kdc krbconf.KDCAddress, strategy kdcStrategy) {
+	if kdc.Transport == krbconf.TransportHTTPS {
 		s.log.Debug("skipping MS-KKDCP proxy entry (not supported)", "kdc", kdc.String())
 		return
 	}
-	if strategy == noUDP && kdc.Transport == TransportUDP {
+	if strategy == noUDP && kdc.Transport == krbconf.TransportUDP {
 		return
 	}
 	preferred := "tcp"
@@ -265,10 +279,10 @@ func (s *kdcSend) addAttempts(kdc KDCAddress, strategy kdcStrategy) {
 		preferred = "udp"
 	}
 	network, deferred := preferred, false
-	if kdc.Transport != TransportAny {
+	if kdc.Transport != krbconf.TransportAny {
 		network = kdc.Transport
-		deferred = (kdc.Transport == TransportTCP && strategy == udpFirst) ||
-			(kdc.Transport == TransportUDP && strategy == udpLast)
+		deferred = (kdc.Transport == krbconf.TransportTCP && strategy == udpFirst) ||
+			(kdc.Transport == krbconf.TransportUDP && strategy == udpLast)
 	}
 	addrs, err := s.k.lookupIP(s.ctx, kdc.Host)
 	if err != nil {
@@ -279,7 +293,7 @@ func (s *kdcSend) addAttempts(kdc KDCAddress, strategy kdcStrategy) {
 	for _, a := range addrs {
 		s.attempts = append(s.attempts, &kdcAttempt{addr: netip.AddrPortFrom(a.Unmap(), uint16(kdc.Port)), network: network, deferred: deferred})
 	}
-	if kdc.Transport == TransportAny && strategy != noUDP {
+	if kdc.Transport == krbconf.TransportAny && strategy != noUDP {
 		other := "udp"
 		if strategy == udpFirst {
 			other = "tcp"
@@ -290,7 +304,7 @@ func (s *kdcSend) addAttempts(kdc KDCAddress, strategy kdcStrategy) {
 	}
 }
 
-func (s *kdcSend) run(kdcs []KDCAddress, strategy kdcStrategy, realm string) ([]byte, error) {
+func (s *kdcSend) run(kdcs []krbconf.KDCAddress, strategy kdcStrategy, realm string) ([]byte, error) {
 	u := s.k.unit()
 	// First pass: each KDC's preferred-transport addresses in order, one
 	// unit each, then the deferred ones, then two units.
@@ -424,11 +438,11 @@ func (s *kdcSend) exchangeTCP(i int, addr netip.AddrPort) {
 	if !s.report(kdcEvent{idx: i, connected: true}) {
 		return
 	}
-	if err := WriteMessage(c, s.msg); err != nil {
+	if err := writeTCP(c, s.msg); err != nil {
 		s.report(kdcEvent{idx: i, err: err})
 		return
 	}
-	reply, err := ReadMessage(c, maxTCPReply)
+	reply, err := readTCP(c, maxTCPReply)
 	if err != nil {
 		s.report(kdcEvent{idx: i, err: err})
 		return
@@ -471,9 +485,9 @@ func (s *kdcSend) wait(d time.Duration) ([]byte, bool, error) {
 				s.lastErr = ev.err
 				s.log.Debug("KDC connection failed", "kdc", a.addr.String(), "proto", a.network, "err", ev.err)
 			default:
-				if re, ok := ParseError(ev.reply); ok && re.Code == krb5.ErrSvcUnavailable {
+				if code, text, ok := parseKRBError(ev.reply); ok && code == krb5.ErrSvcUnavailable {
 					s.log.Debug("KDC service unavailable, trying others", "kdc", a.addr.String())
-					s.svcUnav = &KDCError{Code: re.Code, Text: re.Text}
+					s.svcUnav = &KDCError{Code: code, Text: text}
 					// MIT keeps retransmitting to such a KDC over UDP; asking
 					// it again within seconds is pointless, so drop it.
 					if !a.dead {
@@ -488,4 +502,51 @@ func (s *kdcSend) wait(d time.Duration) ([]byte, bool, error) {
 		}
 	}
 	return nil, false, nil
+}
+
+// writeTCP sends msg to a KDC over TCP with RFC 4120's record marking (a
+// 4-byte big-endian length, in one write).
+func writeTCP(c net.Conn, msg []byte) error {
+	b := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(msg)), uint32(len(msg)))
+	_, err := c.Write(append(b, msg...))
+	return err
+}
+
+// readTCP reads one reply of at most max bytes from a KDC over TCP.
+func readTCP(c net.Conn, max int) ([]byte, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(c, hdr[:]); err != nil {
+		return nil, tcpReadErr(err)
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if uint64(n) > uint64(max) {
+		return nil, fmt.Errorf("read message: %w (%d bytes, limit %d)", krbauth.ErrMessageTooLarge, n, max)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(c, b); err != nil {
+		return nil, tcpReadErr(err)
+	}
+	return b, nil
+}
+
+// tcpReadErr reports a connection that ends inside a reply as MIT does
+// (ECONNABORTED).
+func tcpReadErr(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: %w", krbauth.ErrConnAborted, err)
+	}
+	return err
+}
+
+// parseKRBError decodes a KRB-ERROR, reporting ok == false for any other
+// message. One that carries the tag but does not decode is KRB_ERR_GENERIC.
+func parseKRBError(msg []byte) (code krb5.ErrorCode, text string, ok bool) {
+	if !isKRBError(msg) {
+		return 0, "", false
+	}
+	var e messages.KRBError
+	if err := e.Unmarshal(msg); err != nil {
+		return krb5.ErrGeneric, "undecodable KRB-ERROR: " + err.Error(), true
+	}
+	return krb5.ErrorCode(e.ErrorCode), trimNUL(e.EText), true
 }

@@ -1,4 +1,4 @@
-package krbauth
+package krbconf
 
 import (
 	"bufio"
@@ -85,13 +85,19 @@ func (r NetResolver) LookupAddrName(ctx context.Context, addr netip.Addr) (strin
 // Canonicalizer turns host names into host-based principals as MIT 1.20's
 // krb5_sname_to_principal and k5_canonprinc do, following the
 // configuration's dns_canonicalize_hostname, rdns and qualify_shortname.
-// The zero value uses the system resolver, /etc/resolv.conf and
-// os.Hostname.
+// The zero value uses an empty configuration (MIT's defaults), the system
+// resolver, /etc/resolv.conf and os.Hostname.
 type Canonicalizer struct {
+	// Config supplies dns_canonicalize_hostname, rdns, qualify_shortname
+	// and [domain_realm]; nil behaves as an empty configuration.
+	Config *Config
 	// Resolver answers DNS questions; nil means NetResolver{}.
 	Resolver HostResolver
 	// PrimaryDomain returns the domain appended to single-label names when
-	// qualify_shortname is not set; nil means SystemPrimaryDomain.
+	// qualify_shortname is not set; nil means the system's first DNS search
+	// domain, as MIT finds it with res_ninit: LOCALDOMAIN, else the last
+	// "search" or "domain" line of /etc/resolv.conf, else the domain part
+	// of the host name.
 	PrimaryDomain func() string
 	// Hostname returns the local host name; nil means os.Hostname (which
 	// is what gethostname returns).
@@ -105,24 +111,24 @@ func (c *Canonicalizer) resolver() HostResolver {
 	return NetResolver{}
 }
 
-// LocalHostname returns the local host name as gethostname does.
-func (c *Canonicalizer) LocalHostname() (string, error) {
+// localHostname returns the local host name as gethostname does.
+func (c *Canonicalizer) localHostname() (string, error) {
 	if c != nil && c.Hostname != nil {
 		return c.Hostname()
 	}
 	return os.Hostname()
 }
 
-// LocalHostname returns the local host name, as MIT's
-// krb5_sname_to_principal uses it when no host is given.
-func LocalHostname() (string, error) {
-	return (*Canonicalizer)(nil).LocalHostname()
+func (c *Canonicalizer) config() *Config {
+	if c == nil {
+		return nil
+	}
+	return c.Config
 }
 
-// SystemPrimaryDomain returns the first DNS search domain, as MIT finds it
-// with res_ninit: LOCALDOMAIN, else the last "search" or "domain" line of
-// /etc/resolv.conf, else the domain part of the host name.
-func SystemPrimaryDomain() string {
+// systemPrimaryDomain returns the first DNS search domain (see
+// Canonicalizer.PrimaryDomain).
+func systemPrimaryDomain() string {
 	return primaryDomain(os.Getenv("LOCALDOMAIN"), "/etc/resolv.conf", os.Hostname)
 }
 
@@ -155,13 +161,13 @@ func (c *Canonicalizer) primaryDomain() string {
 	if c != nil && c.PrimaryDomain != nil {
 		return c.PrimaryDomain()
 	}
-	return SystemPrimaryDomain()
+	return systemPrimaryDomain()
 }
 
 // qualify appends qualify_shortname (or the primary domain when it is not
 // set) to host; "" when there is nothing to append.
-func (c *Canonicalizer) qualify(cfg *Config, host string) string {
-	domain, ok := cfg.QualifyShortname()
+func (c *Canonicalizer) qualify(host string) string {
+	domain, ok := c.config().QualifyShortname()
 	if !ok {
 		domain = c.primaryDomain()
 	}
@@ -177,7 +183,8 @@ func (c *Canonicalizer) qualify(cfg *Config, host string) string {
 // single label, qualify_shortname (or the primary domain) is appended.
 // Finally the name is lowercased (ASCII) and one trailing dot removed.
 // Resolver failures are not errors: the name just stays as it is.
-func (c *Canonicalizer) ExpandHostname(ctx context.Context, cfg *Config, host string, useDNS bool) string {
+func (c *Canonicalizer) ExpandHostname(ctx context.Context, host string, useDNS bool) string {
+	cfg := c.config()
 	canon, fromDNS := host, false
 	if useDNS {
 		res := c.resolver()
@@ -194,7 +201,7 @@ func (c *Canonicalizer) ExpandHostname(ctx context.Context, cfg *Config, host st
 		}
 	}
 	if !fromDNS && !strings.Contains(host, ".") {
-		if q := c.qualify(cfg, host); q != "" {
+		if q := c.qualify(host); q != "" {
 			canon = q
 		}
 	}
@@ -243,7 +250,7 @@ func hostRealm(cfg *Config, host string) (string, error) {
 	return cfg.DefaultRealm()
 }
 
-// krb5.Principal builds service/host@realm with name-type NT-SRV-HST as MIT's
+// Principal builds service/host@realm with name-type NT-SRV-HST as MIT's
 // krb5_sname_to_principal does, the realm then being forced to realm as
 // kprop and kpropd do (kprop_util.c sn2princ_realm). An empty host means
 // the local host name, an empty service "host". An empty realm is taken
@@ -253,12 +260,13 @@ func hostRealm(cfg *Config, host string) (string, error) {
 // With dns_canonicalize_hostname = fallback the host is returned exactly as
 // given (not even lowercased); Candidates then lists the names to try, as
 // MIT defers canonicalization to the point of use.
-func (c *Canonicalizer) Principal(ctx context.Context, cfg *Config, service, host, realm string) (krb5.Principal, error) {
+func (c *Canonicalizer) Principal(ctx context.Context, service, host, realm string) (krb5.Principal, error) {
+	cfg := c.config()
 	if service == "" {
 		service = "host"
 	}
 	if host == "" {
-		h, err := c.LocalHostname()
+		h, err := c.localHostname()
 		if err != nil {
 			return krb5.Principal{}, err
 		}
@@ -267,7 +275,7 @@ func (c *Canonicalizer) Principal(ctx context.Context, cfg *Config, service, hos
 	mode := cfg.DNSCanonicalizeHostname()
 	if mode != CanonFallback {
 		h, trailer := splitTrailer(host)
-		host = c.ExpandHostname(ctx, cfg, h, mode == CanonTrue) + trailer
+		host = c.ExpandHostname(ctx, h, mode == CanonTrue) + trailer
 	}
 	if realm == "" {
 		h, _ := splitTrailer(host)
@@ -285,16 +293,16 @@ func (c *Canonicalizer) Principal(ctx context.Context, cfg *Config, service, hos
 // and p is a two-component NT-SRV-HST name; then the host canonicalized
 // without DNS, followed by the DNS-canonicalized host when it differs.
 // Every candidate keeps p's service, name-type and realm.
-func (c *Canonicalizer) Candidates(ctx context.Context, cfg *Config, p krb5.Principal) []krb5.Principal {
+func (c *Canonicalizer) Candidates(ctx context.Context, p krb5.Principal) []krb5.Principal {
 	if p.Name.NameType != nametype.KRB_NT_SRV_HST || len(p.Name.NameString) != 2 || p.Name.NameString[1] == "" ||
-		cfg.DNSCanonicalizeHostname() != CanonFallback {
+		c.config().DNSCanonicalizeHostname() != CanonFallback {
 		return []krb5.Principal{p}
 	}
 	h, trailer := splitTrailer(p.Name.NameString[1])
 	var out []krb5.Principal
 	prev := ""
 	for _, useDNS := range []bool{false, true} {
-		host := c.ExpandHostname(ctx, cfg, h, useDNS) + trailer
+		host := c.ExpandHostname(ctx, h, useDNS) + trailer
 		if host == prev {
 			continue
 		}
@@ -310,15 +318,10 @@ func (c *Canonicalizer) Candidates(ctx context.Context, cfg *Config, p krb5.Prin
 // HostPrincipals returns the candidate principals for service on host in
 // realm: one for dns_canonicalize_hostname true or false, one or two
 // (without DNS first) for fallback.
-func (c *Canonicalizer) HostPrincipals(ctx context.Context, cfg *Config, service, host, realm string) ([]krb5.Principal, error) {
-	p, err := c.Principal(ctx, cfg, service, host, realm)
+func (c *Canonicalizer) HostPrincipals(ctx context.Context, service, host, realm string) ([]krb5.Principal, error) {
+	p, err := c.Principal(ctx, service, host, realm)
 	if err != nil {
 		return nil, err
 	}
-	return c.Candidates(ctx, cfg, p), nil
-}
-
-// HostPrincipalFor is HostPrincipals with the system resolver.
-func HostPrincipalFor(ctx context.Context, cfg *Config, service, host, realm string) ([]krb5.Principal, error) {
-	return (&Canonicalizer{}).HostPrincipals(ctx, cfg, service, host, realm)
+	return c.Candidates(ctx, p), nil
 }

@@ -1,4 +1,4 @@
-package krbauth
+package krbconf
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package krbauth
+package krbkdc
 
 import (
 	"bytes"
@@ -22,6 +22,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/types"
 
 	"github.com/gokprop/gokprop/krb5"
+	"github.com/gokprop/gokprop/krbconf"
 )
 
 // testServer is a fake KDC endpoint on loopback: one UDP socket and one
@@ -112,13 +113,13 @@ func (s *testServer) serveTCP() {
 			defer s.wg.Done()
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(10 * time.Second))
-			req, err := ReadMessage(c, 0)
+			req, err := readTCP(c, 1<<20)
 			if err != nil {
 				return
 			}
 			s.record("tcp")
 			if reply := s.handle("tcp", req); reply != nil {
-				WriteMessage(c, reply)
+				writeTCP(c, reply)
 			} else {
 				// Stay silent until the client gives up.
 				buf := make([]byte, 1)
@@ -164,6 +165,16 @@ func krbErrorBytes(t testing.TB, code krb5.ErrorCode, text string, edata []byte)
 	return b
 }
 
+// mustParse parses a krb5.conf text.
+func mustParse(t *testing.T, text string) *krbconf.Config {
+	t.Helper()
+	c, err := krbconf.ParseConfig(strings.NewReader(text), "krb5.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func testClient(t *testing.T, conf string) *KDCClient {
 	t.Helper()
 	return &KDCClient{Config: mustParse(t, conf)}
@@ -196,7 +207,7 @@ func TestSendToKDCTransportChoice(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			k := testClient(t, "[libdefaults]\n"+tt.libdefs+"\n[realms]\nTEST.REALM = {\n"+srv.kdcLine(tt.prefix)+"}\n")
 			msg := bytes.Repeat([]byte{'x'}, tt.msgLen)
-			reply, err := k.SendToKDC(ctx, "TEST.REALM", msg, tt.tcpOnly)
+			reply, err := k.sendToKDC(ctx, "TEST.REALM", msg, tt.tcpOnly)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,7 +218,7 @@ func TestSendToKDCTransportChoice(t *testing.T) {
 	}
 	// A udp/ entry is skipped when only TCP may be used.
 	k := testClient(t, "[realms]\nTEST.REALM = {\n"+srv.kdcLine("udp/")+"}\n")
-	if _, err := k.SendToKDC(ctx, "TEST.REALM", []byte("x"), true); !errors.Is(err, ErrKDCUnreachable) {
+	if _, err := k.sendToKDC(ctx, "TEST.REALM", []byte("x"), true); !errors.Is(err, ErrKDCUnreachable) {
 		t.Errorf("udp-only KDC with tcpOnly: %v", err)
 	}
 }
@@ -222,7 +233,7 @@ func TestSendToKDCFallsBackToTCPWhenUDPSilent(t *testing.T) {
 	k := testClient(t, "[realms]\nR = {\n"+srv.kdcLine("")+"}\n")
 	k.RetryUnit = 40 * time.Millisecond
 	start := time.Now()
-	reply, err := k.SendToKDC(context.Background(), "R", []byte("hello"), false)
+	reply, err := k.sendToKDC(context.Background(), "R", []byte("hello"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +266,7 @@ func TestSendToKDCRetransmitsUDP(t *testing.T) {
 	})
 	k := testClient(t, "[realms]\nR = {\n"+srv.kdcLine("")+"}\n")
 	k.RetryUnit = 10 * time.Millisecond
-	reply, err := k.SendToKDC(context.Background(), "R", []byte("again"), false)
+	reply, err := k.sendToKDC(context.Background(), "R", []byte("again"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +289,7 @@ func TestSendToKDCSkipsDeadAndUnavailableKDCs(t *testing.T) {
 	k := testClient(t, conf)
 	k.RetryUnit = 40 * time.Millisecond
 	start := time.Now()
-	reply, err := k.SendToKDC(ctx, "R", []byte("m"), false)
+	reply, err := k.sendToKDC(ctx, "R", []byte("m"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +301,7 @@ func TestSendToKDCSkipsDeadAndUnavailableKDCs(t *testing.T) {
 	}
 	// Only unavailable KDCs: the KDC error is reported.
 	k = testClient(t, "[realms]\nR = {\n"+unavailable.kdcLine("")+"}\n")
-	_, err = k.SendToKDC(ctx, "R", []byte("m"), false)
+	_, err = k.sendToKDC(ctx, "R", []byte("m"), false)
 	var ke *KDCError
 	if !errors.As(err, &ke) || ke.Code != krb5.ErrSvcUnavailable {
 		t.Errorf("all unavailable: %v", err)
@@ -298,7 +309,7 @@ func TestSendToKDCSkipsDeadAndUnavailableKDCs(t *testing.T) {
 	// Only dead KDCs: unreachable, quickly (refused connections end attempts).
 	k = testClient(t, fmt.Sprintf("[realms]\nR = {\nkdc = 127.0.0.1:%d\n}\n", dead))
 	start = time.Now()
-	_, err = k.SendToKDC(ctx, "R", []byte("m"), false)
+	_, err = k.sendToKDC(ctx, "R", []byte("m"), false)
 	if !errors.Is(err, ErrKDCUnreachable) {
 		t.Errorf("dead KDC: %v", err)
 	}
@@ -317,7 +328,7 @@ func TestSendToKDCAddressesAndDNS(t *testing.T) {
 		lookups = append(lookups, host)
 		return []netip.Addr{dead, netip.MustParseAddr("127.0.0.1")}, nil
 	}
-	if reply, err := k.SendToKDC(ctx, "R", []byte("a"), true); err != nil || string(reply) != "tcp:a" {
+	if reply, err := k.sendToKDC(ctx, "R", []byte("a"), true); err != nil || string(reply) != "tcp:a" {
 		t.Errorf("second address: %q, %v", reply, err)
 	}
 	if !slices.Equal(lookups, []string{"kdc.test"}) {
@@ -334,22 +345,22 @@ func TestSendToKDCAddressesAndDNS(t *testing.T) {
 		}
 		return "", []*net.SRV{{Target: "127.0.0.1.", Port: uint16(srv.port)}}, nil
 	}
-	if reply, err := k.SendToKDC(ctx, "SRV.REALM", []byte("s"), false); err != nil || string(reply) != "udp:s" {
+	if reply, err := k.sendToKDC(ctx, "SRV.REALM", []byte("s"), false); err != nil || string(reply) != "udp:s" {
 		t.Errorf("SRV KDC: %q, %v", reply, err)
 	}
 	if !slices.Equal(srvQueries, []string{"_kerberos._udp.SRV.REALM", "_kerberos._tcp.SRV.REALM"}) {
 		t.Errorf("SRV queries %q", srvQueries)
 	}
 	k.Config = mustParse(t, "[libdefaults]\ndns_lookup_kdc = false\n")
-	if _, err := k.SendToKDC(ctx, "SRV.REALM", []byte("s"), false); !errors.Is(err, ErrRealmCantResolve) {
+	if _, err := k.sendToKDC(ctx, "SRV.REALM", []byte("s"), false); !errors.Is(err, ErrRealmCantResolve) {
 		t.Errorf("no KDCs: %v", err)
 	}
 	k.Config = mustParse(t, "[realms]\nR = {\nkdc = https://proxy.example/KdcProxy\n}\n")
-	if _, err := k.SendToKDC(ctx, "R", []byte("s"), false); !errors.Is(err, ErrKDCUnreachable) {
+	if _, err := k.sendToKDC(ctx, "R", []byte("s"), false); !errors.Is(err, ErrKDCUnreachable) {
 		t.Errorf("https only: %v", err)
 	}
 	k.Config = mustParse(t, "[libdefaults]\nudp_preference_limit = lots\n[realms]\nR = {\n"+srv.kdcLine("")+"}\n")
-	if _, err := k.SendToKDC(ctx, "R", []byte("s"), false); !errors.Is(err, ErrProfileBadInteger) {
+	if _, err := k.sendToKDC(ctx, "R", []byte("s"), false); !errors.Is(err, krbconf.ErrProfileBadInteger) {
 		t.Errorf("bad udp_preference_limit: %v", err)
 	}
 }
@@ -360,7 +371,7 @@ func TestSendToKDCContextDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := k.SendToKDC(ctx, "R", []byte("x"), false)
+	_, err := k.sendToKDC(ctx, "R", []byte("x"), false)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v", err)
 	}
@@ -374,7 +385,7 @@ func TestSendToKDCLogsToInjectedLogger(t *testing.T) {
 	k := testClient(t, "[realms]\nR = {\n"+srv.kdcLine("")+"}\n")
 	var buf syncBuffer
 	k.Logger = newTestLogger(&buf)
-	if _, err := k.SendToKDC(context.Background(), "R", []byte("x"), false); err != nil {
+	if _, err := k.sendToKDC(context.Background(), "R", []byte("x"), false); err != nil {
 		t.Fatal(err)
 	}
 	if s := buf.String(); !strings.Contains(s, "received reply from KDC") || !strings.Contains(s, "realm=R") {
