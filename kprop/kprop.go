@@ -95,28 +95,26 @@ func Propagate(ctx context.Context, conn net.Conn, cfg *Config, dump io.Reader, 
 	if size < 0 {
 		return nil, fmt.Errorf("kprop: negative dump size %d", size)
 	}
-	stop := netctx.Watch(ctx, conn)
-	defer stop()
-	sess, err := krbauth.SendAuth(ctx, conn, &krbauth.ClientConfig{
-		Credentials: cfg.Credentials,
-		ApplVersion: wire.ApplVersion,
-		Now:         cfg.Now,
+	c := krbauth.Client(conn, &krbauth.ClientConfig{
+		Credentials:    cfg.Credentials,
+		ApplVersion:    wire.ApplVersion,
+		Now:            cfg.Now,
+		MaxMessageSize: ackLimit,
 	})
-	if err != nil {
+	if err := c.HandshakeContext(ctx); err != nil {
 		return nil, ctxErr(ctx, &OpError{Op: "while authenticating to server", Err: err})
 	}
-	res, err := Send(ctx, conn, sess, cfg, dump, size)
+	res, err := Send(ctx, c, cfg, dump, size)
 	return res, ctxErr(ctx, err)
 }
 
-// Send runs the data phase of a propagation on an authenticated session:
-// everything Propagate does after the handshake. It lets a caller that
-// manages its own handshake (or many replicas) reuse the transfer.
-func Send(ctx context.Context, conn net.Conn, sess *krbauth.Session, cfg *Config, dump io.Reader, size int64) (*Result, error) {
-	now := time.Now
-	if cfg.Now != nil {
-		now = cfg.Now
-	}
+// Send runs the data phase of a propagation on a Conn whose handshake is
+// complete: everything Propagate does after the handshake. It lets a
+// caller that manages its own handshake (or many replicas) reuse the
+// transfer. ctx bounds the exchange as for Propagate.
+func Send(ctx context.Context, c *krbauth.Conn, cfg *Config, dump io.Reader, size int64) (*Result, error) {
+	stop := netctx.Bind(ctx, c.NetConn())
+	defer stop()
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -127,43 +125,37 @@ func Send(ctx context.Context, conn net.Conn, sess *krbauth.Session, cfg *Config
 	}
 
 	var sizeBuf [wire.MaxSizeLen]byte
-	msg, err := sess.MakeSafe(wire.AppendSize(sizeBuf[:0], uint64(size)))
-	if err != nil {
+	if err := c.WriteSafe(wire.AppendSize(sizeBuf[:0], uint64(size))); err != nil {
+		if errors.Is(err, krbauth.ErrTransport) {
+			return nil, &OpError{Op: "while sending database size", Err: err}
+		}
 		return nil, &OpError{Op: "while encoding database size", Err: err}
 	}
-	if err := krbauth.WriteMessage(conn, msg); err != nil {
-		return nil, &OpError{Op: "while sending database size", Err: err}
-	}
-	sess.InitCipherState()
+	c.StartChaining()
 
-	res := &Result{Enctype: sess.Enctype()}
+	res := &Result{Enctype: c.State().SessionEnctype}
+	// One buffer for the plain chunk, reused for every chunk; the Conn
+	// reuses its own for the sealed frame: the loop does not allocate.
 	plain := make([]byte, chunk)
-	// One buffer for the plain chunk and one for the framed KRB-PRIV,
-	// reused for every chunk: the loop does not allocate.
-	sealed := make([]byte, 0, krbauth.FrameHeaderLen+chunk+1024)
 	var sent int64
 	for sent < size {
 		n := int(min(int64(chunk), size-sent))
 		if _, err := io.ReadFull(dump, plain[:n]); err != nil {
+			op := fmt.Sprintf("while reading database block starting at %d", sent)
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				err = ErrPrematureEOF
-				sendError(conn, sess, krb5.ErrGeneric, ErrPrematureEOF.Error(), now())
-				return nil, &OpError{Op: fmt.Sprintf("while reading database block starting at %d", sent), Err: err}
+				_ = c.WriteError(krb5.ErrGeneric, ErrPrematureEOF.Error())
+				return nil, &OpError{Op: op, Err: ErrPrematureEOF}
 			}
-			sendError(conn, sess, krb5.ErrGeneric, "while reading database: "+err.Error(), now())
-			return nil, &OpError{Op: fmt.Sprintf("while reading database block starting at %d", sent), Err: err}
-		}
-		sealed, err = sess.SealPriv(krbauth.StartFrame(sealed[:0]), plain[:n])
-		if err == nil {
-			err = krbauth.FinishFrame(sealed)
-		}
-		if err != nil {
-			op := fmt.Sprintf("while encoding database block starting at %d", sent)
-			sendError(conn, sess, krbauth.CodeOf(err), op, now())
+			_ = c.WriteError(krb5.ErrGeneric, "while reading database: "+err.Error())
 			return nil, &OpError{Op: op, Err: err}
 		}
-		if _, err := conn.Write(sealed); err != nil {
-			return nil, &OpError{Op: fmt.Sprintf("while sending database block starting at %d", sent), Err: remoteCause(conn, err)}
+		if err := c.WritePriv(plain[:n]); err != nil {
+			if errors.Is(err, krbauth.ErrTransport) {
+				return nil, &OpError{Op: fmt.Sprintf("while sending database block starting at %d", sent), Err: remoteCause(c, err)}
+			}
+			op := fmt.Sprintf("while encoding database block starting at %d", sent)
+			_ = c.WriteError(krbauth.CodeOf(err), op)
+			return nil, &OpError{Op: op, Err: err}
 		}
 		sent += int64(n)
 		res.Chunks++
@@ -175,12 +167,11 @@ func Send(ctx context.Context, conn net.Conn, sess *krbauth.Session, cfg *Config
 
 	// The replica loads the dump before it answers, so this wait is as
 	// long as its kdb5_util load; only ctx bounds it.
-	ack, err := krbauth.ReadMessage(conn, ackLimit)
+	data, err := c.ReadSafe()
 	if err != nil {
-		return nil, &OpError{Op: "while reading response from server", Err: err}
-	}
-	data, err := sess.ReadSafe(ack)
-	if err != nil {
+		if errors.Is(err, krbauth.ErrTransport) {
+			return nil, &OpError{Op: "while reading response from server", Err: err}
+		}
 		return nil, &OpError{Op: "while decoding final size packet from server", Err: err}
 	}
 	got, err := wire.DecodeSize(data)
@@ -194,29 +185,18 @@ func Send(ctx context.Context, conn net.Conn, sess *krbauth.Session, cfg *Config
 	return res, nil
 }
 
-// ackLimit bounds the final message: a KRB-SAFE of a few dozen bytes or a
-// KRB-ERROR with a line of text.
+// ackLimit bounds the messages kprop reads: the final KRB-SAFE of a few
+// dozen bytes or a KRB-ERROR with a line of text.
 const ackLimit = 64 << 10
-
-// sendError tells the replica why we are giving up, as MIT kprop does;
-// failure to deliver it changes nothing.
-func sendError(conn net.Conn, sess *krbauth.Session, code krb5.ErrorCode, text string, now time.Time) {
-	if msg, err := sess.MakeError(code, text, now); err == nil {
-		_ = krbauth.WriteMessage(conn, msg)
-	}
-}
 
 // remoteCause looks, after a failed write, for the KRB-ERROR a replica
 // sends before it closes the connection (for example when a chunk fails
 // its integrity check), so the report names the replica's reason rather
 // than "connection reset".
-func remoteCause(conn net.Conn, writeErr error) error {
-	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
-	msg, err := krbauth.ReadMessage(conn, ackLimit)
-	if err != nil {
-		return writeErr
-	}
-	if re, ok := krbauth.ParseError(msg); ok {
+func remoteCause(c *krbauth.Conn, writeErr error) error {
+	_ = c.NetConn().SetReadDeadline(time.Now().Add(2 * time.Second))
+	var re *krbauth.RemoteError
+	if _, err := c.ReadSafe(); errors.As(err, &re) {
 		return re
 	}
 	return writeErr

@@ -38,38 +38,34 @@ func (s *Server) receive(ctx context.Context, conn net.Conn) error {
 	peer := conn.RemoteAddr().String()
 	log.Info("Connection from "+peerName(ctx, conn.RemoteAddr()), "peer", peer)
 
-	stop := netctx.Watch(ctx, conn)
+	stop := netctx.Bind(ctx, conn)
 	defer stop()
 
-	kt, err := s.Keytab()
-	if err != nil {
-		return &TransferError{Op: "while reading keytab", Err: err}
-	}
-	log.Debug(fmt.Sprintf("krb5_recvauth(%d, %s, %s, ...)", connFD(conn), wire.ApplVersion, s.Principal))
-	hsCtx, hsCancel := context.WithTimeout(ctx, s.handshakeTimeout())
-	hsStop := netctx.Watch(hsCtx, conn)
-	sess, err := krbauth.RecvAuth(hsCtx, conn, &krbauth.ServerConfig{
-		Keytab:                 kt,
+	c := krbauth.Server(conn, &krbauth.ServerConfig{
+		GetKeytab:              s.Keytab,
 		Principal:              s.Principal,
 		AcceptAnyHostPrincipal: s.AcceptAnyHostPrincipal,
 		PermittedEnctypes:      s.PermittedEnctypes,
 		ClockSkew:              s.ClockSkew,
 		ReplayCache:            s.replayCache(),
 		ApplVersion:            wire.ApplVersion,
+		MaxMessageSize:         s.MaxMessageSize,
 	})
-	hsStop()
+	log.Debug(fmt.Sprintf("krb5_recvauth(%d, %s, %s, ...)", connFD(conn), wire.ApplVersion, s.Principal))
+	hsCtx, hsCancel := context.WithTimeout(ctx, s.handshakeTimeout())
+	err := c.HandshakeContext(hsCtx)
 	hsCancel()
+	if errors.Is(err, krbauth.ErrGetKeytab) {
+		return &TransferError{Op: "while reading keytab", Err: err}
+	}
 	if err != nil {
 		return &TransferError{Op: "in krb5_recvauth", Err: err}
 	}
-	// Restore the transfer deadline the handshake's shorter one replaced.
-	if d, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(d)
-	}
-	log.Debug(fmt.Sprintf("authenticated client: %s (etype == %s)", sess.Client(), krb5.Enctype(sess.TicketEnctype()).String()),
-		"client", sess.Client().String())
+	st := c.State()
+	log.Debug(fmt.Sprintf("authenticated client: %s (etype == %s)", st.Client, st.TicketEnctype),
+		"client", st.Client.String())
 
-	t := &transfer{s: s, ctx: ctx, conn: conn, sess: sess}
+	t := &transfer{s: s, ctx: ctx, c: c}
 	err = t.run()
 	if err != nil {
 		t.fail(err)
@@ -79,18 +75,18 @@ func (s *Server) receive(ctx context.Context, conn net.Conn) error {
 
 // transfer is the state of one authenticated transfer.
 type transfer struct {
-	s    *Server
-	ctx  context.Context
-	conn net.Conn
-	sess *krbauth.Session
+	s   *Server
+	ctx context.Context
+	c   *krbauth.Conn
 }
 
 func (t *transfer) run() error {
 	s := t.s
+	st := t.c.State()
 	if s.Authorizer == nil {
-		return &TransferError{Err: fmt.Errorf("Rejected connection from %w %s (no authorizer)", ErrNotAuthorized, t.sess.Client())}
+		return &TransferError{Err: fmt.Errorf("Rejected connection from %w %s (no authorizer)", ErrNotAuthorized, st.Client)}
 	}
-	if err := s.Authorizer.Authorize(t.ctx, t.sess.Client(), t.sess.TicketEnctype()); err != nil {
+	if err := s.Authorizer.Authorize(t.ctx, st.Client, st.TicketEnctype); err != nil {
 		return &TransferError{Err: fmt.Errorf("Rejected connection from %w", err)}
 	}
 
@@ -102,12 +98,11 @@ func (t *transfer) run() error {
 	// Acknowledge only now that the dump is loaded and every lock is
 	// released, so that a primary may start its next propagation at once.
 	var sizeBuf [wire.MaxSizeLen]byte
-	ack, err := t.sess.MakeSafe(wire.AppendSize(sizeBuf[:0], size))
-	if err != nil {
+	if err := t.c.WriteSafe(wire.AppendSize(sizeBuf[:0], size)); err != nil {
+		if errors.Is(err, krbauth.ErrTransport) {
+			return &TransferError{Op: "while sending # of received bytes", Err: err}
+		}
 		return &TransferError{Op: "while encoding # of received bytes", Err: err}
-	}
-	if err := krbauth.WriteMessage(t.conn, ack); err != nil {
-		return &TransferError{Op: "while sending # of received bytes", Err: err}
 	}
 	return nil
 }
@@ -168,12 +163,10 @@ func (t *transfer) install() (uint64, error) {
 // receiveInto reads the size and the chunks and writes the dump to f,
 // which it truncates first; on success the data is on stable storage.
 func (t *transfer) receiveInto(f *os.File, name string) (uint64, error) {
-	max := t.s.MaxMessageSize
-	msg, err := krbauth.ReadMessage(t.conn, max)
-	if err != nil {
+	data, err := t.c.ReadSafe()
+	if errors.Is(err, krbauth.ErrTransport) {
 		return 0, &TransferError{Op: "while reading database size", Err: err}
 	}
-	data, err := t.sess.ReadSafe(msg)
 	if err != nil {
 		return 0, &TransferError{Op: "while decoding database size", Err: err}
 	}
@@ -181,22 +174,20 @@ func (t *transfer) receiveInto(f *os.File, name string) (uint64, error) {
 	if err != nil {
 		return 0, &TransferError{Err: err}
 	}
-	t.sess.InitCipherState()
+	t.c.StartChaining()
 	if err := f.Truncate(0); err != nil {
 		return 0, &TransferError{Op: fmt.Sprintf("while opening database file, '%s'", name), Err: err}
 	}
 	log := t.s.logger()
 	log.Debug("Full propagation transfer started.", "size", size)
 
-	frames := krbauth.NewFrameReader(t.conn, max)
 	var out []byte
 	var received uint64
 	for received < size {
-		in, err := frames.Next()
-		if err != nil {
+		out, err = t.c.ReadPriv(out[:0])
+		if errors.Is(err, krbauth.ErrTransport) {
 			return 0, &TransferError{Op: fmt.Sprintf("while reading database block starting at offset %d", received), Err: err}
 		}
-		out, err = t.sess.OpenPriv(out[:0], in)
 		if err != nil {
 			return 0, &TransferError{Op: fmt.Sprintf("while decoding database block starting at offset %d", received), Err: err}
 		}
@@ -233,18 +224,15 @@ func (t *transfer) fail(err error) {
 		// MIT sends the bare step for protocol codes; the code says why.
 		text = te.Op
 	}
-	msg, merr := t.sess.MakeError(code, text, time.Now())
-	if merr != nil {
+	if err := t.c.WriteError(code, text); err != nil {
 		return
 	}
-	if err := krbauth.WriteMessage(t.conn, msg); err != nil {
-		return
-	}
-	if tc, ok := t.conn.(interface{ CloseWrite() error }); ok {
+	conn := t.c.NetConn()
+	if tc, ok := conn.(interface{ CloseWrite() error }); ok {
 		_ = tc.CloseWrite()
 	}
-	_ = t.conn.SetReadDeadline(time.Now().Add(drainTime))
-	_, _ = io.Copy(io.Discard, io.LimitReader(t.conn, drainLimit))
+	_ = conn.SetReadDeadline(time.Now().Add(drainTime))
+	_, _ = io.Copy(io.Discard, io.LimitReader(conn, drainLimit))
 }
 
 // drainTime and drainLimit bound how long and how much a failed transfer

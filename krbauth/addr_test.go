@@ -61,10 +61,10 @@ func TestHandshakeNeedsIPConn(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	if _, err := SendAuth(t.Context(), a, setup.clientConfig()); !errors.Is(err, ErrAddrTypeNotSupported) {
+	if _, err := sendAuth(t.Context(), a, setup.clientConfig()); !errors.Is(err, ErrAddrTypeNotSupported) {
 		t.Errorf("SendAuth: %v", err)
 	}
-	if _, err := RecvAuth(t.Context(), b, setup.serverConfig()); !errors.Is(err, ErrAddrTypeNotSupported) {
+	if _, err := recvAuth(t.Context(), b, setup.serverConfig()); !errors.Is(err, ErrAddrTypeNotSupported) {
 		t.Errorf("RecvAuth: %v", err)
 	}
 }

@@ -68,11 +68,11 @@ func marshalKRBError(p errorParams) ([]byte, error) {
 	return e.Marshal()
 }
 
-// ParseError reports whether msg is a KRB-ERROR and, if so, returns it as
-// a RemoteError. A message that carries the KRB-ERROR tag but does not
+// parseKRBError reports whether msg is a KRB-ERROR and, if so, returns it
+// as a RemoteError. A message that carries the KRB-ERROR tag but does not
 // decode is still reported as an error (code KRB_ERR_GENERIC), so a
 // caller never mistakes it for data.
-func ParseError(msg []byte) (*RemoteError, bool) {
+func parseKRBError(msg []byte) (*RemoteError, bool) {
 	if !isAppTag(msg, tagKRBError) {
 		return nil, false
 	}
@@ -83,7 +83,7 @@ func ParseError(msg []byte) (*RemoteError, bool) {
 	return &RemoteError{Code: krb5.ErrorCode(e.ErrorCode), Text: trimNUL(e.EText)}, true
 }
 
-// MakeError builds a KRB-ERROR to send to the peer, filled in as MIT's
+// makeError builds a KRB-ERROR to send to the peer, filled in as MIT's
 // kprop or kpropd fills it for this session's role:
 //   - server (kpropd): no ctime, stime now, cname/crealm the authenticated
 //     client, sname/realm the server principal;
@@ -91,10 +91,10 @@ func ParseError(msg []byte) (*RemoteError, bool) {
 //     sname/realm the server the ticket is for.
 //
 // now is the current time (time.Now() in production).
-func (s *Session) MakeError(code krb5.ErrorCode, text string, now time.Time) ([]byte, error) {
+func (s *session) makeError(code krb5.ErrorCode, text string, now time.Time) ([]byte, error) {
 	client := s.client
 	p := errorParams{code: code, text: text, client: &client, server: s.server}
-	if s.role == RoleServer {
+	if s.role == roleServer {
 		p.stime = now
 	} else {
 		p.ctime = now

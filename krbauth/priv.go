@@ -11,20 +11,20 @@ import (
 	"github.com/gokprop/gokprop/krb5"
 )
 
-// InitCipherState starts chaining the KRB-PRIV cipher state, as MIT's
+// initCipherState starts chaining the KRB-PRIV cipher state, as MIT's
 // krb5_auth_con_initivector does: the state is set to the session
 // enctype's initial value (16 zero bytes for AES, 8 for des3, an unkeyed
-// stream for RC4), and from then on every SealPriv and OpenPriv continues
+// stream for RC4), and from then on every sealPriv and openPriv continues
 // from the state the previous message left. Before the first call each
 // KRB-PRIV starts from the initial state on its own. MIT kprop calls it
 // after sending the size KRB-SAFE, kpropd after reading it. Calling it
 // again resets the state.
-func (s *Session) InitCipherState() {
+func (s *session) initCipherState() {
 	s.priv.Reset()
 	s.chained = true
 }
 
-// SealPriv appends to dst one KRB-PRIV carrying data and returns the
+// sealPriv appends to dst one KRB-PRIV carrying data and returns the
 // extended slice, like strconv's Append functions. The message is what MIT's
 // krb5_mk_priv builds with DO_SEQUENCE only: EncKrbPrivPart {user-data,
 // seq-number = the local sequence number, s-address = the local address},
@@ -32,11 +32,11 @@ func (s *Session) InitCipherState() {
 // current cipher state. On success the local sequence number advances.
 //
 // With a chained cipher state and a dst that has room for the message,
-// SealPriv does not allocate (RC4 allocates its keystream once, for the
-// first message after InitCipherState, and for every message when the
+// sealPriv does not allocate (RC4 allocates its keystream once, for the
+// first message after initCipherState, and for every message when the
 // state is not chained). data may overlap dst's spare capacity. On error dst is returned unchanged (bytes
 // beyond its length may have been overwritten).
-func (s *Session) SealPriv(dst, data []byte) ([]byte, error) {
+func (s *session) sealPriv(dst, data []byte) ([]byte, error) {
 	if len(s.localAddr.Address) == 0 {
 		return dst, errLocalAddrRequired
 	}
@@ -81,7 +81,7 @@ func (s *Session) SealPriv(dst, data []byte) ([]byte, error) {
 	return dst[:start+total], nil
 }
 
-// OpenPriv verifies and decrypts one KRB-PRIV and appends its user data to
+// openPriv verifies and decrypts one KRB-PRIV and appends its user data to
 // dst, returning the extended slice. It follows MIT's krb5_rd_priv with
 // DO_SEQUENCE only:
 //   - a KRB-ERROR is returned as a *RemoteError;
@@ -107,12 +107,12 @@ func (s *Session) SealPriv(dst, data []byte) ([]byte, error) {
 // integrity check fails; MIT kpropd aborts the transfer on any error, so
 // the difference is not observable.)
 //
-// OpenPriv does not allocate in steady state (chained state, dst with room
+// openPriv does not allocate in steady state (chained state, dst with room
 // for the data; the plaintext goes through a buffer the Session keeps and
 // grows to the largest message seen). dst may overlap msg. On error dst is
 // returned unchanged.
-func (s *Session) OpenPriv(dst, msg []byte) ([]byte, error) {
-	if re, ok := ParseError(msg); ok {
+func (s *session) openPriv(dst, msg []byte) ([]byte, error) {
+	if re, ok := parseKRBError(msg); ok {
 		return dst, re
 	}
 	if !isAppTag(msg, tagKRBPriv) {
@@ -194,7 +194,7 @@ func parsePriv(msg []byte) (etype int32, cipher []byte, err error) {
 // KRB-PRIV against the local address (MIT's k5_privsafe_check_addrs; the
 // s-address is compared only with a remote address, which kprop and kpropd
 // never set).
-func (s *Session) checkRAddr(b *privSafeBody) error {
+func (s *session) checkRAddr(b *privSafeBody) error {
 	if b.hasRAddr && !sameAddr(b.rAddr, s.localAddr) {
 		return fmt.Errorf("%w: r-address type %d %x is not ours", krb5.ErrBadAddr, b.rAddr.typ, b.rAddr.addr)
 	}
@@ -204,7 +204,7 @@ func (s *Session) checkRAddr(b *privSafeBody) error {
 // checkSeq checks a received sequence number (MIT's
 // k5_privsafe_check_seqnum) and returns the sanity flags to adopt if the
 // message is accepted, without changing the Session.
-func (s *Session) checkSeq(seq uint32) (sane, heimdal bool, err error) {
+func (s *session) checkSeq(seq uint32) (sane, heimdal bool, err error) {
 	ok, sane, heimdal := checkSeqNum(s.remoteSeq, seq, s.seqSane, s.seqHeimdal)
 	if !ok {
 		return false, false, fmt.Errorf("%w: sequence number %d, expected %d", krb5.ErrBadOrder, seq, s.remoteSeq)

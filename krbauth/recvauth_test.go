@@ -30,7 +30,7 @@ func hsServe(t *testing.T, scfg *ServerConfig) (net.Conn, <-chan hsResult) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		s, err := RecvAuth(ctx, sc, scfg)
+		s, err := recvAuth(ctx, sc, scfg)
 		if err != nil {
 			sc.Close()
 		}
@@ -44,17 +44,17 @@ func hsServe(t *testing.T, scfg *ServerConfig) (net.Conn, <-chan hsResult) {
 // the server's answer frame.
 func hsSendAPReq(t *testing.T, cc net.Conn, apreq []byte) []byte {
 	t.Helper()
-	if err := writeVersions(cc, DefaultApplVersion); err != nil {
+	if err := writeVersions(cc, testApplVersion); err != nil {
 		t.Fatal(err)
 	}
 	var ans [1]byte
 	if _, err := io.ReadFull(cc, ans[:]); err != nil || ans[0] != 0 {
 		t.Fatalf("version answer %d, %v", ans[0], err)
 	}
-	if err := WriteMessage(cc, apreq); err != nil {
+	if err := writeFrame(cc, apreq); err != nil {
 		t.Fatal(err)
 	}
-	reply, err := ReadMessage(cc, 0)
+	reply, err := readFrame(cc, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func hsAPReq(t testing.TB, creds *Credentials, now time.Time, mod func(*types.Au
 // conventions (MIT's recvauth.c).
 func hsCheckRecvauthError(t *testing.T, msg []byte, server krb5.Principal, code krb5.ErrorCode, text string) {
 	t.Helper()
-	re, ok := ParseError(msg)
+	re, ok := parseKRBError(msg)
 	if !ok {
 		t.Fatalf("answer is not a KRB-ERROR: % x", msg[:min(len(msg), 16)])
 	}
@@ -175,7 +175,7 @@ func TestRecvAuthRejects(t *testing.T) {
 			code: krb5.ErrGeneric, text: "ASN.1 encoding ended unexpectedly", is: ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			scfg := &ServerConfig{Keytab: kt, Principal: hsServerPrinc, ReplayCache: NewReplayCache(), PermittedEnctypes: tc.permitted}
+			scfg := &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: hsServerPrinc, ReplayCache: NewReplayCache(), PermittedEnctypes: tc.permitted}
 			if tc.server != nil {
 				scfg.Principal = *tc.server
 			}
@@ -210,7 +210,7 @@ func TestRecvAuthRejects(t *testing.T) {
 func TestRecvAuthRejectsThroughSendAuth(t *testing.T) {
 	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA1)
 	scfg := setup.serverConfig()
-	scfg.Keytab = hsKeytab(t, hsKTEntry{Principal: hsServerPrinc, KVNO: 3, Key: hsRandomKey(t, krb5.EnctypeAES128CTSSHA1)})
+	scfg.GetKeytab = keytabFunc(hsKeytab(t, hsKTEntry{Principal: hsServerPrinc, KVNO: 3, Key: hsRandomKey(t, krb5.EnctypeAES128CTSSHA1)}))
 	cli, srv := hsRun(t, setup.clientConfig(), scfg)
 	if !errors.Is(srv.err, krb5.ErrBadIntegrity) {
 		t.Errorf("server: %v", srv.err)
@@ -262,10 +262,10 @@ func TestRecvAuthReplay(t *testing.T) {
 	rec := &hsRecConn{Conn: cc}
 	res := make(chan hsResult, 1)
 	go func() {
-		s, err := RecvAuth(context.Background(), sc, scfg)
+		s, err := recvAuth(context.Background(), sc, scfg)
 		res <- hsResult{s, err}
 	}()
-	if _, err := SendAuth(context.Background(), rec, setup.clientConfig()); err != nil {
+	if _, err := sendAuth(context.Background(), rec, setup.clientConfig()); err != nil {
 		t.Fatal(err)
 	}
 	if r := <-res; r.err != nil {
@@ -277,7 +277,7 @@ func TestRecvAuthReplay(t *testing.T) {
 	if scfg.ReplayCache.len() != 1 {
 		t.Errorf("replay cache holds %d entries", scfg.ReplayCache.len())
 	}
-	apreq, err := ReadMessage(bytes.NewReader(rec.buf.Bytes()[37:]), 0)
+	apreq, err := readFrame(bytes.NewReader(rec.buf.Bytes()[37:]), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +300,7 @@ func TestRecvAuthReplay(t *testing.T) {
 		t.Errorf("server: %v", r.err)
 	}
 	hsCheckRecvauthError(t, reply, hsServerPrinc, krb5.ErrReplay, "Request is a replay")
-	if re, _ := ParseError(reply); re == nil || re.Code != 34 {
+	if re, _ := parseKRBError(reply); re == nil || re.Code != 34 {
 		t.Errorf("client sees %v", re)
 	}
 
@@ -330,7 +330,7 @@ func TestRecvAuthAPRep(t *testing.T) {
 		if reply := hsSendAPReq(t, cc, apreq); len(reply) != 0 {
 			t.Fatalf("AP-REQ refused: %v", reply)
 		}
-		rep, err := ReadMessage(cc, 0)
+		rep, err := readFrame(cc, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -376,11 +376,11 @@ func TestRecvAuthAPRep(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.seq != r.sess.LocalSeq() || f.seq == 0 || f.seq > 0x3fffffff {
-			t.Errorf("AP-REP seq %d, server local seq %d", f.seq, r.sess.LocalSeq())
+		if f.seq != r.sess.localSeq || f.seq == 0 || f.seq > 0x3fffffff {
+			t.Errorf("AP-REP seq %d, server local seq %d", f.seq, r.sess.localSeq)
 		}
-		if r.sess.RemoteSeq() != 0x1234567 {
-			t.Errorf("server remote seq %#x", r.sess.RemoteSeq())
+		if r.sess.remoteSeq != 0x1234567 {
+			t.Errorf("server remote seq %#x", r.sess.remoteSeq)
 		}
 		wantKey := setup.creds.SessionKey
 		if withSubkey {
@@ -392,8 +392,8 @@ func TestRecvAuthAPRep(t *testing.T) {
 		if !bytes.Equal(r.sess.key.KeyValue, wantKey.KeyValue) || r.sess.key.KeyType != wantKey.KeyType {
 			t.Errorf("server session key %v, want %v", r.sess.key, wantKey)
 		}
-		if r.sess.TicketEnctype() != krb5.EnctypeDES3CBCSHA1 {
-			t.Errorf("ticket enctype %d", r.sess.TicketEnctype())
+		if krb5.Enctype(r.sess.ticketEtype) != krb5.EnctypeDES3CBCSHA1 {
+			t.Errorf("ticket enctype %d", r.sess.ticketEtype)
 		}
 	}
 }
@@ -421,8 +421,8 @@ func TestRecvAuthWithoutMutual(t *testing.T) {
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	if r.sess.LocalSeq() != 4242 || r.sess.RemoteSeq() != 4242 {
-		t.Errorf("seqs %d/%d", r.sess.LocalSeq(), r.sess.RemoteSeq())
+	if r.sess.localSeq != 4242 || r.sess.remoteSeq != 4242 {
+		t.Errorf("seqs %d/%d", r.sess.localSeq, r.sess.remoteSeq)
 	}
 	cc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 	if n, err := cc.Read(make([]byte, 1)); n != 0 || !isTimeout(err) {
@@ -503,33 +503,33 @@ func TestRecvAuthAcceptAnyHostPrincipal(t *testing.T) {
 	creds := hsCreds(t, hsTicketSpec{Client: hsClientPrinc, Server: hsAltHostPrinc, ServiceKey: aliasKey, KVNO: 3, SessionKey: hsRandomKey(t, et)})
 
 	// Our own principal has no key: one exact lookup fails.
-	cli, srv := hsRun(t, &ClientConfig{Credentials: creds}, &ServerConfig{Keytab: kt, Principal: hsServerPrinc})
+	cli, srv := hsRun(t, &ClientConfig{Credentials: creds, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: hsServerPrinc})
 	if !errors.Is(srv.err, krb5.ErrNoKey) || CodeOf(cli.err) != krb5.ErrNoKey {
 		t.Errorf("exact lookup: server %v; client %v", srv.err, cli.err)
 	}
 	// With MIT's ignore_acceptor_hostname every host/*@REALM key is tried.
-	cli, srv = hsRun(t, &ClientConfig{Credentials: creds}, &ServerConfig{Keytab: kt, Principal: hsServerPrinc, AcceptAnyHostPrincipal: true})
+	cli, srv = hsRun(t, &ClientConfig{Credentials: creds, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: hsServerPrinc, AcceptAnyHostPrincipal: true})
 	if cli.err != nil || srv.err != nil {
 		t.Fatalf("any host: server %v; client %v", srv.err, cli.err)
 	}
-	if !srv.sess.Server().Equal(hsServerPrinc) || !srv.sess.Client().Equal(hsClientPrinc) {
-		t.Errorf("session %s→%s", srv.sess.Client(), srv.sess.Server())
+	if !srv.sess.server.Equal(hsServerPrinc) || !srv.sess.client.Equal(hsClientPrinc) {
+		t.Errorf("session %s→%s", srv.sess.client, srv.sess.server)
 	}
 	// But only in our realm and for our service name.
 	for _, p := range []krb5.Principal{krb5.HostPrincipal("host", "replica.example.org", "OTHER.ORG"), krb5.HostPrincipal("ldap", "replica.example.org", hsRealm)} {
-		cli, srv = hsRun(t, &ClientConfig{Credentials: creds}, &ServerConfig{Keytab: kt, Principal: p, AcceptAnyHostPrincipal: true})
+		cli, srv = hsRun(t, &ClientConfig{Credentials: creds, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: p, AcceptAnyHostPrincipal: true})
 		if srv.err == nil || cli.err == nil {
 			t.Errorf("principal %s accepted a ticket for %s", p, hsAltHostPrinc)
 		}
 	}
 	// A wildcard search that finds nothing reports like MIT's iteration_error.
 	bad := hsCreds(t, hsTicketSpec{Client: hsClientPrinc, Server: hsAltHostPrinc, ServiceKey: hsRandomKey(t, et), KVNO: 3, SessionKey: hsRandomKey(t, et)})
-	_, srv = hsRun(t, &ClientConfig{Credentials: bad}, &ServerConfig{Keytab: kt, Principal: hsServerPrinc, AcceptAnyHostPrincipal: true})
+	_, srv = hsRun(t, &ClientConfig{Credentials: bad, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: hsServerPrinc, AcceptAnyHostPrincipal: true})
 	if !errors.Is(srv.err, krb5.ErrBadIntegrity) {
 		t.Errorf("undecryptable ticket: %v", srv.err)
 	}
 	bad = hsCreds(t, hsTicketSpec{Client: hsClientPrinc, Server: hsAltHostPrinc, ServiceKey: hsRandomKey(t, et), KVNO: 7, SessionKey: hsRandomKey(t, et)})
-	_, srv = hsRun(t, &ClientConfig{Credentials: bad}, &ServerConfig{Keytab: kt, Principal: hsServerPrinc, AcceptAnyHostPrincipal: true})
+	_, srv = hsRun(t, &ClientConfig{Credentials: bad, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: hsServerPrinc, AcceptAnyHostPrincipal: true})
 	if !errors.Is(srv.err, krb5.ErrBadKeyVer) {
 		t.Errorf("unknown kvno: %v", srv.err)
 	}
@@ -561,7 +561,7 @@ func TestRecvAuthKVNOSelection(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			creds := hsCreds(t, hsTicketSpec{Client: hsClientPrinc, Server: hsServerPrinc, ServiceKey: tc.key, KVNO: tc.kvno, SessionKey: hsRandomKey(t, et)})
-			cli, srv := hsRun(t, &ClientConfig{Credentials: creds}, &ServerConfig{Keytab: kt, Principal: hsServerPrinc})
+			cli, srv := hsRun(t, &ClientConfig{Credentials: creds, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: hsServerPrinc})
 			if tc.want == nil {
 				if cli.err != nil || srv.err != nil {
 					t.Errorf("server %v; client %v", srv.err, cli.err)
@@ -611,11 +611,11 @@ func FuzzRecvAuth(f *testing.F) {
 		f.Add(binary.BigEndian.AppendUint32(nil, uint32(len(b))), b)
 	}
 	var versions bytes.Buffer
-	writeVersions(&versions, DefaultApplVersion)
+	writeVersions(&versions, testApplVersion)
 	scfg := setup.serverConfig()
 	f.Fuzz(func(t *testing.T, hdr, body []byte) {
 		in := io.MultiReader(bytes.NewReader(versions.Bytes()), bytes.NewReader(hdr), bytes.NewReader(body))
-		s, err := RecvAuth(context.Background(), &hsMemConn{r: in}, scfg)
+		s, err := recvAuth(context.Background(), &hsMemConn{r: in}, scfg)
 		if err == nil && s == nil {
 			t.Fatal("no session and no error")
 		}

@@ -9,14 +9,14 @@ import (
 	"github.com/gokprop/gokprop/krb5"
 )
 
-// MakeSafe builds a KRB-SAFE carrying data exactly as MIT's krb5_mk_safe
+// makeSafe builds a KRB-SAFE carrying data exactly as MIT's krb5_mk_safe
 // does with DO_SEQUENCE only: KRB-SAFE-BODY {user-data, seq-number = the
 // local sequence number (omitted when 0), s-address = the local address},
 // no timestamp and no r-address; the checksum is the session enctype's
 // mandatory checksum with key usage 15, computed MIT's way over the DER of
 // the whole KRB-SAFE with the checksum replaced by {0, ""}. The local
 // sequence number then advances.
-func (s *Session) MakeSafe(data []byte) ([]byte, error) {
+func (s *session) makeSafe(data []byte) ([]byte, error) {
 	if len(s.localAddr.Address) == 0 {
 		return nil, errLocalAddrRequired
 	}
@@ -54,7 +54,7 @@ func appendSafe(b, body []byte, ctype int32, sum []byte) []byte {
 	return append(b, sum...)
 }
 
-// ReadSafe verifies a KRB-SAFE and returns its user data (a copy), as MIT's
+// readSafe verifies a KRB-SAFE and returns its user data (a copy), as MIT's
 // krb5_rd_safe does with DO_SEQUENCE only:
 //   - a KRB-ERROR is returned as a *RemoteError;
 //   - anything without the KRB-SAFE application tag is krb5.ErrMsgType;
@@ -71,8 +71,8 @@ func appendSafe(b, body []byte, ctype int32, sum []byte) []byte {
 //     reads as 0, Heimdal's sign-mangled forms tolerated) or krb5.ErrBadOrder.
 //
 // On success the remote sequence number advances; an error changes nothing.
-func (s *Session) ReadSafe(msg []byte) ([]byte, error) {
-	if re, ok := ParseError(msg); ok {
+func (s *session) readSafe(msg []byte) ([]byte, error) {
+	if re, ok := parseKRBError(msg); ok {
 		return nil, re
 	}
 	if !isAppTag(msg, tagKRBSafe) {
@@ -141,7 +141,7 @@ func (s *Session) ReadSafe(msg []byte) ([]byte, error) {
 
 // verifySafe reports whether sum is ck's checksum of data under the session
 // key and the KRB-SAFE usage.
-func (s *Session) verifySafe(ck *kcrypto.Checksum, sum, data []byte) bool {
+func (s *session) verifySafe(ck *kcrypto.Checksum, sum, data []byte) bool {
 	want, err := ck.Sum(s.key.KeyValue, usageSafeCksum, data)
 	return err == nil && len(want) >= len(sum) && hmac.Equal(want[:len(sum)], sum)
 }

@@ -59,11 +59,11 @@ func mitSafe(t testing.TB, key []byte, body []byte, ctype int32) []byte {
 // checksum value, and the checksum is gokrb5's over the hand-zeroed bytes.
 func TestMakeSafeMatchesMITCapture(t *testing.T) {
 	key := testKey(krb5.EnctypeAES256CTSSHA1, 9)
-	s, err := newSession(sessionParams{role: RoleClient, key: key, localSeq: 414323466, localAddr: clientAddr})
+	s, err := newSession(sessionParams{role: roleClient, key: key, localSeq: 414323466, localAddr: clientAddr})
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := s.MakeSafe([]byte{0x00, 0x02, 0xac, 0xad})
+	msg, err := s.makeSafe([]byte{0x00, 0x02, 0xac, 0xad})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +77,8 @@ func TestMakeSafeMatchesMITCapture(t *testing.T) {
 	if want := gokrb5Sum(t, key.KeyValue, 16, zeroed); !bytes.Equal(msg[len(head):], want) {
 		t.Fatalf("checksum %x, gokrb5 over the zeroed message gives %x", msg[len(head):], want)
 	}
-	if s.LocalSeq() != 414323467 {
-		t.Errorf("local seq %d", s.LocalSeq())
+	if s.localSeq != 414323467 {
+		t.Errorf("local seq %d", s.localSeq)
 	}
 }
 
@@ -89,7 +89,7 @@ func TestSafeRoundTrip(t *testing.T) {
 		c, s := sessionPair(t, id)
 		size := []byte{0, 2, 0xac, 0xad}
 		for i := range 3 {
-			msg, err := c.MakeSafe(size)
+			msg, err := c.makeSafe(size)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,18 +108,18 @@ func TestSafeRoundTrip(t *testing.T) {
 			if want := gokrb5Sum(t, c.key.KeyValue, mandatory[id], safeMsg(bodyDER, 0, nil)); !bytes.Equal(ks.Cksum.Checksum, want) {
 				t.Fatalf("%s: checksum %x, gokrb5 gives %x", name, ks.Cksum.Checksum, want)
 			}
-			got, err := s.ReadSafe(msg)
+			got, err := s.readSafe(msg)
 			if err != nil || !bytes.Equal(got, size) {
 				t.Fatalf("%s: ReadSafe: %x %v", name, got, err)
 			}
 		}
 		// The acknowledgement goes the other way.
-		ack, _ := s.MakeSafe(size)
-		if got, err := c.ReadSafe(ack); err != nil || !bytes.Equal(got, size) {
+		ack, _ := s.makeSafe(size)
+		if got, err := c.readSafe(ack); err != nil || !bytes.Equal(got, size) {
 			t.Fatalf("%s: ack: %v", name, err)
 		}
-		if s.RemoteSeq() != testSc+3 || c.RemoteSeq() != testSs+1 {
-			t.Errorf("%s: seqs %d %d", name, s.RemoteSeq(), c.RemoteSeq())
+		if s.remoteSeq != testSc+3 || c.remoteSeq != testSs+1 {
+			t.Errorf("%s: seqs %d %d", name, s.remoteSeq, c.remoteSeq)
 		}
 	}
 }
@@ -132,18 +132,18 @@ func TestReadSafeConventions(t *testing.T) {
 		_, s := sessionPair(t, id)
 		key := s.key.KeyValue
 		b1 := safeBody([]byte("mit"), derInt(testSc), clientAddr, nil)
-		if got, err := s.ReadSafe(mitSafe(t, key, b1, mandatory[id])); err != nil || string(got) != "mit" {
+		if got, err := s.readSafe(mitSafe(t, key, b1, mandatory[id])); err != nil || string(got) != "mit" {
 			t.Errorf("%s MIT convention: %v", krb5.Enctype(id).String(), err)
 		}
 		b2 := safeBody([]byte("rfc"), derInt(testSc+1), clientAddr, nil)
 		rfc := safeMsg(b2, mandatory[id], gokrb5Sum(t, key, mandatory[id], b2))
-		if got, err := s.ReadSafe(rfc); err != nil || string(got) != "rfc" {
+		if got, err := s.readSafe(rfc); err != nil || string(got) != "rfc" {
 			t.Errorf("%s RFC convention: %v", krb5.Enctype(id).String(), err)
 		}
 		// A checksum over something else is neither.
 		b3 := safeBody([]byte("bad"), derInt(testSc+2), clientAddr, nil)
 		bad := safeMsg(b3, mandatory[id], gokrb5Sum(t, key, mandatory[id], b3[1:]))
-		if _, err := s.ReadSafe(bad); !errors.Is(err, krb5.ErrModified) || CodeOf(err) != krb5.ErrModified {
+		if _, err := s.readSafe(bad); !errors.Is(err, krb5.ErrModified) || CodeOf(err) != krb5.ErrModified {
 			t.Errorf("%s wrong checksum: %v", krb5.Enctype(id).String(), err)
 		}
 	}
@@ -163,11 +163,11 @@ func md5HMAC(key, data []byte) []byte {
 func TestReadSafeChecksumTypes(t *testing.T) {
 	_, aes128 := sessionPair(t, krb5.EnctypeAES128CTSSHA1)
 	_, rc4s := sessionPair(t, krb5.EnctypeRC4HMAC)
-	body := func(s *Session) []byte { return safeBody([]byte("d"), derInt(int64(s.remoteSeq)), clientAddr, nil) }
+	body := func(s *session) []byte { return safeBody([]byte("d"), derInt(int64(s.remoteSeq)), clientAddr, nil) }
 	k := aes128.key.KeyValue
 	tests := []struct {
 		name string
-		s    *Session
+		s    *session
 		msg  func() []byte
 		want error // nil: accepted
 		code krb5.ErrorCode
@@ -202,7 +202,7 @@ func TestReadSafeChecksumTypes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		before := tc.s.remoteSeq
-		got, err := tc.s.ReadSafe(tc.msg())
+		got, err := tc.s.readSafe(tc.msg())
 		switch {
 		case tc.want == nil && (err != nil || string(got) != "d"):
 			t.Errorf("%s: %v", tc.name, err)
@@ -217,15 +217,15 @@ func TestReadSafeChecksumTypes(t *testing.T) {
 func TestReadSafeTamper(t *testing.T) {
 	for _, id := range implementedEnctypes() {
 		c, s := sessionPair(t, id)
-		msg, _ := c.MakeSafe([]byte{0, 0, 0x10, 0})
+		msg, _ := c.makeSafe([]byte{0, 0, 0x10, 0})
 		for _, off := range []int{22, 25, len(msg) - 1, len(msg) - 5} {
 			bad := bytes.Clone(msg)
 			bad[off] ^= 0x04
-			if _, err := s.ReadSafe(bad); !errors.Is(err, krb5.ErrModified) {
+			if _, err := s.readSafe(bad); !errors.Is(err, krb5.ErrModified) {
 				t.Errorf("%s byte %d: %v", krb5.Enctype(id).String(), off, err)
 			}
 		}
-		if _, err := s.ReadSafe(msg); err != nil {
+		if _, err := s.readSafe(msg); err != nil {
 			t.Errorf("%s genuine after tampering: %v", krb5.Enctype(id).String(), err)
 		}
 	}
@@ -235,48 +235,48 @@ func TestReadSafeAddressesAndOrder(t *testing.T) {
 	c, s := sessionPair(t, krb5.EnctypeAES256CTSSHA384)
 	k := s.key.KeyValue
 	ours, theirs := serverAddr, clientAddr
-	if _, err := s.ReadSafe(mitSafe(t, k, safeBody([]byte("a"), derInt(testSc), clientAddr, &theirs), 20)); !errors.Is(err, krb5.ErrBadAddr) || CodeOf(err) != krb5.ErrBadAddr {
+	if _, err := s.readSafe(mitSafe(t, k, safeBody([]byte("a"), derInt(testSc), clientAddr, &theirs), 20)); !errors.Is(err, krb5.ErrBadAddr) || CodeOf(err) != krb5.ErrBadAddr {
 		t.Errorf("wrong r-address: %v", err)
 	}
 	// MIT checks the address before the checksum.
-	if _, err := s.ReadSafe(safeMsg(safeBody([]byte("a"), derInt(testSc), clientAddr, &theirs), 20, make([]byte, 24))); !errors.Is(err, krb5.ErrBadAddr) {
+	if _, err := s.readSafe(safeMsg(safeBody([]byte("a"), derInt(testSc), clientAddr, &theirs), 20, make([]byte, 24))); !errors.Is(err, krb5.ErrBadAddr) {
 		t.Errorf("wrong r-address, bad checksum: %v", err)
 	}
-	if got, err := s.ReadSafe(mitSafe(t, k, safeBody([]byte("a"), derInt(testSc), types.HostAddress{AddrType: 2, Address: []byte{10, 1, 2, 3}}, &ours), 20)); err != nil || string(got) != "a" {
+	if got, err := s.readSafe(mitSafe(t, k, safeBody([]byte("a"), derInt(testSc), types.HostAddress{AddrType: 2, Address: []byte{10, 1, 2, 3}}, &ours), 20)); err != nil || string(got) != "a" {
 		t.Errorf("right r-address, bogus s-address: %v", err)
 	}
 	// s has consumed testSc; c's first message reuses that number.
-	m1, _ := c.MakeSafe([]byte("1"))
-	m2, _ := c.MakeSafe([]byte("2"))
-	m3, _ := c.MakeSafe([]byte("3"))
-	if _, err := s.ReadSafe(m1); !errors.Is(err, krb5.ErrBadOrder) || CodeOf(err) != krb5.ErrBadOrder {
+	m1, _ := c.makeSafe([]byte("1"))
+	m2, _ := c.makeSafe([]byte("2"))
+	m3, _ := c.makeSafe([]byte("3"))
+	if _, err := s.readSafe(m1); !errors.Is(err, krb5.ErrBadOrder) || CodeOf(err) != krb5.ErrBadOrder {
 		t.Errorf("replayed number: %v", err)
 	}
-	if _, err := s.ReadSafe(m3); !errors.Is(err, krb5.ErrBadOrder) {
+	if _, err := s.readSafe(m3); !errors.Is(err, krb5.ErrBadOrder) {
 		t.Errorf("reordered: %v", err)
 	}
 	for _, m := range [][]byte{m2, m3} {
-		if _, err := s.ReadSafe(m); err != nil {
+		if _, err := s.readSafe(m); err != nil {
 			t.Errorf("in order: %v", err)
 		}
 	}
-	if _, err := s.ReadSafe(m3); !errors.Is(err, krb5.ErrBadOrder) {
+	if _, err := s.readSafe(m3); !errors.Is(err, krb5.ErrBadOrder) {
 		t.Errorf("replay: %v", err)
 	}
 
-	krbErr, _ := c.MakeError(krb5.ErrGeneric, "Premature EOF found for database file!", timeZero)
-	_, err := s.ReadSafe(krbErr)
+	krbErr, _ := c.makeError(krb5.ErrGeneric, "Premature EOF found for database file!", timeZero)
+	_, err := s.readSafe(krbErr)
 	var re *RemoteError
 	if !errors.As(err, &re) || re.Text != "Premature EOF found for database file!" || CodeOf(err) != krb5.ErrGeneric {
 		t.Errorf("KRB-ERROR: %v", err)
 	}
 	for _, bad := range [][]byte{nil, {0x75, 0}, {0x54, 0}} {
-		if _, err := s.ReadSafe(bad); !errors.Is(err, krb5.ErrMsgType) && !(len(bad) > 0 && bad[0] == 0x54 && errors.Is(err, errASN1BadID)) {
+		if _, err := s.readSafe(bad); !errors.Is(err, krb5.ErrMsgType) && !(len(bad) > 0 && bad[0] == 0x54 && errors.Is(err, errASN1BadID)) {
 			t.Errorf("%x: %v", bad, err)
 		}
 	}
 	pv := tlv(idApp|tagKRBSafe, tlv(idSequence, ctx(0, derInt(4)), ctx(1, derInt(20))))
-	if _, err := s.ReadSafe(pv); CodeOf(err) != krb5.ErrBadPVNO {
+	if _, err := s.readSafe(pv); CodeOf(err) != krb5.ErrBadPVNO {
 		t.Errorf("pvno 4: %v", err)
 	}
 }
@@ -287,23 +287,23 @@ func TestReadSafeSeqEncodings(t *testing.T) {
 	key := testKey(krb5.EnctypeAES128CTSSHA1, 77)
 	k := key.KeyValue
 	s, _ := newSession(sessionParams{key: key, remoteSeq: 0, localAddr: serverAddr})
-	if got, err := s.ReadSafe(mitSafe(t, k, safeBody([]byte("0"), nil, clientAddr, nil), 15)); err != nil || string(got) != "0" {
+	if got, err := s.readSafe(mitSafe(t, k, safeBody([]byte("0"), nil, clientAddr, nil), 15)); err != nil || string(got) != "0" {
 		t.Fatalf("absent seq: %v", err)
 	}
 	s.remoteSeq = 0x80
 	heimdal := tlv(idInteger, []byte{0x80}) // 0x80 without its leading zero: reads as 0xffffff80
-	if _, err := s.ReadSafe(mitSafe(t, k, safeBody([]byte("h"), heimdal, clientAddr, nil), 15)); err != nil {
+	if _, err := s.readSafe(mitSafe(t, k, safeBody([]byte("h"), heimdal, clientAddr, nil), 15)); err != nil {
 		t.Fatalf("Heimdal 0x80: %v", err)
 	}
 	if !s.seqHeimdal || s.remoteSeq != 0x81 {
 		t.Fatalf("flags after Heimdal form: heimdal=%v seq=%#x", s.seqHeimdal, s.remoteSeq)
 	}
-	if _, err := s.ReadSafe(mitSafe(t, k, safeBody([]byte("h"), tlv(idInteger, []byte{0x81}), clientAddr, nil), 15)); err != nil {
+	if _, err := s.readSafe(mitSafe(t, k, safeBody([]byte("h"), tlv(idInteger, []byte{0x81}), clientAddr, nil), 15)); err != nil {
 		t.Fatalf("Heimdal 0x81: %v", err)
 	}
 	// A negative INTEGER below -2^31 or a 33-bit value does not decode.
 	for _, v := range [][]byte{{0xff, 0x7f, 0xff, 0xff, 0xff}, {0x01, 0, 0, 0, 0}} {
-		if _, err := s.ReadSafe(mitSafe(t, k, safeBody([]byte("o"), tlv(idInteger, v), clientAddr, nil), 15)); !errors.Is(err, errASN1Overflow) {
+		if _, err := s.readSafe(mitSafe(t, k, safeBody([]byte("o"), tlv(idInteger, v), clientAddr, nil), 15)); !errors.Is(err, errASN1Overflow) {
 			t.Errorf("seq %x: %v", v, err)
 		}
 	}

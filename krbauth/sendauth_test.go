@@ -21,7 +21,7 @@ import (
 
 // hsResult is what one side of a handshake returned.
 type hsResult struct {
-	sess *Session
+	sess *session
 	err  error
 }
 
@@ -64,13 +64,13 @@ func hsRun(t testing.TB, ccfg *ClientConfig, scfg *ServerConfig) (cli, srv hsRes
 	defer cancel()
 	done := make(chan hsResult, 1)
 	go func() {
-		s, err := RecvAuth(ctx, sc, scfg)
+		s, err := recvAuth(ctx, sc, scfg)
 		if err != nil {
 			sc.Close()
 		}
 		done <- hsResult{s, err}
 	}()
-	s, err := SendAuth(ctx, cc, ccfg)
+	s, err := sendAuth(ctx, cc, ccfg)
 	if err != nil {
 		cc.Close()
 	}
@@ -91,22 +91,22 @@ func TestHandshakeLoopback(t *testing.T) {
 			if !bytes.Equal(c.key.KeyValue, setup.creds.SessionKey.KeyValue) || !bytes.Equal(s.key.KeyValue, c.key.KeyValue) || c.key.KeyType != int32(et) || s.key.KeyType != int32(et) {
 				t.Errorf("keys differ: client %v, server %v", c.key, s.key)
 			}
-			if c.LocalSeq() != s.RemoteSeq() || c.RemoteSeq() != s.LocalSeq() {
-				t.Errorf("sequence numbers not mirrored: client %d/%d, server %d/%d", c.LocalSeq(), c.RemoteSeq(), s.LocalSeq(), s.RemoteSeq())
+			if c.localSeq != s.remoteSeq || c.remoteSeq != s.localSeq {
+				t.Errorf("sequence numbers not mirrored: client %d/%d, server %d/%d", c.localSeq, c.remoteSeq, s.localSeq, s.remoteSeq)
 			}
-			for _, seq := range []uint32{c.LocalSeq(), s.LocalSeq()} {
+			for _, seq := range []uint32{c.localSeq, s.localSeq} {
 				if seq == 0 || seq > 0x3fffffff {
 					t.Errorf("sequence number %d outside 1..2^30-1", seq)
 				}
 			}
-			if c.Role() != RoleClient || s.Role() != RoleServer {
-				t.Errorf("roles %v %v", c.Role(), s.Role())
+			if c.role != roleClient || s.role != roleServer {
+				t.Errorf("roles %v %v", c.role, s.role)
 			}
-			if !s.Client().Equal(hsClientPrinc) || !s.Server().Equal(hsServerPrinc) || !c.Client().Equal(hsClientPrinc) || !c.Server().Equal(hsServerPrinc) {
-				t.Errorf("principals: client session %s→%s, server session %s→%s", c.Client(), c.Server(), s.Client(), s.Server())
+			if !s.client.Equal(hsClientPrinc) || !s.server.Equal(hsServerPrinc) || !c.client.Equal(hsClientPrinc) || !c.server.Equal(hsServerPrinc) {
+				t.Errorf("principals: client session %s→%s, server session %s→%s", c.client, c.server, s.client, s.server)
 			}
-			if s.TicketEnctype() != et || c.TicketEnctype() != et {
-				t.Errorf("ticket enctype %d/%d, want %d", c.TicketEnctype(), s.TicketEnctype(), et)
+			if krb5.Enctype(s.ticketEtype) != et || krb5.Enctype(c.ticketEtype) != et {
+				t.Errorf("ticket enctype %d/%d, want %d", c.ticketEtype, s.ticketEtype, et)
 			}
 			want := types.HostAddress{AddrType: 2, Address: []byte{127, 0, 0, 1}}
 			for _, a := range []types.HostAddress{c.localAddr, s.localAddr} {
@@ -125,7 +125,7 @@ func TestSendAuthWire(t *testing.T) {
 	cc, sc := hsLoopback(t)
 	errc := make(chan error, 1)
 	go func() {
-		_, err := SendAuth(context.Background(), cc, setup.clientConfig())
+		_, err := sendAuth(context.Background(), cc, setup.clientConfig())
 		errc <- err
 	}()
 	sc.SetDeadline(time.Now().Add(10 * time.Second))
@@ -137,7 +137,7 @@ func TestSendAuthWire(t *testing.T) {
 		t.Errorf("version frames\n got %s\nwant %s", got, want)
 	}
 	sc.Write([]byte{0})
-	apreq, err := ReadMessage(sc, 0)
+	apreq, err := readFrame(sc, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func hsFakeServer(t *testing.T, answer byte, then func(c net.Conn, apreq []byte)
 		if answer != 0 || then == nil {
 			return
 		}
-		apreq, err := ReadMessage(sc, 0)
+		apreq, err := readFrame(sc, 0)
 		if err != nil {
 			return
 		}
@@ -271,7 +271,7 @@ func TestSendAuthVersionAnswers(t *testing.T) {
 		{0xff, ErrBadResponse},
 	} {
 		cc := hsFakeServer(t, tc.answer, nil)
-		_, err := SendAuth(context.Background(), cc, setup.clientConfig())
+		_, err := sendAuth(context.Background(), cc, setup.clientConfig())
 		if !errors.Is(err, tc.want) {
 			t.Errorf("answer %d: got %v, want %v", tc.answer, err, tc.want)
 		}
@@ -317,10 +317,10 @@ func TestSendAuthChecksAPRep(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				WriteMessage(c, nil)
-				WriteMessage(c, tc.reply(t, a))
+				writeFrame(c, nil)
+				writeFrame(c, tc.reply(t, a))
 			})
-			s, err := SendAuth(context.Background(), cc, setup.clientConfig())
+			s, err := sendAuth(context.Background(), cc, setup.clientConfig())
 			if !errors.Is(err, tc.want) || s != nil {
 				t.Errorf("got %v, want %v", err, tc.want)
 			}
@@ -349,22 +349,22 @@ func TestSendAuthAPRepSubkey(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		WriteMessage(c, nil)
-		WriteMessage(c, hsMustAPRep(t, setup.creds.SessionKey, apRepFields{ctime: a.CTime, cusec: a.Cusec, subkey: &sub, seq: 0x12345}))
+		writeFrame(c, nil)
+		writeFrame(c, hsMustAPRep(t, setup.creds.SessionKey, apRepFields{ctime: a.CTime, cusec: a.Cusec, subkey: &sub, seq: 0x12345}))
 		io.Copy(io.Discard, c)
 	})
-	s, err := SendAuth(context.Background(), cc, setup.clientConfig())
+	s, err := sendAuth(context.Background(), cc, setup.clientConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(s.key.KeyValue, sub.KeyValue) || s.Enctype() != krb5.EnctypeAES128CTSSHA1 {
+	if !bytes.Equal(s.key.KeyValue, sub.KeyValue) || krb5.Enctype(s.key.KeyType) != krb5.EnctypeAES128CTSSHA1 {
 		t.Errorf("session key %v, want the AP-REP subkey", s.key)
 	}
-	if s.RemoteSeq() != 0x12345 {
-		t.Errorf("remote seq %#x", s.RemoteSeq())
+	if s.remoteSeq != 0x12345 {
+		t.Errorf("remote seq %#x", s.remoteSeq)
 	}
-	if s.TicketEnctype() != krb5.EnctypeAES256CTSSHA384 {
-		t.Errorf("ticket enctype %d", s.TicketEnctype())
+	if krb5.Enctype(s.ticketEtype) != krb5.EnctypeAES256CTSSHA384 {
+		t.Errorf("ticket enctype %d", s.ticketEtype)
 	}
 }
 
@@ -381,7 +381,7 @@ func TestSendAuthRejectsStaleCredentials(t *testing.T) {
 		creds := *setup.creds
 		tc.modify(&creds)
 		cc := hsFakeServer(t, 0, nil)
-		_, err := SendAuth(context.Background(), cc, &ClientConfig{Credentials: &creds})
+		_, err := sendAuth(context.Background(), cc, &ClientConfig{Credentials: &creds, ApplVersion: testApplVersion})
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
 		}
@@ -413,7 +413,7 @@ func TestHandshakeStalledPeer(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		_, err := SendAuth(ctx, cc, setup.clientConfig())
+		_, err := sendAuth(ctx, cc, setup.clientConfig())
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("got %v, want DeadlineExceeded", err)
 		}
@@ -425,7 +425,7 @@ func TestHandshakeStalledPeer(t *testing.T) {
 		cc, _ := hsLoopback(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(100*time.Millisecond, cancel)
-		_, err := SendAuth(ctx, cc, setup.clientConfig())
+		_, err := sendAuth(ctx, cc, setup.clientConfig())
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("got %v, want Canceled", err)
 		}
@@ -439,7 +439,7 @@ func TestHandshakeStalledPeer(t *testing.T) {
 		_, sc := hsLoopback(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 		defer cancel()
-		_, err := RecvAuth(ctx, sc, setup.serverConfig())
+		_, err := recvAuth(ctx, sc, setup.serverConfig())
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("got %v, want DeadlineExceeded", err)
 		}
@@ -449,14 +449,14 @@ func TestHandshakeStalledPeer(t *testing.T) {
 		defer cc.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 		defer cancel()
-		_, err := SendAuth(ctx, cc, setup.clientConfig())
+		_, err := sendAuth(ctx, cc, setup.clientConfig())
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("got %v, want DeadlineExceeded", err)
 		}
 	})
 	t.Run("server hangs up after versions", func(t *testing.T) {
 		cc := hsFakeServer(t, 0, nil)
-		_, err := SendAuth(context.Background(), cc, setup.clientConfig())
+		_, err := sendAuth(context.Background(), cc, setup.clientConfig())
 		if !errors.Is(err, ErrConnAborted) {
 			t.Errorf("got %v, want ErrConnAborted", err)
 		}
@@ -464,16 +464,16 @@ func TestHandshakeStalledPeer(t *testing.T) {
 	t.Run("server hangs up before answering", func(t *testing.T) {
 		cc, sc := hsLoopback(t)
 		go func() { io.ReadFull(sc, make([]byte, 37)); sc.Close() }()
-		_, err := SendAuth(context.Background(), cc, setup.clientConfig())
+		_, err := sendAuth(context.Background(), cc, setup.clientConfig())
 		if !errors.Is(err, ErrConnAborted) {
 			t.Errorf("got %v, want ErrConnAborted", err)
 		}
 	})
 	t.Run("client hangs up after versions", func(t *testing.T) {
 		cc, sc := hsLoopback(t)
-		writeVersions(cc, DefaultApplVersion)
+		writeVersions(cc, testApplVersion)
 		go func() { io.ReadFull(cc, make([]byte, 1)); cc.Close() }()
-		_, err := RecvAuth(context.Background(), sc, setup.serverConfig())
+		_, err := recvAuth(context.Background(), sc, setup.serverConfig())
 		if !errors.Is(err, ErrConnAborted) {
 			t.Errorf("got %v, want ErrConnAborted", err)
 		}
@@ -482,7 +482,7 @@ func TestHandshakeStalledPeer(t *testing.T) {
 		cc, sc := hsLoopback(t)
 		cc.Write([]byte{0, 0, 0, 19, 'K', 'R', 'B'})
 		cc.Close()
-		_, err := RecvAuth(context.Background(), sc, setup.serverConfig())
+		_, err := recvAuth(context.Background(), sc, setup.serverConfig())
 		if !errors.Is(err, ErrConnAborted) {
 			t.Errorf("got %v, want ErrConnAborted", err)
 		}
@@ -501,12 +501,12 @@ func TestHSSeqNumber(t *testing.T) {
 		{[]byte{0x12, 0x34, 0x56, 0x78}, 0x12345678},
 		{[]byte{0x92, 0x34, 0x56, 0x78}, 0x12345678},
 	} {
-		got, err := hsSeqNumber(bytes.NewReader(tc.in))
+		got, err := seqNumber(bytes.NewReader(tc.in))
 		if err != nil || got != tc.want {
 			t.Errorf("% x: got %#x, %v; want %#x", tc.in, got, err, tc.want)
 		}
 	}
-	if _, err := hsSeqNumber(bytes.NewReader([]byte{1})); err == nil {
+	if _, err := seqNumber(bytes.NewReader([]byte{1})); err == nil {
 		t.Error("short random source accepted")
 	}
 }

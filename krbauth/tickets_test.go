@@ -96,12 +96,13 @@ func newHSSetup(t testing.TB, etype krb5.Enctype) *hsSetup {
 		creds:      hsCreds(t, hsTicketSpec{Client: hsClientPrinc, Server: hsServerPrinc, ServiceKey: svc, KVNO: 3, SessionKey: hsRandomKey(t, etype)}),
 	}
 }
+
 // serverConfig is the RecvAuth configuration matching the setup.
 func (s *hsSetup) serverConfig() *ServerConfig {
-	return &ServerConfig{Keytab: s.kt, Principal: hsServerPrinc, ReplayCache: NewReplayCache()}
+	return &ServerConfig{GetKeytab: keytabFunc(s.kt), Principal: hsServerPrinc, ReplayCache: NewReplayCache(), ApplVersion: testApplVersion}
 }
 
 // clientConfig is the SendAuth configuration matching the setup.
 func (s *hsSetup) clientConfig() *ClientConfig {
-	return &ClientConfig{Credentials: s.creds}
+	return &ClientConfig{Credentials: s.creds, ApplVersion: testApplVersion}
 }
