@@ -193,7 +193,7 @@ func TestKpropdSIGTERMMidTransfer(t *testing.T) {
 	defer conn.Close()
 	result := make(chan error, 1)
 	go func() {
-		_, err := kprop.Propagate(ctx, conn, &kprop.Config{Credentials: creds}, sr, st.Size())
+		_, err := kprop.Propagate(ctx, conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds}}, sr, st.Size())
 		result <- err
 	}()
 	select {
@@ -264,7 +264,7 @@ func TestKpropdTransferTimeout(t *testing.T) {
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	go kprop.Propagate(ctx, conn, &kprop.Config{Credentials: creds}, sr, st.Size())
+	go kprop.Propagate(ctx, conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds}}, sr, st.Size())
 	<-sr.stalled
 	start := time.Now()
 	// The replica hangs up on the stalled client.

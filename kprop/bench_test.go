@@ -35,10 +35,12 @@ func BenchmarkPropagate(b *testing.B) {
 				b.Fatal(err)
 			}
 			srv := &kpropd.Server{
-				Principal:  replica,
-				Keytab:     func() (*keytab.Keytab, error) { return kt, nil },
+				Auth: &krbauth.ServerConfig{
+					GetKeytab: func() (*keytab.Keytab, error) { return kt, nil },
+					Principal: replica,
+				},
 				File:       filepath.Join(b.TempDir(), "from_master"),
-				Authorizer: kpropd.AuthorizerFunc(func(context.Context, krb5.Principal, krb5.Enctype) error { return nil }),
+				Authorizer: kpropd.AuthorizerFunc(func(context.Context, *kpropd.Peer) error { return nil }),
 			}
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -58,7 +60,7 @@ func BenchmarkPropagate(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := kprop.Propagate(context.Background(), conn, &kprop.Config{Credentials: creds}, bytes.NewReader(dump), size); err != nil {
+				if _, err := kprop.Propagate(context.Background(), conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds}}, bytes.NewReader(dump), size); err != nil {
 					b.Fatal(err)
 				}
 				conn.Close()

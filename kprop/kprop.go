@@ -15,12 +15,15 @@ import (
 	"github.com/gokprop/gokprop/krbauth"
 )
 
-// Config carries the choices of a propagation. Only Credentials is
+// Config carries the choices of a propagation. Auth.Credentials is
 // required.
 type Config struct {
-	// Credentials is a ticket for the replica's host service, as
-	// krbkdc.KDCClient.GetInitialCredentials returns it.
-	Credentials *krbauth.Credentials
+	// Auth configures the connection: the credentials (a ticket for the
+	// replica's host service, as krbkdc.KDCClient.GetInitialCredentials
+	// returns it), the clock skew allowed when they are checked, the
+	// clock and randomness. An empty Auth.ApplVersion means kprop's
+	// ("kprop5_01"), a zero Auth.MaxMessageSize 64 KiB.
+	Auth krbauth.ClientConfig
 
 	// ChunkSize is the number of dump bytes sealed into each KRB-PRIV
 	// message; 0 means MIT's 32768. MIT kpropd accepts any size.
@@ -32,9 +35,6 @@ type Config struct {
 
 	// Logger receives debug-level progress; nil discards it.
 	Logger *slog.Logger
-
-	// Now returns the current time; nil means time.Now.
-	Now func() time.Time
 }
 
 // Result describes a propagation the replica acknowledged.
@@ -47,40 +47,6 @@ type Result struct {
 	Enctype krb5.Enctype
 }
 
-// ErrPrematureEOF is reported when the dump ends before the size announced.
-var ErrPrematureEOF = errors.New("Premature EOF found for database file!")
-
-// OpError is a failure of one step of the propagation, worded like MIT
-// kprop's messages: Err followed by what was being done.
-type OpError struct {
-	// Op says what was being done, e.g. "while sending database block
-	// starting at 32768".
-	Op string
-	// Err is the cause: a network error, a *krbauth.RemoteError sent by
-	// the replica, a krb5.ErrorCode, ErrPrematureEOF, *SizeMismatchError.
-	Err error
-}
-
-func (e *OpError) Error() string {
-	var re *krbauth.RemoteError
-	if errors.As(e.Err, &re) {
-		return re.Error()
-	}
-	return e.Err.Error() + " " + e.Op
-}
-
-func (e *OpError) Unwrap() error { return e.Err }
-
-// SizeMismatchError: the replica acknowledged a size other than the one
-// sent.
-type SizeMismatchError struct {
-	Sent, Acknowledged uint64
-}
-
-func (e *SizeMismatchError) Error() string {
-	return fmt.Sprintf("Kpropd sent database size %d, expecting %d", e.Acknowledged, e.Sent)
-}
-
 // Propagate sends a database dump to the kpropd at the other end of conn:
 // the sendauth handshake, the size as a KRB-SAFE, the dump as KRB-PRIV
 // chunks, then it waits for the replica to load the dump and acknowledge
@@ -89,20 +55,22 @@ func (e *SizeMismatchError) Error() string {
 // ctx bounds the whole exchange, including the replica's load; its
 // cancellation unblocks any network wait. Propagate does not close conn.
 func Propagate(ctx context.Context, conn net.Conn, cfg *Config, dump io.Reader, size int64) (*Result, error) {
-	if cfg == nil || cfg.Credentials == nil {
+	if cfg == nil || cfg.Auth.Credentials == nil {
 		return nil, errors.New("kprop: no credentials")
 	}
 	if size < 0 {
 		return nil, fmt.Errorf("kprop: negative dump size %d", size)
 	}
-	c := krbauth.Client(conn, &krbauth.ClientConfig{
-		Credentials:    cfg.Credentials,
-		ApplVersion:    wire.ApplVersion,
-		Now:            cfg.Now,
-		MaxMessageSize: ackLimit,
-	})
+	auth := cfg.Auth
+	if auth.ApplVersion == "" {
+		auth.ApplVersion = wire.ApplVersion
+	}
+	if auth.MaxMessageSize == 0 {
+		auth.MaxMessageSize = ackLimit
+	}
+	c := krbauth.Client(conn, &auth)
 	if err := c.HandshakeContext(ctx); err != nil {
-		return nil, ctxErr(ctx, &OpError{Op: "while authenticating to server", Err: err})
+		return nil, ctxErr(ctx, &OpError{Step: StepAuthenticate, Err: err})
 	}
 	res, err := Send(ctx, c, cfg, dump, size)
 	return res, ctxErr(ctx, err)
@@ -127,9 +95,9 @@ func Send(ctx context.Context, c *krbauth.Conn, cfg *Config, dump io.Reader, siz
 	var sizeBuf [wire.MaxSizeLen]byte
 	if err := c.WriteSafe(wire.AppendSize(sizeBuf[:0], uint64(size))); err != nil {
 		if errors.Is(err, krbauth.ErrTransport) {
-			return nil, &OpError{Op: "while sending database size", Err: err}
+			return nil, &OpError{Step: StepSendSize, Err: err}
 		}
-		return nil, &OpError{Op: "while encoding database size", Err: err}
+		return nil, &OpError{Step: StepEncodeSize, Err: err}
 	}
 	c.StartChaining()
 
@@ -141,21 +109,20 @@ func Send(ctx context.Context, c *krbauth.Conn, cfg *Config, dump io.Reader, siz
 	for sent < size {
 		n := int(min(int64(chunk), size-sent))
 		if _, err := io.ReadFull(dump, plain[:n]); err != nil {
-			op := fmt.Sprintf("while reading database block starting at %d", sent)
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				_ = c.WriteError(krb5.ErrGeneric, ErrPrematureEOF.Error())
-				return nil, &OpError{Op: op, Err: ErrPrematureEOF}
+				return nil, &OpError{Step: StepReadBlock, Offset: sent, Err: ErrPrematureEOF}
 			}
 			_ = c.WriteError(krb5.ErrGeneric, "while reading database: "+err.Error())
-			return nil, &OpError{Op: op, Err: err}
+			return nil, &OpError{Step: StepReadBlock, Offset: sent, Err: err}
 		}
 		if err := c.WritePriv(plain[:n]); err != nil {
 			if errors.Is(err, krbauth.ErrTransport) {
-				return nil, &OpError{Op: fmt.Sprintf("while sending database block starting at %d", sent), Err: remoteCause(c, err)}
+				return nil, &OpError{Step: StepSendBlock, Offset: sent, Err: remoteCause(c, err)}
 			}
-			op := fmt.Sprintf("while encoding database block starting at %d", sent)
-			_ = c.WriteError(krbauth.CodeOf(err), op)
-			return nil, &OpError{Op: op, Err: err}
+			e := &OpError{Step: StepEncodeBlock, Offset: sent, Err: err}
+			_ = c.WriteError(krbauth.CodeOf(err), e.Context())
+			return nil, e
 		}
 		sent += int64(n)
 		res.Chunks++
@@ -170,13 +137,13 @@ func Send(ctx context.Context, c *krbauth.Conn, cfg *Config, dump io.Reader, siz
 	data, err := c.ReadSafe()
 	if err != nil {
 		if errors.Is(err, krbauth.ErrTransport) {
-			return nil, &OpError{Op: "while reading response from server", Err: err}
+			return nil, &OpError{Step: StepReadResponse, Err: err}
 		}
-		return nil, &OpError{Op: "while decoding final size packet from server", Err: err}
+		return nil, &OpError{Step: StepDecodeResponse, Err: err}
 	}
 	got, err := wire.DecodeSize(data)
 	if err != nil {
-		return nil, &OpError{Op: "malformed sent database size message", Err: err}
+		return nil, &OpError{Step: StepMalformedResponse, Err: err}
 	}
 	if got != uint64(size) {
 		return nil, &SizeMismatchError{Sent: uint64(size), Acknowledged: got}

@@ -3,7 +3,6 @@ package kpropd
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,43 +13,41 @@ import (
 
 // Authorizer decides whether an authenticated client may propagate a
 // database to this replica. It is asked after mutual authentication and
-// before any data is accepted. ticketEnctype is the encryption type of the
-// client's ticket (the enc-part of the ticket, not the session key), which
-// is what the optional enctype column of kpropd.acl is compared with.
+// before any data is accepted. An error refuses the client; an error that
+// wraps ErrNotAuthorized is logged as a refusal rather than a failure.
 type Authorizer interface {
-	Authorize(ctx context.Context, client krb5.Principal, ticketEnctype krb5.Enctype) error
+	Authorize(ctx context.Context, p *Peer) error
 }
 
 // AuthorizerFunc adapts a function to the Authorizer interface.
-type AuthorizerFunc func(ctx context.Context, client krb5.Principal, ticketEnctype krb5.Enctype) error
+type AuthorizerFunc func(ctx context.Context, p *Peer) error
 
 // Authorize calls f.
-func (f AuthorizerFunc) Authorize(ctx context.Context, client krb5.Principal, ticketEnctype krb5.Enctype) error {
-	return f(ctx, client, ticketEnctype)
-}
+func (f AuthorizerFunc) Authorize(ctx context.Context, p *Peer) error { return f(ctx, p) }
 
-// ErrNotAuthorized is the cause of every authorization refusal; its text
-// completes MIT's log line "Rejected connection from unauthorized
-// principal NAME".
-var ErrNotAuthorized = errors.New("unauthorized principal")
-
-// ACLFile is the default Authorizer: the path of a kpropd.acl file, read
-// on every connection as MIT kpropd does, so edits apply without a restart.
-// A missing or unreadable file authorizes nobody.
+// ACLFile is the Authorizer of MIT kpropd (what cmd/kpropd uses): the path
+// of a kpropd.acl file, read on every connection as MIT kpropd does, so
+// edits apply without a restart. A missing or unreadable file authorizes
+// nobody.
 type ACLFile string
 
 // Authorize reads the file and checks the client against it.
-func (p ACLFile) Authorize(ctx context.Context, client krb5.Principal, ticketEnctype krb5.Enctype) error {
+func (p ACLFile) Authorize(ctx context.Context, peer *Peer) error {
 	f, err := os.Open(string(p))
 	if err != nil {
-		return fmt.Errorf("%w %s: %w", ErrNotAuthorized, client, err)
+		return fmt.Errorf("%w %s: %w", ErrNotAuthorized, peer.Client, err)
 	}
 	defer f.Close()
-	return authorizeFrom(f, client, ticketEnctype)
+	a, err := ParseACL(f)
+	if err != nil {
+		return fmt.Errorf("%w %s: %w", ErrNotAuthorized, peer.Client, err)
+	}
+	return a.Authorize(context.Background(), peer)
 }
 
 // ACL is a parsed kpropd.acl: one principal per line, optionally followed
-// by whitespace and an enctype name that the client's ticket must use.
+// by whitespace and an enctype name that the client's ticket must use
+// (Peer.TicketEnctype).
 type ACL struct {
 	lines []string
 }
@@ -69,22 +66,14 @@ func ParseACL(r io.Reader) (*ACL, error) {
 }
 
 // Authorize checks the client against the parsed lines.
-func (a *ACL) Authorize(ctx context.Context, client krb5.Principal, ticketEnctype krb5.Enctype) error {
-	name := client.String()
+func (a *ACL) Authorize(ctx context.Context, p *Peer) error {
+	name := p.Client.String()
 	for _, line := range a.lines {
-		if aclLineMatches(line, name, ticketEnctype) {
+		if aclLineMatches(line, name, p.TicketEnctype) {
 			return nil
 		}
 	}
 	return fmt.Errorf("%w %s", ErrNotAuthorized, name)
-}
-
-func authorizeFrom(r io.Reader, client krb5.Principal, ticketEnctype krb5.Enctype) error {
-	a, err := ParseACL(r)
-	if err != nil {
-		return fmt.Errorf("%w %s: %w", ErrNotAuthorized, client, err)
-	}
-	return a.Authorize(context.Background(), client, ticketEnctype)
 }
 
 // aclLineMatches applies MIT kpropd's rule (kpropd.c authorized_principal):

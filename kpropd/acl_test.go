@@ -41,7 +41,7 @@ func TestACLMatching(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = a.Authorize(context.Background(), client, tt.etype)
+		err = a.Authorize(context.Background(), &Peer{Client: client, TicketEnctype: tt.etype})
 		if (err == nil) != tt.allowed {
 			t.Errorf("extra line %q etype %d: err = %v, want allowed %v", tt.extra, tt.etype, err, tt.allowed)
 		}
@@ -55,19 +55,19 @@ func TestACLFileReadEachTime(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kpropd.acl")
 	client := krb5.HostPrincipal("host", "a", "R")
 	f := ACLFile(path)
-	if err := f.Authorize(context.Background(), client, 18); err == nil {
+	if err := f.Authorize(context.Background(), &Peer{Client: client, TicketEnctype: 18}); err == nil {
 		t.Fatal("missing ACL file authorized a client")
 	}
 	if err := os.WriteFile(path, []byte("host/a@R\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Authorize(context.Background(), client, 18); err != nil {
+	if err := f.Authorize(context.Background(), &Peer{Client: client, TicketEnctype: 18}); err != nil {
 		t.Fatalf("after adding the client: %v", err)
 	}
 	if err := os.WriteFile(path, []byte("host/b@R\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Authorize(context.Background(), client, 18); err == nil {
+	if err := f.Authorize(context.Background(), &Peer{Client: client, TicketEnctype: 18}); err == nil {
 		t.Fatal("edit of the ACL not honoured")
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gokprop/gokprop/kpropd"
 	"github.com/gokprop/gokprop/krb5"
+	"github.com/gokprop/gokprop/krbauth"
 	"github.com/gokprop/gokprop/krbconf"
 )
 
@@ -20,8 +21,10 @@ import (
 func ExampleServer() {
 	me := krb5.HostPrincipal("host", "kdc2.example.com", "EXAMPLE.COM")
 	srv := &kpropd.Server{
-		Principal:  me,
-		Keytab:     func() (*keytab.Keytab, error) { return krbconf.LoadKeytab("FILE:/etc/krb5.keytab") },
+		Auth: &krbauth.ServerConfig{
+			GetKeytab: func() (*keytab.Keytab, error) { return krbconf.LoadKeytab("FILE:/etc/krb5.keytab") },
+			Principal: me,
+		},
 		Authorizer: kpropd.ACLFile("/etc/krb5kdc/kpropd.acl"),
 		File:       "/var/lib/krb5kdc/from_master",
 		Loader:     &kpropd.KDB5Util{Realm: "EXAMPLE.COM"},
@@ -43,8 +46,8 @@ func ExampleServer() {
 func ExampleParseACL() {
 	acl, _ := kpropd.ParseACL(strings.NewReader("host/kdc1.example.com@EXAMPLE.COM aes256-cts\n"))
 	client := krb5.HostPrincipal("host", "kdc1.example.com", "EXAMPLE.COM")
-	fmt.Println(acl.Authorize(context.Background(), client, krb5.EnctypeAES256CTSSHA1))
-	fmt.Println(acl.Authorize(context.Background(), client, krb5.EnctypeAES128CTSSHA1))
+	fmt.Println(acl.Authorize(context.Background(), &kpropd.Peer{Client: client, TicketEnctype: krb5.EnctypeAES256CTSSHA1}))
+	fmt.Println(acl.Authorize(context.Background(), &kpropd.Peer{Client: client, TicketEnctype: krb5.EnctypeAES128CTSSHA1}))
 	// Output:
 	// <nil>
 	// unauthorized principal host/kdc1.example.com@EXAMPLE.COM

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -39,32 +38,7 @@ type fixture struct {
 	dir    string
 	kt     *keytab.Keytab
 	loaded chan []byte
-	done   chan bool // one value per connection the server has finished
-}
-
-// doneHandler reports the server's end-of-connection events.
-type doneHandler struct {
-	slog.Handler
-	done chan bool
-}
-
-func (h doneHandler) Enabled(context.Context, slog.Level) bool { return true }
-
-func (h doneHandler) Handle(ctx context.Context, r slog.Record) error {
-	if r.Message == kpropd.MsgConnectionDone {
-		ok := false
-		r.Attrs(func(a slog.Attr) bool {
-			if a.Key == "ok" {
-				ok = a.Value.Bool()
-			}
-			return true
-		})
-		select {
-		case h.done <- ok:
-		default: // nobody is counting: do not block the server
-		}
-	}
-	return nil
+	done   chan struct{} // one value per connection the server has finished
 }
 
 // finished waits for the server to finish n more connections.
@@ -85,12 +59,14 @@ func newFixture(t *testing.T, enctype krb5.Enctype, mutate func(*kpropd.Server))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{dir: t.TempDir(), kt: kt, loaded: make(chan []byte, 4), done: make(chan bool, 64)}
+	f := &fixture{dir: t.TempDir(), kt: kt, loaded: make(chan []byte, 4), done: make(chan struct{}, 64)}
 	f.srv = &kpropd.Server{
-		Principal: replica,
-		Keytab:    func() (*keytab.Keytab, error) { return kt, nil },
-		Authorizer: kpropd.AuthorizerFunc(func(ctx context.Context, c krb5.Principal, e krb5.Enctype) error {
-			if !c.Equal(primary) {
+		Auth: &krbauth.ServerConfig{
+			GetKeytab: func() (*keytab.Keytab, error) { return kt, nil },
+			Principal: replica,
+		},
+		Authorizer: kpropd.AuthorizerFunc(func(ctx context.Context, p *kpropd.Peer) error {
+			if !p.Client.Equal(primary) {
 				return kpropd.ErrNotAuthorized
 			}
 			return nil
@@ -103,7 +79,14 @@ func newFixture(t *testing.T, enctype krb5.Enctype, mutate func(*kpropd.Server))
 		}),
 		Timeout:          20 * time.Second,
 		HandshakeTimeout: 5 * time.Second,
-		Logger:           slog.New(doneHandler{done: f.done}),
+		ConnState: func(_ net.Conn, st kpropd.ConnState) {
+			if st == kpropd.StateClosed {
+				select {
+				case f.done <- struct{}{}:
+				default: // nobody is counting: do not block the server
+				}
+			}
+		},
 	}
 	if mutate != nil {
 		mutate(f.srv)
@@ -151,7 +134,7 @@ func (f *fixture) push(t *testing.T, enctype krb5.Enctype, dump []byte, wrap fun
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return kprop.Propagate(ctx, conn, &kprop.Config{Credentials: f.creds(t, enctype)}, bytes.NewReader(dump), int64(len(dump)))
+	return kprop.Propagate(ctx, conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: f.creds(t, enctype)}}, bytes.NewReader(dump), int64(len(dump)))
 }
 
 func randomDump(t *testing.T, n int) []byte {
@@ -189,7 +172,7 @@ func TestPropagateGoToGo(t *testing.T) {
 
 func TestUnauthorizedClientIsToldAndNothingInstalled(t *testing.T) {
 	f := newFixture(t, 18, func(s *kpropd.Server) {
-		s.Authorizer = kpropd.AuthorizerFunc(func(context.Context, krb5.Principal, krb5.Enctype) error {
+		s.Authorizer = kpropd.AuthorizerFunc(func(context.Context, *kpropd.Peer) error {
 			return kpropd.ErrNotAuthorized
 		})
 	})
@@ -217,7 +200,7 @@ func TestLoadFailureIsReported(t *testing.T) {
 
 func TestVerifyRejectsBeforeInstall(t *testing.T) {
 	f := newFixture(t, 18, func(s *kpropd.Server) {
-		s.Verify = func(ctx context.Context, path string) error { return errors.New("not a dump") }
+		s.Verifier = kpropd.VerifierFunc(func(ctx context.Context, path string) error { return errors.New("not a dump") })
 	})
 	if err := os.WriteFile(f.srv.File, []byte("previous"), 0o600); err != nil {
 		t.Fatal(err)
@@ -314,7 +297,7 @@ func TestPrematureEOFIsReported(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// Announce more than the reader yields.
-	_, err = kprop.Propagate(ctx, conn, &kprop.Config{Credentials: f.creds(t, 17)}, bytes.NewReader(make([]byte, 1000)), 5000)
+	_, err = kprop.Propagate(ctx, conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: f.creds(t, 17)}}, bytes.NewReader(make([]byte, 1000)), 5000)
 	if !errors.Is(err, kprop.ErrPrematureEOF) {
 		t.Fatalf("err = %v, want premature EOF", err)
 	}

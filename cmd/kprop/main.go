@@ -154,7 +154,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer conn.Close()
 
-	cfgProp := &kprop.Config{Credentials: creds}
+	cfgProp := &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds}}
 	if o.debug > 0 {
 		cfgProp.Progress = func(sent int64) { fmt.Fprintf(stdout, "%d bytes sent.\n", sent) }
 	}
@@ -176,8 +176,8 @@ func reportPropagateError(stderr io.Writer, prog string, err error) int {
 	var re *krbauth.RemoteError
 	if errors.As(err, &re) {
 		var op *kprop.OpError
-		if errors.As(err, &op) && op.Op == "while authenticating to server" {
-			comerr.Print(stderr, prog, krbauth.ErrSendauthRejected, "%s", op.Op)
+		if errors.As(err, &op) && op.Step == kprop.StepAuthenticate {
+			comerr.Print(stderr, prog, krbauth.ErrSendauthRejected, "%s", op.Context())
 		}
 		if re.Code == krb5.ErrGeneric {
 			fmt.Fprintf(stderr, "Generic remote error: %s\n", re.Text)
@@ -200,7 +200,7 @@ func reportPropagateError(stderr io.Writer, prog string, err error) int {
 			comerr.Print(stderr, prog, nil, "%s", kprop.ErrPrematureEOF.Error())
 			return 1
 		}
-		comerr.Print(stderr, prog, op.Err, "%s", op.Op)
+		comerr.Print(stderr, prog, op.Err, "%s", op.Context())
 		return 1
 	}
 	comerr.Print(stderr, prog, err, "")
@@ -211,19 +211,9 @@ func reportPropagateError(stderr io.Writer, prog string, err error) int {
 // name, by default the krb5_prop service, which falls back to port 754
 // when the services database lacks it (MIT fails there).
 func dial(ctx context.Context, host, port string) (net.Conn, error) {
-	p := port
-	if p == "" {
-		p = wire.PortName
-	}
-	n, err := strconv.Atoi(p)
+	n, err := wire.LookupPort(port)
 	if err != nil {
-		n, err = net.LookupPort("tcp", p)
-		if err != nil {
-			if port != "" {
-				return nil, &net.DNSError{Err: "Servname not supported for ai_socktype", Name: host}
-			}
-			n = wire.DefaultPort
-		}
+		return nil, &net.DNSError{Err: "Servname not supported for ai_socktype", Name: host}
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(n)))

@@ -17,8 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"log/syslog"
 	"net"
 	"os"
 	"os/signal"
@@ -35,6 +33,7 @@ import (
 	"github.com/gokprop/gokprop/internal/wire"
 	"github.com/gokprop/gokprop/kpropd"
 	"github.com/gokprop/gokprop/krb5"
+	"github.com/gokprop/gokprop/krbauth"
 	"github.com/gokprop/gokprop/krbconf"
 )
 
@@ -156,16 +155,21 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		loader.Started = func(pid int) { fmt.Fprintf(stderr, "Load PID is %d\n", pid) }
 	}
 	srv := &kpropd.Server{
-		Principal:              me,
-		Keytab:                 func() (*keytab.Keytab, error) { return krbconf.LoadKeytab(ktName) },
-		AcceptAnyHostPrincipal: cfg.IgnoreAcceptorHostname(),
-		PermittedEnctypes:      permitted,
-		ClockSkew:              cfg.ClockSkew(),
-		Authorizer:             kpropd.ACLFile(o.acl),
-		File:                   o.file,
-		Loader:                 loader,
-		Timeout:                timeout,
-		Logger:                 log,
+		Auth: &krbauth.ServerConfig{
+			GetKeytab:              func() (*keytab.Keytab, error) { return krbconf.LoadKeytab(ktName) },
+			Principal:              me,
+			AcceptAnyHostPrincipal: cfg.IgnoreAcceptorHostname(),
+			PermittedEnctypes:      permitted,
+			ClockSkew:              cfg.ClockSkew(),
+			ReplayCache:            krbauth.NewReplayCache(),
+			ApplVersion:            wire.ApplVersion,
+		},
+		Authorizer:  kpropd.ACLFile(o.acl),
+		File:        o.file,
+		Loader:      loader,
+		Timeout:     timeout,
+		Logger:      log,
+		ConnContext: withConn,
 	}
 
 	if isSocket(stdin) {
@@ -180,7 +184,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return 0
 	}
 
-	port, err := lookupPort(o.port)
+	port, err := wire.LookupPort(o.port)
 	if err != nil {
 		return fail(err, "while binding listener socket")
 	}
@@ -247,19 +251,6 @@ func usableEnctypes(cfg *krbconf.Config) ([]krb5.Enctype, error) {
 	return slices.DeleteFunc(list, func(e krb5.Enctype) bool { return cfg.EnctypeUsable(e) != nil }), nil
 }
 
-func lookupPort(p string) (int, error) {
-	if p == "" {
-		if n, err := net.LookupPort("tcp", wire.PortName); err == nil {
-			return n, nil
-		}
-		return wire.DefaultPort, nil
-	}
-	if n, err := strconv.Atoi(p); err == nil {
-		return n, nil
-	}
-	return net.LookupPort("tcp", p)
-}
-
 func isSocket(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeSocket != 0
@@ -295,84 +286,3 @@ func waitIdle(srv *kpropd.Server) {
 	defer cancel()
 	_ = srv.Shutdown(ctx)
 }
-
-// newLogger returns the daemon's logger. Events go to syslog (facility
-// daemon, ident kpropd, as MIT's openlog); with -d MIT's debug lines also
-// go to standard error; without syslog (no /dev/log, as in many
-// containers) a foreground daemon logs to standard error instead.
-func newLogger(debug, foreground bool, stderr io.Writer) *slog.Logger {
-	var hs []slog.Handler
-	sys, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_INFO, "kpropd")
-	if err == nil {
-		hs = append(hs, &syslogHandler{w: sys})
-	}
-	switch {
-	case debug:
-		hs = append(hs, &lineHandler{w: stderr, level: slog.LevelDebug})
-	case err != nil && foreground:
-		hs = append(hs, &lineHandler{w: stderr, level: slog.LevelInfo})
-	}
-	return slog.New(multiHandler(hs))
-}
-
-// lineHandler writes each record's message as one line, as MIT's
-// fprintf(stderr, ...) debugging does.
-type lineHandler struct {
-	mu    sync.Mutex
-	w     io.Writer
-	level slog.Level
-}
-
-func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
-
-func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	_, err := fmt.Fprintln(h.w, r.Message)
-	return err
-}
-
-func (h *lineHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *lineHandler) WithGroup(string) slog.Handler      { return h }
-
-// syslogHandler sends records to syslog at the matching priority.
-type syslogHandler struct{ w *syslog.Writer }
-
-func (h *syslogHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
-
-func (h *syslogHandler) Handle(_ context.Context, r slog.Record) error {
-	switch {
-	case r.Level >= slog.LevelError:
-		return h.w.Err(r.Message)
-	case r.Level >= slog.LevelWarn:
-		return h.w.Warning(r.Message)
-	}
-	return h.w.Info(r.Message)
-}
-
-func (h *syslogHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *syslogHandler) WithGroup(string) slog.Handler      { return h }
-
-// multiHandler hands each record to every handler that wants it.
-type multiHandler []slog.Handler
-
-func (m multiHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	for _, h := range m {
-		if h.Enabled(ctx, l) {
-			return true
-		}
-	}
-	return false
-}
-
-func (m multiHandler) Handle(ctx context.Context, r slog.Record) error {
-	for _, h := range m {
-		if h.Enabled(ctx, r.Level) {
-			_ = h.Handle(ctx, r)
-		}
-	}
-	return nil
-}
-
-func (m multiHandler) WithAttrs([]slog.Attr) slog.Handler { return m }
-func (m multiHandler) WithGroup(string) slog.Handler      { return m }
