@@ -154,11 +154,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer conn.Close()
 
-	cfgProp := &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds}}
-	if o.debug > 0 {
-		cfgProp.Progress = func(sent int64) { fmt.Fprintf(stdout, "%d bytes sent.\n", sent) }
-	}
-	if _, err := kprop.Propagate(ctx, conn, cfgProp, dump, dump.Size); err != nil {
+	if _, err := kprop.Propagate(ctx, conn, propagateConfig(cfg, creds, o, stdout), dump, dump.Size); err != nil {
 		return reportPropagateError(stderr, prog, err)
 	}
 	if err := kprop.WriteLastProp(o.file, o.host); err != nil {
@@ -166,6 +162,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "Database propagation to %s: SUCCEEDED\n", o.host)
 	return 0
+}
+
+// propagateConfig is the propagation's configuration: the credentials,
+// checked with krb5.conf's clockskew as MIT's krb5_mk_req_extended checks
+// them, and with -d a progress line per chunk, as MIT kprop prints.
+func propagateConfig(cfg *krbconf.Config, creds *krbauth.Credentials, o *options, stdout io.Writer) *kprop.Config {
+	c := &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds, ClockSkew: cfg.ClockSkew()}}
+	if o.debug > 0 {
+		c.Progress = func(sent int64) { fmt.Fprintf(stdout, "%d bytes sent.\n", sent) }
+	}
+	return c
 }
 
 // reportPropagateError prints a failed propagation as MIT kprop does: a
