@@ -147,9 +147,10 @@ func (s *Server) Serve(l net.Listener) error {
 			if s.isClosed() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Back off on transient accept failures (e.g. EMFILE).
+			if temporary(err) {
+				// Back off on transient accept failures (EMFILE, ENFILE,
+				// ECONNABORTED...), as net/http does, rather than stop
+				// serving.
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 				time.Sleep(delay)
 				continue
@@ -330,4 +331,13 @@ func (s *Server) handshakeTimeout() time.Duration {
 		return s.HandshakeTimeout
 	}
 	return DefaultHandshakeTimeout
+}
+
+// temporary reports whether an Accept error is one to retry after a
+// pause: the test net/http applies (Temporary, which timeouts also
+// satisfy, is deprecated on net.Error only because most of its callers
+// misuse it; for accept it is the right question).
+func temporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
 }
