@@ -105,12 +105,20 @@ func (k *KDB5Util) Load(ctx context.Context, path string) error {
 		if last != "" {
 			msg += ": " + last
 		}
-		return &LoadError{Msg: msg}
+		return &LoadError{Msg: msg, Err: err}
 	}
-	return &LoadError{Msg: fmt.Sprintf("%s load terminated: %v", args[0], err)}
+	return &LoadError{Msg: fmt.Sprintf("%s load terminated: %v", args[0], err), Err: err}
 }
 
-// LoadError reports a loader that failed.
-type LoadError struct{ Msg string }
+// LoadError reports a loader that failed: Msg is MIT kpropd's words for
+// it, Err the error it came from (for KDB5Util, the *exec.ExitError).
+type LoadError struct {
+	Msg string
+	Err error
+}
 
+// Error returns Msg.
 func (e *LoadError) Error() string { return e.Msg }
+
+// Unwrap returns Err.
+func (e *LoadError) Unwrap() error { return e.Err }
