@@ -31,7 +31,8 @@ func (f AuthorizerFunc) Authorize(ctx context.Context, p *Peer) error { return f
 // nobody.
 type ACLFile string
 
-// Authorize reads the file and checks the client against it.
+// Authorize reads the file and checks the client against it, as
+// ACL.Authorize does.
 func (p ACLFile) Authorize(ctx context.Context, peer *Peer) error {
 	f, err := os.Open(string(p))
 	if err != nil {
@@ -42,7 +43,7 @@ func (p ACLFile) Authorize(ctx context.Context, peer *Peer) error {
 	if err != nil {
 		return fmt.Errorf("%w %s: %w", ErrNotAuthorized, peer.Client, err)
 	}
-	return a.Authorize(context.Background(), peer)
+	return a.Authorize(ctx, peer)
 }
 
 // ACL is a parsed kpropd.acl: one principal per line, optionally followed
@@ -65,9 +66,13 @@ func ParseACL(r io.Reader) (*ACL, error) {
 	return &a, nil
 }
 
-// Authorize checks the client against the parsed lines.
+// Authorize checks the client against the parsed lines. It refuses every
+// client once ctx has ended.
 func (a *ACL) Authorize(ctx context.Context, p *Peer) error {
 	name := p.Client.String()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
 	for _, line := range a.lines {
 		if aclLineMatches(line, name, p.TicketEnctype) {
 			return nil

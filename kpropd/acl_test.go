@@ -71,3 +71,26 @@ func TestACLFileReadEachTime(t *testing.T) {
 		t.Fatal("edit of the ACL not honoured")
 	}
 }
+
+// An ended context refuses even a listed client: the ACL honours it.
+func TestACLHonoursContext(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kpropd.acl")
+	if err := os.WriteFile(path, []byte("host/a@R\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	peer := &Peer{Client: krb5.HostPrincipal("host", "a", "R"), TicketEnctype: 18}
+	acl, err := ParseACL(strings.NewReader("host/a@R\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for name, a := range map[string]Authorizer{"ACL": acl, "ACLFile": ACLFile(path)} {
+		if err := a.Authorize(context.Background(), peer); err != nil {
+			t.Errorf("%s: listed client refused: %v", name, err)
+		}
+		if err := a.Authorize(ctx, peer); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a cancelled context: %v", name, err)
+		}
+	}
+}
