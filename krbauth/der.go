@@ -529,7 +529,7 @@ func (l *bodyLayout) appendPrefix(b []byte, app bool) []byte {
 		b = appendHeader(b, idEncPrivPart, l.seqLen())
 	}
 	b = appendHeader(b, idSequence, l.contents)
-	b = appendHeader(b, idCtx|0, tlvLen(l.dataLen))
+	b = appendHeader(b, idCtx, tlvLen(l.dataLen)) // [0]
 	return appendHeader(b, idOctetString, l.dataLen)
 }
 

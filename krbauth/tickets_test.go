@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
-	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
 
 	"github.com/gokprop/gokprop/internal/krbtest"
@@ -54,16 +53,6 @@ func hsKeytab(t testing.TB, entries ...hsKTEntry) *keytab.Keytab {
 		t.Fatal(err)
 	}
 	return kt
-}
-
-// hsMintTicket mints the ticket s describes.
-func hsMintTicket(t testing.TB, s hsTicketSpec) messages.Ticket {
-	t.Helper()
-	tkt, err := s.Mint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tkt
 }
 
 // hsCreds mints a ticket per s and returns it as Credentials.
