@@ -71,7 +71,7 @@ func readAPRep(msg []byte, key types.EncryptionKey, auth types.Authenticator) (a
 		return apRepFields{}, fmt.Errorf("AP-REP expected: %w", krb5.ErrMsgType)
 	}
 	var w wireAPRep
-	if err := hsUnmarshal(msg, &w, "application,explicit,tag:15"); err != nil {
+	if err := unmarshalDER(msg, &w, "application,explicit,tag:15"); err != nil {
 		return apRepFields{}, asn1Failure("AP-REP", err)
 	}
 	if w.PVNO != iana.PVNO {
@@ -82,7 +82,7 @@ func readAPRep(msg []byte, key types.EncryptionKey, auth types.Authenticator) (a
 		return apRepFields{}, fmt.Errorf("AP-REP: %w", err)
 	}
 	var part messages.EncAPRepPart
-	if err := hsUnmarshal(plain, &part, "application,explicit,tag:27"); err != nil {
+	if err := unmarshalDER(plain, &part, "application,explicit,tag:27"); err != nil {
 		return apRepFields{}, asn1Failure("EncAPRepPart", err)
 	}
 	if !part.CTime.Equal(auth.CTime) || part.Cusec != auth.Cusec {

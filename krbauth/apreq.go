@@ -52,9 +52,9 @@ func asn1Failure(what string, err error) error {
 	return fmt.Errorf("decode %s: %w (%v)", what, &liberr.Error{Text: describeASN1(err), Err: ErrMalformed}, err)
 }
 
-// hsUnmarshal decodes b into v with the given tag parameters, turning
+// unmarshalDER decodes b into v with the given tag parameters, turning
 // a panic inside the ASN.1 decoder into an error.
-func hsUnmarshal(b []byte, v any, params string) (err error) {
+func unmarshalDER(b []byte, v any, params string) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("asn1 decoder panic: %v", r)
@@ -132,14 +132,14 @@ func parseAPReq(msg []byte) (*apReq, error) {
 		return nil, fmt.Errorf("AP-REQ expected: %w", krb5.ErrMsgType)
 	}
 	var w wireAPReq
-	if err := hsUnmarshal(msg, &w, "application,explicit,tag:14"); err != nil {
+	if err := unmarshalDER(msg, &w, "application,explicit,tag:14"); err != nil {
 		return nil, asn1Failure("AP-REQ", err)
 	}
 	if w.PVNO != iana.PVNO {
 		return nil, fmt.Errorf("AP-REQ pvno %d: %w", w.PVNO, krb5.ErrBadPVNO)
 	}
 	var tkt messages.Ticket
-	if err := hsUnmarshal(w.Ticket.Bytes, &tkt, "application,explicit,tag:1"); err != nil {
+	if err := unmarshalDER(w.Ticket.Bytes, &tkt, "application,explicit,tag:1"); err != nil {
 		return nil, asn1Failure("ticket", err)
 	}
 	if tkt.TktVNO != iana.PVNO {
@@ -279,7 +279,7 @@ func decryptTicketWith(r *apReq, key types.EncryptionKey) (messages.EncTicketPar
 		return messages.EncTicketPart{}, err
 	}
 	var etp messages.EncTicketPart
-	if err := hsUnmarshal(pt, &etp, "application,explicit,tag:3"); err != nil {
+	if err := unmarshalDER(pt, &etp, "application,explicit,tag:3"); err != nil {
 		return messages.EncTicketPart{}, asn1Failure("EncTicketPart", err)
 	}
 	return etp, nil
@@ -293,7 +293,7 @@ func decryptAuthenticator(r *apReq, session types.EncryptionKey) (types.Authenti
 		return types.Authenticator{}, fmt.Errorf("authenticator: %w", err)
 	}
 	var a types.Authenticator
-	if err := hsUnmarshal(pt, &a, "application,explicit,tag:2"); err != nil {
+	if err := unmarshalDER(pt, &a, "application,explicit,tag:2"); err != nil {
 		return types.Authenticator{}, asn1Failure("authenticator", err)
 	}
 	if a.AVNO != iana.PVNO {
@@ -344,7 +344,7 @@ func verifyAPReq(r *apReq, p verifyParams) (*verifiedAPReq, error) {
 	if err := validTicketTimes(etp, p.now, p.skew); err != nil {
 		return nil, err
 	}
-	if !hsWithinSkew(auth.CTime, p.now, p.skew) {
+	if !withinSkew(auth.CTime, p.now, p.skew) {
 		return nil, fmt.Errorf("authenticator time %s, local time %s: %w",
 			auth.CTime.UTC().Format(time.RFC3339), p.now.UTC().Format(time.RFC3339), krb5.ErrSkew)
 	}
@@ -394,8 +394,8 @@ func validTicketTimes(etp messages.EncTicketPart, now time.Time, skew time.Durat
 	return nil
 }
 
-// hsWithinSkew is MIT's ts_within at one-second resolution.
-func hsWithinSkew(t, now time.Time, skew time.Duration) bool {
+// withinSkew is MIT's ts_within at one-second resolution.
+func withinSkew(t, now time.Time, skew time.Duration) bool {
 	d := t.Unix() - now.Unix()
 	s := int64(skew / time.Second)
 	return d <= s && -d <= s

@@ -10,7 +10,7 @@ import (
 )
 
 // Credentials is a service ticket with its session key, as an AS exchange
-// returns it: what SendAuth presents to the server.
+// returns it: what the client side of a Conn presents to the server.
 type Credentials struct {
 	Client     krb5.Principal
 	Server     krb5.Principal

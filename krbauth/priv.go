@@ -101,14 +101,14 @@ func (s *session) sealPriv(dst, data []byte) ([]byte, error) {
 // normally fails the integrity check (its state does not match) before
 // its sequence number is looked at.
 //
-// An error leaves the Session exactly as it was: neither the sequence
+// An error leaves the session exactly as it was: neither the sequence
 // number nor the cipher state moves, so a failed message cannot be used to
 // skew later ones. (MIT's dk enctypes advance the cipher state even when the
 // integrity check fails; MIT kpropd aborts the transfer on any error, so
 // the difference is not observable.)
 //
 // openPriv does not allocate in steady state (chained state, dst with room
-// for the data; the plaintext goes through a buffer the Session keeps and
+// for the data; the plaintext goes through a buffer the session keeps and
 // grows to the largest message seen). dst may overlap msg. On error dst is
 // returned unchanged.
 func (s *session) openPriv(dst, msg []byte) ([]byte, error) {
@@ -203,7 +203,7 @@ func (s *session) checkRAddr(b *privSafeBody) error {
 
 // checkSeq checks a received sequence number (MIT's
 // k5_privsafe_check_seqnum) and returns the sanity flags to adopt if the
-// message is accepted, without changing the Session.
+// message is accepted, without changing the session.
 func (s *session) checkSeq(seq uint32) (sane, heimdal bool, err error) {
 	ok, sane, heimdal := checkSeqNum(s.remoteSeq, seq, s.seqSane, s.seqHeimdal)
 	if !ok {
@@ -214,7 +214,7 @@ func (s *session) checkSeq(seq uint32) (sane, heimdal bool, err error) {
 
 // sameAddr compares addresses as MIT's krb5_address_compare: type, length
 // and bytes. With no local address set MIT would search all of the host's
-// addresses; a Session always has one in practice, and without one any
+// addresses; a session always has one in practice, and without one any
 // r-address is refused.
 func sameAddr(a hostAddr, local types.HostAddress) bool {
 	return len(local.Address) > 0 && a.typ == local.AddrType && bytes.Equal(a.addr, local.Address)

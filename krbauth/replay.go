@@ -19,7 +19,7 @@ const DefaultReplayCacheSize = 1 << 16
 // ticket are recorded, so only authenticated clients can fill the cache.
 var ErrReplayCacheFull error = &liberr.Error{Text: "Insufficient system space to store replay information"}
 
-// ReplayCache remembers the authenticators RecvAuth has accepted so that
+// ReplayCache remembers the authenticators a server Conn has accepted so that
 // a captured AP-REQ cannot be replayed (KRB_AP_ERR_REPEAT, code 34).
 //
 // Like MIT krb5 1.20's replay cache it identifies an authenticator by the
