@@ -17,8 +17,8 @@ import (
 // both ways, chained KRB-PRIVs, and a KRB-ERROR that the peer reads as a
 // RemoteError.
 func TestConnExchange(t *testing.T) {
-	setup := newHSSetup(t, krb5.EnctypeAES256CTSSHA384)
-	cc, sc := hsLoopback(t)
+	setup := newTestSetup(t, krb5.EnctypeAES256CTSSHA384)
+	cc, sc := tcpLoopback(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	srv := Server(sc, setup.serverConfig())
@@ -59,7 +59,7 @@ func TestConnExchange(t *testing.T) {
 		t.Fatalf("second HandshakeContext: %v", err)
 	}
 	st := cli.State()
-	if !st.HandshakeComplete || !st.Client.Equal(hsClientPrinc) || !st.Server.Equal(hsServerPrinc) ||
+	if !st.HandshakeComplete || !st.Client.Equal(clientPrinc) || !st.Server.Equal(serverPrinc) ||
 		st.SessionEnctype != krb5.EnctypeAES256CTSSHA384 || st.TicketEnctype != krb5.EnctypeAES256CTSSHA384 {
 		t.Errorf("client state %+v", st)
 	}
@@ -83,7 +83,7 @@ func TestConnExchange(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if st := srv.State(); !st.Client.Equal(hsClientPrinc) || st.SessionEnctype != krb5.EnctypeAES256CTSSHA384 {
+	if st := srv.State(); !st.Client.Equal(clientPrinc) || st.SessionEnctype != krb5.EnctypeAES256CTSSHA384 {
 		t.Errorf("server state %+v", st)
 	}
 }
@@ -130,7 +130,7 @@ func (failingConn) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
 // A failing GetKeytab fails the handshake before anything is read or
 // written, with its own error.
 func TestServerGetKeytabError(t *testing.T) {
-	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA1)
+	setup := newTestSetup(t, krb5.EnctypeAES128CTSSHA1)
 	cfg := setup.serverConfig()
 	ktErr := errors.New("keytab unreadable")
 	cfg.GetKeytab = func() (*keytab.Keytab, error) { return nil, ktErr }
@@ -147,7 +147,7 @@ func TestServerGetKeytabError(t *testing.T) {
 // The application version is required on both sides, and a message method
 // runs the handshake when HandshakeContext has not.
 func TestConnConfigAndImplicitHandshake(t *testing.T) {
-	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA1)
+	setup := newTestSetup(t, krb5.EnctypeAES128CTSSHA1)
 	ccfg := setup.clientConfig()
 	ccfg.ApplVersion = ""
 	if err := Client(newMemConn(nil), ccfg).HandshakeContext(context.Background()); err == nil {
@@ -158,7 +158,7 @@ func TestConnConfigAndImplicitHandshake(t *testing.T) {
 	if err := Server(newMemConn(nil), scfg).HandshakeContext(context.Background()); err == nil {
 		t.Error("server handshake without an application version")
 	}
-	cc, sc := hsLoopback(t)
+	cc, sc := tcpLoopback(t)
 	done := make(chan error, 1)
 	go func() {
 		_, err := Server(sc, setup.serverConfig()).ReadSafe()
@@ -175,8 +175,8 @@ func TestConnConfigAndImplicitHandshake(t *testing.T) {
 // An interrupted handshake reports the context's error, and a context that
 // ended before the handshake stops it before any I/O.
 func TestHandshakeContextEnds(t *testing.T) {
-	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA1)
-	cc, _ := hsLoopback(t) // the server never answers
+	setup := newTestSetup(t, krb5.EnctypeAES128CTSSHA1)
+	cc, _ := tcpLoopback(t) // the server never answers
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	err := Client(cc, setup.clientConfig()).HandshakeContext(ctx)

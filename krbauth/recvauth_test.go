@@ -21,12 +21,12 @@ import (
 	"github.com/gokprop/gokprop/krb5"
 )
 
-// hsServe starts RecvAuth with scfg on the server end of a loopback
+// serveOne starts recvauth with scfg on the server end of a loopback
 // connection and returns the client end and the server's result.
-func hsServe(t *testing.T, scfg *ServerConfig) (net.Conn, <-chan hsResult) {
+func serveOne(t *testing.T, scfg *ServerConfig) (net.Conn, <-chan handshakeResult) {
 	t.Helper()
-	cc, sc := hsLoopback(t)
-	ch := make(chan hsResult, 1)
+	cc, sc := tcpLoopback(t)
+	ch := make(chan handshakeResult, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -34,15 +34,15 @@ func hsServe(t *testing.T, scfg *ServerConfig) (net.Conn, <-chan hsResult) {
 		if err != nil {
 			sc.Close()
 		}
-		ch <- hsResult{s, err}
+		ch <- handshakeResult{s, err}
 	}()
 	cc.SetDeadline(time.Now().Add(10 * time.Second))
 	return cc, ch
 }
 
-// hsSendAPReq does the version exchange on cc, sends apreq and returns
+// sendAPReq does the version exchange on cc, sends apreq and returns
 // the server's answer frame.
-func hsSendAPReq(t *testing.T, cc net.Conn, apreq []byte) []byte {
+func sendAPReq(t *testing.T, cc net.Conn, apreq []byte) []byte {
 	t.Helper()
 	if err := writeVersions(cc, testApplVersion); err != nil {
 		t.Fatal(err)
@@ -61,8 +61,8 @@ func hsSendAPReq(t *testing.T, cc net.Conn, apreq []byte) []byte {
 	return reply
 }
 
-// hsAPReq builds an AP-REQ for creds whose authenticator mod may alter.
-func hsAPReq(t testing.TB, creds *Credentials, now time.Time, mod func(*types.Authenticator)) ([]byte, types.Authenticator) {
+// makeAPReq builds an AP-REQ for creds whose authenticator mod may alter.
+func makeAPReq(t testing.TB, creds *Credentials, now time.Time, mod func(*types.Authenticator)) ([]byte, types.Authenticator) {
 	t.Helper()
 	a := newAuthenticator(creds.Client, now, 0x1234567)
 	if mod != nil {
@@ -75,9 +75,9 @@ func hsAPReq(t testing.TB, creds *Credentials, now time.Time, mod func(*types.Au
 	return b, a
 }
 
-// hsCheckRecvauthError checks a KRB-ERROR against MIT recvauth's
+// checkRecvauthError checks a KRB-ERROR against MIT recvauth's
 // conventions (MIT's recvauth.c).
-func hsCheckRecvauthError(t *testing.T, msg []byte, server krb5.Principal, code krb5.ErrorCode, text string) {
+func checkRecvauthError(t *testing.T, msg []byte, server krb5.Principal, code krb5.ErrorCode, text string) {
 	t.Helper()
 	re, ok := parseKRBError(msg)
 	if !ok {
@@ -106,20 +106,20 @@ func hsCheckRecvauthError(t *testing.T, msg []byte, server krb5.Principal, code 
 
 func TestRecvAuthRejects(t *testing.T) {
 	et := krb5.EnctypeAES256CTSSHA1
-	svc := hsRandomKey(t, et)
-	kt := hsKeytab(t, hsKTEntry{Principal: hsServerPrinc, KVNO: 3, Key: svc})
+	svc := randomKey(t, et)
+	kt := newKeytab(t, ktEntry{Principal: serverPrinc, KVNO: 3, Key: svc})
 	now := time.Now()
-	good := hsTicketSpec{Client: hsClientPrinc, Server: hsServerPrinc, ServiceKey: svc, KVNO: 3, SessionKey: hsRandomKey(t, et)}
-	with := func(f func(*hsTicketSpec)) hsTicketSpec {
+	good := ticketSpec{Client: clientPrinc, Server: serverPrinc, ServiceKey: svc, KVNO: 3, SessionKey: randomKey(t, et)}
+	with := func(f func(*ticketSpec)) ticketSpec {
 		s := good
 		f(&s)
 		return s
 	}
-	otherClient := krb5.HostPrincipal("host", "intruder.example.org", hsRealm)
+	otherClient := krb5.HostPrincipal("host", "intruder.example.org", testRealm)
 
 	for _, tc := range []struct {
 		name      string
-		ticket    hsTicketSpec
+		ticket    ticketSpec
 		client    *krb5.Principal // authenticator client, if not the ticket's
 		now       time.Time       // authenticator time, if not now
 		mod       func(*types.Authenticator)
@@ -130,34 +130,34 @@ func TestRecvAuthRejects(t *testing.T) {
 		text      string
 		is        error
 	}{
-		{name: "wrong service key", ticket: with(func(s *hsTicketSpec) { s.ServiceKey = hsRandomKey(t, et) }),
+		{name: "wrong service key", ticket: with(func(s *ticketSpec) { s.ServiceKey = randomKey(t, et) }),
 			code: krb5.ErrBadIntegrity, text: "Decrypt integrity check failed", is: krb5.ErrBadIntegrity},
-		{name: "wrong key, ticket for another server", ticket: with(func(s *hsTicketSpec) {
-			s.ServiceKey = hsRandomKey(t, et)
-			s.Server = hsAltHostPrinc
+		{name: "wrong key, ticket for another server", ticket: with(func(s *ticketSpec) {
+			s.ServiceKey = randomKey(t, et)
+			s.Server = altHostPrinc
 		}), code: krb5.ErrNotUs, text: "The ticket isn't for us", is: krb5.ErrNotUs},
-		{name: "kvno not in keytab", ticket: with(func(s *hsTicketSpec) { s.KVNO = 9 }),
+		{name: "kvno not in keytab", ticket: with(func(s *ticketSpec) { s.KVNO = 9 }),
 			code: krb5.ErrBadKeyVer, text: "Key version is not available", is: krb5.ErrBadKeyVer},
-		{name: "kvno not in keytab, ticket for another server", ticket: with(func(s *hsTicketSpec) { s.KVNO = 9; s.Server = hsAltHostPrinc }),
+		{name: "kvno not in keytab, ticket for another server", ticket: with(func(s *ticketSpec) { s.KVNO = 9; s.Server = altHostPrinc }),
 			code: krb5.ErrNotUs, text: "The ticket isn't for us", is: krb5.ErrNotUs},
-		{name: "no key for our principal", ticket: good, server: &hsAltHostPrinc,
+		{name: "no key for our principal", ticket: good, server: &altHostPrinc,
 			code: krb5.ErrNoKey, text: "Service key not available", is: krb5.ErrNoKey},
-		{name: "enctype not in keytab", ticket: with(func(s *hsTicketSpec) { s.ServiceKey = hsRandomKey(t, krb5.EnctypeAES128CTSSHA1) }),
+		{name: "enctype not in keytab", ticket: with(func(s *ticketSpec) { s.ServiceKey = randomKey(t, krb5.EnctypeAES128CTSSHA1) }),
 			code: krb5.ErrNoKey, text: "Service key not available", is: krb5.ErrNoKey},
-		{name: "expired ticket", ticket: with(func(s *hsTicketSpec) { s.EndTime = now.Add(-301 * time.Second) }),
+		{name: "expired ticket", ticket: with(func(s *ticketSpec) { s.EndTime = now.Add(-301 * time.Second) }),
 			code: krb5.ErrTktExpired, text: "Ticket expired", is: krb5.ErrTktExpired},
-		{name: "ticket not yet valid", ticket: with(func(s *hsTicketSpec) { s.StartTime = now.Add(302 * time.Second) }),
+		{name: "ticket not yet valid", ticket: with(func(s *ticketSpec) { s.StartTime = now.Add(302 * time.Second) }),
 			code: krb5.ErrTktNotYetValid, text: "Ticket not yet valid", is: krb5.ErrTktNotYetValid},
 		{name: "clock skew", ticket: good, now: now.Add(-302 * time.Second),
 			code: krb5.ErrSkew, text: "Clock skew too great", is: krb5.ErrSkew},
 		{name: "clock skew ahead", ticket: good, now: now.Add(302 * time.Second),
 			code: krb5.ErrSkew, text: "Clock skew too great", is: krb5.ErrSkew},
-		{name: "invalid flag", ticket: with(func(s *hsTicketSpec) { s.Invalid = true }),
+		{name: "invalid flag", ticket: with(func(s *ticketSpec) { s.Invalid = true }),
 			code: krb5.ErrGeneric, text: "Ticket has invalid flag set", is: ErrTicketInvalid},
 		{name: "enctype not permitted", ticket: good, permitted: []krb5.Enctype{krb5.EnctypeAES128CTSSHA1, krb5.EnctypeAES256CTSSHA384},
 			code: krb5.ErrGeneric, text: "Encryption type not permitted", is: ErrEnctypeNotPermitted},
 		{name: "subkey enctype not permitted", ticket: good, permitted: []krb5.Enctype{et},
-			mod:  func(a *types.Authenticator) { a.SubKey = hsRandomKey(t, krb5.EnctypeRC4HMAC) },
+			mod:  func(a *types.Authenticator) { a.SubKey = randomKey(t, krb5.EnctypeRC4HMAC) },
 			code: krb5.ErrGeneric, text: "Encryption type not permitted", is: krb5.ErrUnsupportedEnctype},
 		{name: "client mismatch", ticket: good, client: &otherClient,
 			code: krb5.ErrBadMatch, text: "Ticket/authenticator don't match", is: krb5.ErrBadMatch},
@@ -175,13 +175,13 @@ func TestRecvAuthRejects(t *testing.T) {
 			code: krb5.ErrGeneric, text: "ASN.1 encoding ended unexpectedly", is: ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			scfg := &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: hsServerPrinc, ReplayCache: NewReplayCache(), PermittedEnctypes: tc.permitted}
+			scfg := &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: serverPrinc, ReplayCache: NewReplayCache(), PermittedEnctypes: tc.permitted}
 			if tc.server != nil {
 				scfg.Principal = *tc.server
 			}
 			msg := tc.raw
 			if msg == nil {
-				creds := hsCreds(t, tc.ticket)
+				creds := mintCreds(t, tc.ticket)
 				if tc.client != nil {
 					creds.Client = *tc.client
 				}
@@ -189,15 +189,15 @@ func TestRecvAuthRejects(t *testing.T) {
 				if at.IsZero() {
 					at = time.Now()
 				}
-				msg, _ = hsAPReq(t, creds, at, tc.mod)
+				msg, _ = makeAPReq(t, creds, at, tc.mod)
 			}
-			cc, res := hsServe(t, scfg)
-			reply := hsSendAPReq(t, cc, msg)
+			cc, res := serveOne(t, scfg)
+			reply := sendAPReq(t, cc, msg)
 			r := <-res
 			if !errors.Is(r.err, tc.is) || r.sess != nil {
 				t.Errorf("server error %v, want %v", r.err, tc.is)
 			}
-			hsCheckRecvauthError(t, reply, scfg.Principal, tc.code, tc.text)
+			checkRecvauthError(t, reply, scfg.Principal, tc.code, tc.text)
 			if _, err := cc.Read(make([]byte, 1)); err != io.EOF {
 				t.Errorf("server did not hang up after the KRB-ERROR: %v", err)
 			}
@@ -208,10 +208,10 @@ func TestRecvAuthRejects(t *testing.T) {
 // TestRecvAuthRejectsThroughSendAuth runs the real client against a
 // server that must refuse it: both sides get typed errors.
 func TestRecvAuthRejectsThroughSendAuth(t *testing.T) {
-	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA1)
+	setup := newTestSetup(t, krb5.EnctypeAES128CTSSHA1)
 	scfg := setup.serverConfig()
-	scfg.GetKeytab = keytabFunc(hsKeytab(t, hsKTEntry{Principal: hsServerPrinc, KVNO: 3, Key: hsRandomKey(t, krb5.EnctypeAES128CTSSHA1)}))
-	cli, srv := hsRun(t, setup.clientConfig(), scfg)
+	scfg.GetKeytab = keytabFunc(newKeytab(t, ktEntry{Principal: serverPrinc, KVNO: 3, Key: randomKey(t, krb5.EnctypeAES128CTSSHA1)}))
+	cli, srv := runHandshake(t, setup.clientConfig(), scfg)
 	if !errors.Is(srv.err, krb5.ErrBadIntegrity) {
 		t.Errorf("server: %v", srv.err)
 	}
@@ -226,7 +226,7 @@ func TestRecvAuthRejectsThroughSendAuth(t *testing.T) {
 	// Session enctype not permitted: generic code, MIT's text.
 	scfg = setup.serverConfig()
 	scfg.PermittedEnctypes = []krb5.Enctype{krb5.EnctypeAES256CTSSHA1}
-	cli, srv = hsRun(t, setup.clientConfig(), scfg)
+	cli, srv = runHandshake(t, setup.clientConfig(), scfg)
 	if !errors.Is(srv.err, ErrEnctypeNotPermitted) || !errors.As(cli.err, &re) || re.Code != krb5.ErrGeneric || re.Text != "Encryption type not permitted" {
 		t.Errorf("server %v; client %v", srv.err, cli.err)
 	}
@@ -234,36 +234,36 @@ func TestRecvAuthRejectsThroughSendAuth(t *testing.T) {
 	// Client clock skewed by ten minutes.
 	ccfg := setup.clientConfig()
 	ccfg.Now = func() time.Time { return time.Now().Add(10 * time.Minute) }
-	cli, srv = hsRun(t, ccfg, setup.serverConfig())
+	cli, srv = runHandshake(t, ccfg, setup.serverConfig())
 	if !errors.Is(srv.err, krb5.ErrSkew) || !errors.As(cli.err, &re) || re.Code != krb5.ErrSkew {
 		t.Errorf("server %v; client %v", srv.err, cli.err)
 	}
 }
 
-// hsRecConn records what is written through it.
-type hsRecConn struct {
+// recConn records what is written through it.
+type recConn struct {
 	net.Conn
 	buf    bytes.Buffer
 	writes []int // size of each Write
 }
 
-func (c *hsRecConn) Write(p []byte) (int, error) {
+func (c *recConn) Write(p []byte) (int, error) {
 	c.buf.Write(p)
 	c.writes = append(c.writes, len(p))
 	return c.Conn.Write(p)
 }
 
 func TestRecvAuthReplay(t *testing.T) {
-	setup := newHSSetup(t, krb5.EnctypeAES256CTSSHA384)
+	setup := newTestSetup(t, krb5.EnctypeAES256CTSSHA384)
 	scfg := setup.serverConfig()
 
 	// A genuine exchange, recorded.
-	cc, sc := hsLoopback(t)
-	rec := &hsRecConn{Conn: cc}
-	res := make(chan hsResult, 1)
+	cc, sc := tcpLoopback(t)
+	rec := &recConn{Conn: cc}
+	res := make(chan handshakeResult, 1)
 	go func() {
 		s, err := recvAuth(context.Background(), sc, scfg)
-		res <- hsResult{s, err}
+		res <- handshakeResult{s, err}
 	}()
 	if _, err := sendAuth(context.Background(), rec, setup.clientConfig()); err != nil {
 		t.Fatal(err)
@@ -294,20 +294,20 @@ func TestRecvAuthReplay(t *testing.T) {
 	}
 
 	// The same AP-REQ again, to a server sharing the cache.
-	cc2, res2 := hsServe(t, scfg)
-	reply := hsSendAPReq(t, cc2, apreq)
+	cc2, res2 := serveOne(t, scfg)
+	reply := sendAPReq(t, cc2, apreq)
 	if r := <-res2; !errors.Is(r.err, krb5.ErrReplay) {
 		t.Errorf("server: %v", r.err)
 	}
-	hsCheckRecvauthError(t, reply, hsServerPrinc, krb5.ErrReplay, "Request is a replay")
+	checkRecvauthError(t, reply, serverPrinc, krb5.ErrReplay, "Request is a replay")
 	if re, _ := parseKRBError(reply); re == nil || re.Code != 34 {
 		t.Errorf("client sees %v", re)
 	}
 
 	// Without a replay cache the replay is accepted (documented).
 	scfg.ReplayCache = nil
-	cc3, res3 := hsServe(t, scfg)
-	if reply := hsSendAPReq(t, cc3, apreq); len(reply) != 0 {
+	cc3, res3 := serveOne(t, scfg)
+	if reply := sendAPReq(t, cc3, apreq); len(reply) != 0 {
 		t.Errorf("without a replay cache: %x", reply)
 	}
 	if r := <-res3; r.err != nil {
@@ -315,19 +315,19 @@ func TestRecvAuthReplay(t *testing.T) {
 	}
 }
 
-// TestRecvAuthAPRep checks the AP-REP RecvAuth sends against MIT's
+// TestRecvAuthAPRep checks the AP-REP recvauth sends against MIT's
 // (MIT's mk_rep.c), and that a subkey is echoed and used.
 func TestRecvAuthAPRep(t *testing.T) {
 	for _, withSubkey := range []bool{false, true} {
-		setup := newHSSetup(t, krb5.EnctypeDES3CBCSHA1)
-		sub := hsRandomKey(t, krb5.EnctypeAES128CTSSHA1)
-		apreq, auth := hsAPReq(t, setup.creds, time.Now(), func(a *types.Authenticator) {
+		setup := newTestSetup(t, krb5.EnctypeDES3CBCSHA1)
+		sub := randomKey(t, krb5.EnctypeAES128CTSSHA1)
+		apreq, auth := makeAPReq(t, setup.creds, time.Now(), func(a *types.Authenticator) {
 			if withSubkey {
 				a.SubKey = sub
 			}
 		})
-		cc, res := hsServe(t, setup.serverConfig())
-		if reply := hsSendAPReq(t, cc, apreq); len(reply) != 0 {
+		cc, res := serveOne(t, setup.serverConfig())
+		if reply := sendAPReq(t, cc, apreq); len(reply) != 0 {
 			t.Fatalf("AP-REQ refused: %v", reply)
 		}
 		rep, err := readFrame(cc, 0)
@@ -349,7 +349,7 @@ func TestRecvAuthAPRep(t *testing.T) {
 		if w.PVNO != 5 || w.MsgType != 15 {
 			t.Errorf("pvno %d msg-type %d", w.PVNO, w.MsgType)
 		}
-		hsCheckNoKVNO(t, "AP-REP", w.EncPart.Bytes)
+		checkNoKVNO(t, "AP-REP", w.EncPart.Bytes)
 		var ed types.EncryptedData
 		if _, err := asn1.Unmarshal(w.EncPart.Bytes, &ed); err != nil {
 			t.Fatal(err)
@@ -369,7 +369,7 @@ func TestRecvAuthAPRep(t *testing.T) {
 		if withSubkey {
 			wantTags = "0 1 2 3"
 		}
-		if got := hsFieldTags(t, raw.Bytes); got != wantTags {
+		if got := fieldTags(t, raw.Bytes); got != wantTags {
 			t.Errorf("EncAPRepPart fields %q, want %q", got, wantTags)
 		}
 		f, err := readAPRep(rep, setup.creds.SessionKey, auth)
@@ -401,7 +401,7 @@ func TestRecvAuthAPRep(t *testing.T) {
 // TestRecvAuthWithoutMutual: no AP-REP, and the server's local sequence
 // number is the client's (MIT XORs it into its zero local number).
 func TestRecvAuthWithoutMutual(t *testing.T) {
-	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA1)
+	setup := newTestSetup(t, krb5.EnctypeAES128CTSSHA1)
 	a := newAuthenticator(setup.creds.Client, time.Now(), 4242)
 	plain, _ := a.Marshal()
 	ed, err := encrypt(setup.creds.SessionKey, keyusage.AP_REQ_AUTHENTICATOR, plain)
@@ -413,8 +413,8 @@ func TestRecvAuthWithoutMutual(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc, res := hsServe(t, setup.serverConfig())
-	if reply := hsSendAPReq(t, cc, apreq); len(reply) != 0 {
+	cc, res := serveOne(t, setup.serverConfig())
+	if reply := sendAPReq(t, cc, apreq); len(reply) != 0 {
 		t.Fatalf("refused: %x", reply)
 	}
 	r := <-res
@@ -431,7 +431,7 @@ func TestRecvAuthWithoutMutual(t *testing.T) {
 }
 
 func TestRecvAuthVersionAnswers(t *testing.T) {
-	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA1)
+	setup := newTestSetup(t, krb5.EnctypeAES128CTSSHA1)
 	frame := func(s string) []byte {
 		b := binary.BigEndian.AppendUint32(nil, uint32(len(s)))
 		return append(b, s...)
@@ -454,7 +454,7 @@ func TestRecvAuthVersionAnswers(t *testing.T) {
 		{"empty frames", append(frame(""), frame("")...), 1, ErrBadAuthVersion},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cc, res := hsServe(t, setup.serverConfig())
+			cc, res := serveOne(t, setup.serverConfig())
 			// Byte by byte: the server must not rely on segmentation.
 			for i := range tc.sent {
 				if _, err := cc.Write(tc.sent[i : i+1]); err != nil {
@@ -483,7 +483,7 @@ func TestRecvAuthVersionAnswers(t *testing.T) {
 		})
 	}
 	// A version frame of absurd length is not read at all.
-	cc, res := hsServe(t, setup.serverConfig())
+	cc, res := serveOne(t, setup.serverConfig())
 	cc.Write([]byte{0x7f, 0xff, 0xff, 0xff})
 	if r := <-res; !errors.Is(r.err, ErrMessageTooLarge) {
 		t.Errorf("huge version frame: %v", r.err)
@@ -492,44 +492,44 @@ func TestRecvAuthVersionAnswers(t *testing.T) {
 
 func TestRecvAuthAcceptAnyHostPrincipal(t *testing.T) {
 	et := krb5.EnctypeAES128CTSSHA256
-	aliasKey := hsRandomKey(t, et)
-	kt := hsKeytab(t,
-		hsKTEntry{Principal: krb5.HostPrincipal("host", "other.example.org", "OTHER.ORG"), KVNO: 3, Key: hsRandomKey(t, et)},
-		hsKTEntry{Principal: krb5.HostPrincipal("ldap", "replica-alias.example.org", hsRealm), KVNO: 3, Key: hsRandomKey(t, et)},
-		hsKTEntry{Principal: hsAltHostPrinc, KVNO: 5, Key: hsRandomKey(t, krb5.EnctypeAES256CTSSHA1)},
-		hsKTEntry{Principal: hsAltHostPrinc, KVNO: 4, Key: hsRandomKey(t, et)},
-		hsKTEntry{Principal: hsAltHostPrinc, KVNO: 3, Key: aliasKey},
+	aliasKey := randomKey(t, et)
+	kt := newKeytab(t,
+		ktEntry{Principal: krb5.HostPrincipal("host", "other.example.org", "OTHER.ORG"), KVNO: 3, Key: randomKey(t, et)},
+		ktEntry{Principal: krb5.HostPrincipal("ldap", "replica-alias.example.org", testRealm), KVNO: 3, Key: randomKey(t, et)},
+		ktEntry{Principal: altHostPrinc, KVNO: 5, Key: randomKey(t, krb5.EnctypeAES256CTSSHA1)},
+		ktEntry{Principal: altHostPrinc, KVNO: 4, Key: randomKey(t, et)},
+		ktEntry{Principal: altHostPrinc, KVNO: 3, Key: aliasKey},
 	)
-	creds := hsCreds(t, hsTicketSpec{Client: hsClientPrinc, Server: hsAltHostPrinc, ServiceKey: aliasKey, KVNO: 3, SessionKey: hsRandomKey(t, et)})
+	creds := mintCreds(t, ticketSpec{Client: clientPrinc, Server: altHostPrinc, ServiceKey: aliasKey, KVNO: 3, SessionKey: randomKey(t, et)})
 
 	// Our own principal has no key: one exact lookup fails.
-	cli, srv := hsRun(t, &ClientConfig{Credentials: creds, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: hsServerPrinc})
+	cli, srv := runHandshake(t, &ClientConfig{Credentials: creds, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: serverPrinc})
 	if !errors.Is(srv.err, krb5.ErrNoKey) || CodeOf(cli.err) != krb5.ErrNoKey {
 		t.Errorf("exact lookup: server %v; client %v", srv.err, cli.err)
 	}
 	// With MIT's ignore_acceptor_hostname every host/*@REALM key is tried.
-	cli, srv = hsRun(t, &ClientConfig{Credentials: creds, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: hsServerPrinc, AcceptAnyHostPrincipal: true})
+	cli, srv = runHandshake(t, &ClientConfig{Credentials: creds, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: serverPrinc, AcceptAnyHostPrincipal: true})
 	if cli.err != nil || srv.err != nil {
 		t.Fatalf("any host: server %v; client %v", srv.err, cli.err)
 	}
-	if !srv.sess.server.Equal(hsServerPrinc) || !srv.sess.client.Equal(hsClientPrinc) {
+	if !srv.sess.server.Equal(serverPrinc) || !srv.sess.client.Equal(clientPrinc) {
 		t.Errorf("session %s→%s", srv.sess.client, srv.sess.server)
 	}
 	// But only in our realm and for our service name.
-	for _, p := range []krb5.Principal{krb5.HostPrincipal("host", "replica.example.org", "OTHER.ORG"), krb5.HostPrincipal("ldap", "replica.example.org", hsRealm)} {
-		cli, srv = hsRun(t, &ClientConfig{Credentials: creds, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: p, AcceptAnyHostPrincipal: true})
+	for _, p := range []krb5.Principal{krb5.HostPrincipal("host", "replica.example.org", "OTHER.ORG"), krb5.HostPrincipal("ldap", "replica.example.org", testRealm)} {
+		cli, srv = runHandshake(t, &ClientConfig{Credentials: creds, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: p, AcceptAnyHostPrincipal: true})
 		if srv.err == nil || cli.err == nil {
-			t.Errorf("principal %s accepted a ticket for %s", p, hsAltHostPrinc)
+			t.Errorf("principal %s accepted a ticket for %s", p, altHostPrinc)
 		}
 	}
 	// A wildcard search that finds nothing reports like MIT's iteration_error.
-	bad := hsCreds(t, hsTicketSpec{Client: hsClientPrinc, Server: hsAltHostPrinc, ServiceKey: hsRandomKey(t, et), KVNO: 3, SessionKey: hsRandomKey(t, et)})
-	_, srv = hsRun(t, &ClientConfig{Credentials: bad, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: hsServerPrinc, AcceptAnyHostPrincipal: true})
+	bad := mintCreds(t, ticketSpec{Client: clientPrinc, Server: altHostPrinc, ServiceKey: randomKey(t, et), KVNO: 3, SessionKey: randomKey(t, et)})
+	_, srv = runHandshake(t, &ClientConfig{Credentials: bad, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: serverPrinc, AcceptAnyHostPrincipal: true})
 	if !errors.Is(srv.err, krb5.ErrBadIntegrity) {
 		t.Errorf("undecryptable ticket: %v", srv.err)
 	}
-	bad = hsCreds(t, hsTicketSpec{Client: hsClientPrinc, Server: hsAltHostPrinc, ServiceKey: hsRandomKey(t, et), KVNO: 7, SessionKey: hsRandomKey(t, et)})
-	_, srv = hsRun(t, &ClientConfig{Credentials: bad, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: hsServerPrinc, AcceptAnyHostPrincipal: true})
+	bad = mintCreds(t, ticketSpec{Client: clientPrinc, Server: altHostPrinc, ServiceKey: randomKey(t, et), KVNO: 7, SessionKey: randomKey(t, et)})
+	_, srv = runHandshake(t, &ClientConfig{Credentials: bad, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: serverPrinc, AcceptAnyHostPrincipal: true})
 	if !errors.Is(srv.err, krb5.ErrBadKeyVer) {
 		t.Errorf("unknown kvno: %v", srv.err)
 	}
@@ -539,11 +539,11 @@ func TestRecvAuthAcceptAnyHostPrincipal(t *testing.T) {
 // and enctype through FindKey.
 func TestRecvAuthKVNOSelection(t *testing.T) {
 	et := krb5.EnctypeAES256CTSSHA1
-	k1, k2, k2rc4 := hsRandomKey(t, et), hsRandomKey(t, et), hsRandomKey(t, krb5.EnctypeRC4HMAC)
-	kt := hsKeytab(t,
-		hsKTEntry{Principal: hsServerPrinc, KVNO: 1, Key: k1},
-		hsKTEntry{Principal: hsServerPrinc, KVNO: 2, Key: k2rc4},
-		hsKTEntry{Principal: hsServerPrinc, KVNO: 2, Key: k2},
+	k1, k2, k2rc4 := randomKey(t, et), randomKey(t, et), randomKey(t, krb5.EnctypeRC4HMAC)
+	kt := newKeytab(t,
+		ktEntry{Principal: serverPrinc, KVNO: 1, Key: k1},
+		ktEntry{Principal: serverPrinc, KVNO: 2, Key: k2rc4},
+		ktEntry{Principal: serverPrinc, KVNO: 2, Key: k2},
 	)
 	for _, tc := range []struct {
 		name string
@@ -560,8 +560,8 @@ func TestRecvAuthKVNOSelection(t *testing.T) {
 		{"kvno 3", k2, 3, krb5.ErrBadKeyVer},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			creds := hsCreds(t, hsTicketSpec{Client: hsClientPrinc, Server: hsServerPrinc, ServiceKey: tc.key, KVNO: tc.kvno, SessionKey: hsRandomKey(t, et)})
-			cli, srv := hsRun(t, &ClientConfig{Credentials: creds, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: hsServerPrinc})
+			creds := mintCreds(t, ticketSpec{Client: clientPrinc, Server: serverPrinc, ServiceKey: tc.key, KVNO: tc.kvno, SessionKey: randomKey(t, et)})
+			cli, srv := runHandshake(t, &ClientConfig{Credentials: creds, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: serverPrinc})
 			if tc.want == nil {
 				if cli.err != nil || srv.err != nil {
 					t.Errorf("server %v; client %v", srv.err, cli.err)
@@ -575,32 +575,34 @@ func TestRecvAuthKVNOSelection(t *testing.T) {
 	}
 }
 
-// hsMemConn is a net.Conn reading from a fixed input and discarding what
+// discardConn is a net.Conn reading from a fixed input and discarding what
 // is written, for fuzzing without goroutines.
-type hsMemConn struct {
+type discardConn struct {
 	r       io.Reader
 	written int
 }
 
-func (c *hsMemConn) Read(p []byte) (int, error)  { return c.r.Read(p) }
-func (c *hsMemConn) Write(p []byte) (int, error) { c.written += len(p); return len(p), nil }
-func (c *hsMemConn) Close() error                { return nil }
-func (c *hsMemConn) LocalAddr() net.Addr         { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 754} }
-func (c *hsMemConn) RemoteAddr() net.Addr {
+func (c *discardConn) Read(p []byte) (int, error)  { return c.r.Read(p) }
+func (c *discardConn) Write(p []byte) (int, error) { c.written += len(p); return len(p), nil }
+func (c *discardConn) Close() error                { return nil }
+func (c *discardConn) LocalAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 754}
+}
+func (c *discardConn) RemoteAddr() net.Addr {
 	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
 }
-func (c *hsMemConn) SetDeadline(time.Time) error { return nil }
-func (c *hsMemConn) SetReadDeadline(time.Time) error {
+func (c *discardConn) SetDeadline(time.Time) error { return nil }
+func (c *discardConn) SetReadDeadline(time.Time) error {
 	return nil
 }
-func (c *hsMemConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *discardConn) SetWriteDeadline(time.Time) error { return nil }
 
-// FuzzRecvAuth feeds RecvAuth arbitrary bytes after a correct version
+// FuzzRecvAuth feeds recvauth arbitrary bytes after a correct version
 // exchange: it must return (never panic) and never allocate beyond its
 // frame limits.
 func FuzzRecvAuth(f *testing.F) {
-	setup := newHSSetup(f, krb5.EnctypeAES128CTSSHA1)
-	apreq, _ := hsAPReq(f, setup.creds, time.Now(), nil)
+	setup := newTestSetup(f, krb5.EnctypeAES128CTSSHA1)
+	apreq, _ := makeAPReq(f, setup.creds, time.Now(), nil)
 	f.Add(binary.BigEndian.AppendUint32(nil, uint32(len(apreq))), apreq)
 	f.Add([]byte{0, 0, 0, 2}, []byte{0x30, 0x00})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff}, []byte{})
@@ -615,7 +617,7 @@ func FuzzRecvAuth(f *testing.F) {
 	scfg := setup.serverConfig()
 	f.Fuzz(func(t *testing.T, hdr, body []byte) {
 		in := io.MultiReader(bytes.NewReader(versions.Bytes()), bytes.NewReader(hdr), bytes.NewReader(body))
-		s, err := recvAuth(context.Background(), &hsMemConn{r: in}, scfg)
+		s, err := recvAuth(context.Background(), &discardConn{r: in}, scfg)
 		if err == nil && s == nil {
 			t.Fatal("no session and no error")
 		}

@@ -19,14 +19,14 @@ import (
 	"github.com/gokprop/gokprop/krb5"
 )
 
-// hsResult is what one side of a handshake returned.
-type hsResult struct {
+// handshakeResult is what one side of a handshake returned.
+type handshakeResult struct {
 	sess *session
 	err  error
 }
 
-// hsLoopback returns the two ends of a real TCP connection on 127.0.0.1.
-func hsLoopback(t testing.TB) (client, server net.Conn) {
+// tcpLoopback returns the two ends of a real TCP connection on 127.0.0.1.
+func tcpLoopback(t testing.TB) (client, server net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -55,35 +55,35 @@ func hsLoopback(t testing.TB) (client, server net.Conn) {
 	return client, a.c
 }
 
-// hsRun runs SendAuth and RecvAuth against each other over loopback TCP.
+// runHandshake runs sendauth and recvauth against each other over loopback TCP.
 // Each side closes its end when it fails, as kprop and kpropd exit.
-func hsRun(t testing.TB, ccfg *ClientConfig, scfg *ServerConfig) (cli, srv hsResult) {
+func runHandshake(t testing.TB, ccfg *ClientConfig, scfg *ServerConfig) (cli, srv handshakeResult) {
 	t.Helper()
-	cc, sc := hsLoopback(t)
+	cc, sc := tcpLoopback(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	done := make(chan hsResult, 1)
+	done := make(chan handshakeResult, 1)
 	go func() {
 		s, err := recvAuth(ctx, sc, scfg)
 		if err != nil {
 			sc.Close()
 		}
-		done <- hsResult{s, err}
+		done <- handshakeResult{s, err}
 	}()
 	s, err := sendAuth(ctx, cc, ccfg)
 	if err != nil {
 		cc.Close()
 	}
-	cli = hsResult{s, err}
+	cli = handshakeResult{s, err}
 	srv = <-done
 	return cli, srv
 }
 
 func TestHandshakeLoopback(t *testing.T) {
-	for _, et := range hsEnctypes {
+	for _, et := range handshakeEnctypes {
 		t.Run(krb5.Enctype(et).String(), func(t *testing.T) {
-			setup := newHSSetup(t, et)
-			cli, srv := hsRun(t, setup.clientConfig(), setup.serverConfig())
+			setup := newTestSetup(t, et)
+			cli, srv := runHandshake(t, setup.clientConfig(), setup.serverConfig())
 			if cli.err != nil || srv.err != nil {
 				t.Fatalf("client: %v; server: %v", cli.err, srv.err)
 			}
@@ -102,7 +102,7 @@ func TestHandshakeLoopback(t *testing.T) {
 			if c.role != roleClient || s.role != roleServer {
 				t.Errorf("roles %v %v", c.role, s.role)
 			}
-			if !s.client.Equal(hsClientPrinc) || !s.server.Equal(hsServerPrinc) || !c.client.Equal(hsClientPrinc) || !c.server.Equal(hsServerPrinc) {
+			if !s.client.Equal(clientPrinc) || !s.server.Equal(serverPrinc) || !c.client.Equal(clientPrinc) || !c.server.Equal(serverPrinc) {
 				t.Errorf("principals: client session %s→%s, server session %s→%s", c.client, c.server, s.client, s.server)
 			}
 			if krb5.Enctype(s.ticketEtype) != et || krb5.Enctype(c.ticketEtype) != et {
@@ -118,11 +118,11 @@ func TestHandshakeLoopback(t *testing.T) {
 	}
 }
 
-// TestSendAuthWire checks the bytes SendAuth puts on the wire against
+// TestSendAuthWire checks the bytes sendauth puts on the wire against
 // what MIT kprop sends (MIT's sendauth.c and mk_req_ext.c).
 func TestSendAuthWire(t *testing.T) {
-	setup := newHSSetup(t, krb5.EnctypeAES256CTSSHA1)
-	cc, sc := hsLoopback(t)
+	setup := newTestSetup(t, krb5.EnctypeAES256CTSSHA1)
+	cc, sc := tcpLoopback(t)
 	errc := make(chan error, 1)
 	go func() {
 		_, err := sendAuth(context.Background(), cc, setup.clientConfig())
@@ -165,7 +165,7 @@ func TestSendAuthWire(t *testing.T) {
 	if got := hex.EncodeToString(w.APOptions.Bytes); got != "03050020000000" {
 		t.Errorf("ap-options %s", got)
 	}
-	hsCheckNoKVNO(t, "authenticator", w.Authenticator.Bytes)
+	checkNoKVNO(t, "authenticator", w.Authenticator.Bytes)
 
 	req, err := parseAPReq(apreq)
 	if err != nil {
@@ -188,7 +188,7 @@ func TestSendAuthWire(t *testing.T) {
 	}
 	// The SEQUENCE inside [APPLICATION 2] must carry exactly the fields
 	// [0] vno, [1] crealm, [2] cname, [4] cusec, [5] ctime, [7] seq-number.
-	if got := hsFieldTags(t, raw.Bytes); got != "0 1 2 4 5 7" {
+	if got := fieldTags(t, raw.Bytes); got != "0 1 2 4 5 7" {
 		t.Errorf("authenticator fields %q, want \"0 1 2 4 5 7\" (no checksum, subkey or authorization data)", got)
 	}
 	a, err := decryptAuthenticator(req, setup.creds.SessionKey)
@@ -198,7 +198,7 @@ func TestSendAuthWire(t *testing.T) {
 	if a.SeqNumber < 1 || a.SeqNumber > 0x3fffffff {
 		t.Errorf("seq-number %d", a.SeqNumber)
 	}
-	if !(krb5.Principal{Name: a.CName, Realm: a.CRealm}).Equal(hsClientPrinc) || a.CName.NameType != 3 {
+	if !(krb5.Principal{Name: a.CName, Realm: a.CRealm}).Equal(clientPrinc) || a.CName.NameType != 3 {
 		t.Errorf("cname %v@%s", a.CName, a.CRealm)
 	}
 	if d := time.Since(a.CTime); d < -time.Second || d > 10*time.Second {
@@ -206,8 +206,8 @@ func TestSendAuthWire(t *testing.T) {
 	}
 }
 
-// hsFieldTags lists the context tags of the fields of the DER SEQUENCE b.
-func hsFieldTags(t testing.TB, b []byte) string {
+// fieldTags lists the context tags of the fields of the DER SEQUENCE b.
+func fieldTags(t testing.TB, b []byte) string {
 	t.Helper()
 	var seq asn1.RawValue
 	if _, err := asn1.Unmarshal(b, &seq); err != nil {
@@ -226,20 +226,20 @@ func hsFieldTags(t testing.TB, b []byte) string {
 	return strings.Join(tags, " ")
 }
 
-// hsCheckNoKVNO checks that the EncryptedData DER b has fields [0] and [2]
+// checkNoKVNO checks that the EncryptedData DER b has fields [0] and [2]
 // only, as MIT writes it.
-func hsCheckNoKVNO(t testing.TB, what string, b []byte) {
+func checkNoKVNO(t testing.TB, what string, b []byte) {
 	t.Helper()
-	if got := hsFieldTags(t, b); got != "0 2" {
+	if got := fieldTags(t, b); got != "0 2" {
 		t.Errorf("%s EncryptedData fields %q, want \"0 2\" (no kvno)", what, got)
 	}
 }
 
-// hsFakeServer answers the version exchange with answer and then runs
+// fakeServer answers the version exchange with answer and then runs
 // then (if non-nil) on the connection.
-func hsFakeServer(t *testing.T, answer byte, then func(c net.Conn, apreq []byte)) net.Conn {
+func fakeServer(t *testing.T, answer byte, then func(c net.Conn, apreq []byte)) net.Conn {
 	t.Helper()
-	cc, sc := hsLoopback(t)
+	cc, sc := tcpLoopback(t)
 	go func() {
 		defer sc.Close()
 		sc.SetDeadline(time.Now().Add(10 * time.Second))
@@ -262,7 +262,7 @@ func hsFakeServer(t *testing.T, answer byte, then func(c net.Conn, apreq []byte)
 }
 
 func TestSendAuthVersionAnswers(t *testing.T) {
-	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA1)
+	setup := newTestSetup(t, krb5.EnctypeAES128CTSSHA1)
 	for _, tc := range []struct {
 		answer byte
 		want   error
@@ -272,7 +272,7 @@ func TestSendAuthVersionAnswers(t *testing.T) {
 		{3, ErrBadResponse},
 		{0xff, ErrBadResponse},
 	} {
-		cc := hsFakeServer(t, tc.answer, nil)
+		cc := fakeServer(t, tc.answer, nil)
 		_, err := sendAuth(context.Background(), cc, setup.clientConfig())
 		if !errors.Is(err, tc.want) {
 			t.Errorf("answer %d: got %v, want %v", tc.answer, err, tc.want)
@@ -281,21 +281,21 @@ func TestSendAuthVersionAnswers(t *testing.T) {
 }
 
 func TestSendAuthChecksAPRep(t *testing.T) {
-	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA256)
-	otherKey := hsRandomKey(t, krb5.EnctypeAES128CTSSHA256)
+	setup := newTestSetup(t, krb5.EnctypeAES128CTSSHA256)
+	otherKey := randomKey(t, krb5.EnctypeAES128CTSSHA256)
 	for _, tc := range []struct {
 		name  string
 		reply func(t *testing.T, a types.Authenticator) []byte
 		want  error
 	}{
 		{"wrong ctime", func(t *testing.T, a types.Authenticator) []byte {
-			return hsMustAPRep(t, setup.creds.SessionKey, apRepFields{ctime: a.CTime.Add(time.Second), cusec: a.Cusec, seq: 7})
+			return mustAPRep(t, setup.creds.SessionKey, apRepFields{ctime: a.CTime.Add(time.Second), cusec: a.Cusec, seq: 7})
 		}, krb5.ErrMutualFail},
 		{"wrong cusec", func(t *testing.T, a types.Authenticator) []byte {
-			return hsMustAPRep(t, setup.creds.SessionKey, apRepFields{ctime: a.CTime, cusec: (a.Cusec + 1) % 1000000, seq: 7})
+			return mustAPRep(t, setup.creds.SessionKey, apRepFields{ctime: a.CTime, cusec: (a.Cusec + 1) % 1000000, seq: 7})
 		}, krb5.ErrMutualFail},
 		{"wrong key", func(t *testing.T, a types.Authenticator) []byte {
-			return hsMustAPRep(t, otherKey, apRepFields{ctime: a.CTime, cusec: a.Cusec, seq: 7})
+			return mustAPRep(t, otherKey, apRepFields{ctime: a.CTime, cusec: a.Cusec, seq: 7})
 		}, krb5.ErrBadIntegrity},
 		{"not an AP-REP", func(t *testing.T, a types.Authenticator) []byte {
 			return []byte{0x30, 0x00}
@@ -308,7 +308,7 @@ func TestSendAuthChecksAPRep(t *testing.T) {
 		}, krb5.ErrMsgType},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cc := hsFakeServer(t, 0, func(c net.Conn, apreq []byte) {
+			cc := fakeServer(t, 0, func(c net.Conn, apreq []byte) {
 				req, err := parseAPReq(apreq)
 				if err != nil {
 					t.Error(err)
@@ -330,7 +330,7 @@ func TestSendAuthChecksAPRep(t *testing.T) {
 	}
 }
 
-func hsMustAPRep(t testing.TB, key types.EncryptionKey, f apRepFields) []byte {
+func mustAPRep(t testing.TB, key types.EncryptionKey, f apRepFields) []byte {
 	t.Helper()
 	b, err := buildAPRep(key, f)
 	if err != nil {
@@ -342,9 +342,9 @@ func hsMustAPRep(t testing.TB, key types.EncryptionKey, f apRepFields) []byte {
 // TestSendAuthAPRepSubkey: a (non-MIT) server's AP-REP subkey becomes the
 // session key, and its seq-number the remote sequence number.
 func TestSendAuthAPRepSubkey(t *testing.T) {
-	setup := newHSSetup(t, krb5.EnctypeAES256CTSSHA384)
-	sub := hsRandomKey(t, krb5.EnctypeAES128CTSSHA1)
-	cc := hsFakeServer(t, 0, func(c net.Conn, apreq []byte) {
+	setup := newTestSetup(t, krb5.EnctypeAES256CTSSHA384)
+	sub := randomKey(t, krb5.EnctypeAES128CTSSHA1)
+	cc := fakeServer(t, 0, func(c net.Conn, apreq []byte) {
 		req, _ := parseAPReq(apreq)
 		a, err := decryptAuthenticator(req, setup.creds.SessionKey)
 		if err != nil {
@@ -352,7 +352,7 @@ func TestSendAuthAPRepSubkey(t *testing.T) {
 			return
 		}
 		writeFrame(c, nil)
-		writeFrame(c, hsMustAPRep(t, setup.creds.SessionKey, apRepFields{ctime: a.CTime, cusec: a.Cusec, subkey: &sub, seq: 0x12345}))
+		writeFrame(c, mustAPRep(t, setup.creds.SessionKey, apRepFields{ctime: a.CTime, cusec: a.Cusec, subkey: &sub, seq: 0x12345}))
 		io.Copy(io.Discard, c)
 	})
 	s, err := sendAuth(context.Background(), cc, setup.clientConfig())
@@ -371,7 +371,7 @@ func TestSendAuthAPRepSubkey(t *testing.T) {
 }
 
 func TestSendAuthRejectsStaleCredentials(t *testing.T) {
-	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA1)
+	setup := newTestSetup(t, krb5.EnctypeAES128CTSSHA1)
 	for _, tc := range []struct {
 		name   string
 		modify func(c *Credentials)
@@ -382,7 +382,7 @@ func TestSendAuthRejectsStaleCredentials(t *testing.T) {
 	} {
 		creds := *setup.creds
 		tc.modify(&creds)
-		cc := hsFakeServer(t, 0, nil)
+		cc := fakeServer(t, 0, nil)
 		_, err := sendAuth(context.Background(), cc, &ClientConfig{Credentials: &creds, ApplVersion: testApplVersion})
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
@@ -390,8 +390,8 @@ func TestSendAuthRejectsStaleCredentials(t *testing.T) {
 	}
 }
 
-// hsGoroutines waits for the goroutine count to drop back to at most n.
-func hsGoroutines(t *testing.T, n int) {
+// waitGoroutines waits for the goroutine count to drop back to at most n.
+func waitGoroutines(t *testing.T, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > n {
@@ -407,11 +407,11 @@ func hsGoroutines(t *testing.T, n int) {
 // context's deadline or by cancellation; a peer that hangs up gives
 // ErrConnAborted. Nothing leaks.
 func TestHandshakeStalledPeer(t *testing.T) {
-	setup := newHSSetup(t, krb5.EnctypeAES128CTSSHA1)
+	setup := newTestSetup(t, krb5.EnctypeAES128CTSSHA1)
 	before := runtime.NumGoroutine()
 
 	t.Run("client deadline", func(t *testing.T) {
-		cc, _ := hsLoopback(t) // the server end never reads or writes
+		cc, _ := tcpLoopback(t) // the server end never reads or writes
 		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 		defer cancel()
 		start := time.Now()
@@ -424,7 +424,7 @@ func TestHandshakeStalledPeer(t *testing.T) {
 		}
 	})
 	t.Run("client cancel", func(t *testing.T) {
-		cc, _ := hsLoopback(t)
+		cc, _ := tcpLoopback(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(100*time.Millisecond, cancel)
 		_, err := sendAuth(ctx, cc, setup.clientConfig())
@@ -438,7 +438,7 @@ func TestHandshakeStalledPeer(t *testing.T) {
 		}
 	})
 	t.Run("server deadline", func(t *testing.T) {
-		_, sc := hsLoopback(t)
+		_, sc := tcpLoopback(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 		defer cancel()
 		_, err := recvAuth(ctx, sc, setup.serverConfig())
@@ -447,7 +447,7 @@ func TestHandshakeStalledPeer(t *testing.T) {
 		}
 	})
 	t.Run("server stalls after AP-REQ", func(t *testing.T) {
-		cc := hsFakeServer(t, 0, func(c net.Conn, _ []byte) { io.Copy(io.Discard, c) })
+		cc := fakeServer(t, 0, func(c net.Conn, _ []byte) { io.Copy(io.Discard, c) })
 		defer cc.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 		defer cancel()
@@ -457,14 +457,14 @@ func TestHandshakeStalledPeer(t *testing.T) {
 		}
 	})
 	t.Run("server hangs up after versions", func(t *testing.T) {
-		cc := hsFakeServer(t, 0, nil)
+		cc := fakeServer(t, 0, nil)
 		_, err := sendAuth(context.Background(), cc, setup.clientConfig())
 		if !errors.Is(err, ErrConnAborted) {
 			t.Errorf("got %v, want ErrConnAborted", err)
 		}
 	})
 	t.Run("server hangs up before answering", func(t *testing.T) {
-		cc, sc := hsLoopback(t)
+		cc, sc := tcpLoopback(t)
 		go func() { io.ReadFull(sc, make([]byte, 37)); sc.Close() }()
 		_, err := sendAuth(context.Background(), cc, setup.clientConfig())
 		if !errors.Is(err, ErrConnAborted) {
@@ -472,7 +472,7 @@ func TestHandshakeStalledPeer(t *testing.T) {
 		}
 	})
 	t.Run("client hangs up after versions", func(t *testing.T) {
-		cc, sc := hsLoopback(t)
+		cc, sc := tcpLoopback(t)
 		writeVersions(cc, testApplVersion)
 		go func() { io.ReadFull(cc, make([]byte, 1)); cc.Close() }()
 		_, err := recvAuth(context.Background(), sc, setup.serverConfig())
@@ -481,7 +481,7 @@ func TestHandshakeStalledPeer(t *testing.T) {
 		}
 	})
 	t.Run("client hangs up inside a version frame", func(t *testing.T) {
-		cc, sc := hsLoopback(t)
+		cc, sc := tcpLoopback(t)
 		cc.Write([]byte{0, 0, 0, 19, 'K', 'R', 'B'})
 		cc.Close()
 		_, err := recvAuth(context.Background(), sc, setup.serverConfig())
@@ -489,7 +489,7 @@ func TestHandshakeStalledPeer(t *testing.T) {
 			t.Errorf("got %v, want ErrConnAborted", err)
 		}
 	})
-	hsGoroutines(t, before)
+	waitGoroutines(t, before)
 }
 
 func TestHSSeqNumber(t *testing.T) {
@@ -516,9 +516,9 @@ func TestHSSeqNumber(t *testing.T) {
 // FuzzReadAPRep feeds the client's AP-REP check arbitrary bytes: it must
 // return an error, never panic.
 func FuzzReadAPRep(f *testing.F) {
-	key := hsRandomKey(f, krb5.EnctypeAES128CTSSHA1)
-	auth := newAuthenticator(hsClientPrinc, time.Now(), 99)
-	good := hsMustAPRep(f, key, apRepFields{ctime: auth.CTime, cusec: auth.Cusec, seq: 5})
+	key := randomKey(f, krb5.EnctypeAES128CTSSHA1)
+	auth := newAuthenticator(clientPrinc, time.Now(), 99)
+	good := mustAPRep(f, key, apRepFields{ctime: auth.CTime, cusec: auth.Cusec, seq: 5})
 	f.Add(good)
 	f.Add(good[:len(good)/2])
 	f.Add([]byte{0x6f, 0x00})

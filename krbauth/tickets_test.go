@@ -13,30 +13,30 @@ import (
 // Test helpers that play the KDC, through krbtest, so that handshakes can
 // run without a real KDC.
 
-// hsEnctypes are the enctypes the handshake supports, in the order tests
+// handshakeEnctypes are the enctypes the handshake supports, in the order tests
 // walk them.
-var hsEnctypes = []krb5.Enctype{
+var handshakeEnctypes = []krb5.Enctype{
 	krb5.EnctypeAES128CTSSHA1, krb5.EnctypeAES256CTSSHA1,
 	krb5.EnctypeAES128CTSSHA256, krb5.EnctypeAES256CTSSHA384,
 	krb5.EnctypeDES3CBCSHA1, krb5.EnctypeRC4HMAC,
 }
 
-const hsRealm = "EXAMPLE.ORG"
+const testRealm = "EXAMPLE.ORG"
 
 var (
-	hsClientPrinc  = krb5.HostPrincipal("host", "primary.example.org", hsRealm)
-	hsServerPrinc  = krb5.HostPrincipal("host", "replica.example.org", hsRealm)
-	hsAltHostPrinc = krb5.HostPrincipal("host", "replica-alias.example.org", hsRealm)
+	clientPrinc  = krb5.HostPrincipal("host", "primary.example.org", testRealm)
+	serverPrinc  = krb5.HostPrincipal("host", "replica.example.org", testRealm)
+	altHostPrinc = krb5.HostPrincipal("host", "replica-alias.example.org", testRealm)
 )
 
-// hsTicketSpec describes a ticket to mint.
-type hsTicketSpec = krbtest.Ticket
+// ticketSpec describes a ticket to mint.
+type ticketSpec = krbtest.Ticket
 
-// hsKTEntry is one keytab entry for hsKeytab.
-type hsKTEntry = krbtest.Entry
+// ktEntry is one keytab entry for newKeytab.
+type ktEntry = krbtest.Entry
 
-// hsRandomKey returns a fresh random key of the enctype.
-func hsRandomKey(t testing.TB, etype krb5.Enctype) types.EncryptionKey {
+// randomKey returns a fresh random key of the enctype.
+func randomKey(t testing.TB, etype krb5.Enctype) types.EncryptionKey {
 	t.Helper()
 	k, err := krbtest.SessionKey(etype)
 	if err != nil {
@@ -45,8 +45,8 @@ func hsRandomKey(t testing.TB, etype krb5.Enctype) types.EncryptionKey {
 	return k
 }
 
-// hsKeytab builds a keytab holding the given entries.
-func hsKeytab(t testing.TB, entries ...hsKTEntry) *keytab.Keytab {
+// newKeytab builds a keytab holding the given entries.
+func newKeytab(t testing.TB, entries ...ktEntry) *keytab.Keytab {
 	t.Helper()
 	kt, err := krbtest.KeytabOf(entries...)
 	if err != nil {
@@ -55,8 +55,8 @@ func hsKeytab(t testing.TB, entries ...hsKTEntry) *keytab.Keytab {
 	return kt
 }
 
-// hsCreds mints a ticket per s and returns it as Credentials.
-func hsCreds(t testing.TB, s hsTicketSpec) *Credentials {
+// mintCreds mints a ticket per s and returns it as Credentials.
+func mintCreds(t testing.TB, s ticketSpec) *Credentials {
 	t.Helper()
 	c, err := krbtest.CredentialsOf[Credentials](s)
 	if err != nil {
@@ -65,33 +65,33 @@ func hsCreds(t testing.TB, s hsTicketSpec) *Credentials {
 	return c
 }
 
-// hsSetup is a client/server pair sharing one service key.
-type hsSetup struct {
+// testSetup is a client/server pair sharing one service key.
+type testSetup struct {
 	etype      krb5.Enctype
 	serviceKey types.EncryptionKey
 	kt         *keytab.Keytab
 	creds      *Credentials
 }
 
-// newHSSetup mints a kvno-3 service key for hsServerPrinc, a keytab with
-// it, and credentials for hsClientPrinc with a session key of etype.
-func newHSSetup(t testing.TB, etype krb5.Enctype) *hsSetup {
+// newTestSetup mints a kvno-3 service key for serverPrinc, a keytab with
+// it, and credentials for clientPrinc with a session key of etype.
+func newTestSetup(t testing.TB, etype krb5.Enctype) *testSetup {
 	t.Helper()
-	svc := hsRandomKey(t, etype)
-	return &hsSetup{
+	svc := randomKey(t, etype)
+	return &testSetup{
 		etype:      etype,
 		serviceKey: svc,
-		kt:         hsKeytab(t, hsKTEntry{Principal: hsServerPrinc, KVNO: 3, Key: svc}),
-		creds:      hsCreds(t, hsTicketSpec{Client: hsClientPrinc, Server: hsServerPrinc, ServiceKey: svc, KVNO: 3, SessionKey: hsRandomKey(t, etype)}),
+		kt:         newKeytab(t, ktEntry{Principal: serverPrinc, KVNO: 3, Key: svc}),
+		creds:      mintCreds(t, ticketSpec{Client: clientPrinc, Server: serverPrinc, ServiceKey: svc, KVNO: 3, SessionKey: randomKey(t, etype)}),
 	}
 }
 
-// serverConfig is the RecvAuth configuration matching the setup.
-func (s *hsSetup) serverConfig() *ServerConfig {
-	return &ServerConfig{GetKeytab: keytabFunc(s.kt), Principal: hsServerPrinc, ReplayCache: NewReplayCache(), ApplVersion: testApplVersion}
+// serverConfig is the recvauth configuration matching the setup.
+func (s *testSetup) serverConfig() *ServerConfig {
+	return &ServerConfig{GetKeytab: keytabFunc(s.kt), Principal: serverPrinc, ReplayCache: NewReplayCache(), ApplVersion: testApplVersion}
 }
 
-// clientConfig is the SendAuth configuration matching the setup.
-func (s *hsSetup) clientConfig() *ClientConfig {
+// clientConfig is the sendauth configuration matching the setup.
+func (s *testSetup) clientConfig() *ClientConfig {
 	return &ClientConfig{Credentials: s.creds, ApplVersion: testApplVersion}
 }
