@@ -10,22 +10,21 @@ import (
 // Encryption type numbers of the table (RFC 3961 section 8, RFC 8009, RFC
 // 6803). Package krb5 exports them as krb5.Enctype constants.
 const (
-	des3CBCRaw     int32 = 6
-	des3SHA1       int32 = 16
-	aes128SHA1     int32 = 17
-	aes256SHA1     int32 = 18
-	aes128SHA256   int32 = 19
-	aes256SHA384   int32 = 20
-	rc4HMAC        int32 = 23
-	rc4HMACExp     int32 = 24
-	camellia128    int32 = 25
-	camellia256    int32 = 26
-	enctypeUnknown       = 0x1ff // MIT's ENCTYPE_UNKNOWN
+	des3CBCRaw   int32 = 6
+	des3SHA1     int32 = 16
+	aes128SHA1   int32 = 17
+	aes256SHA1   int32 = 18
+	aes128SHA256 int32 = 19
+	aes256SHA384 int32 = 20
+	rc4HMAC      int32 = 23
+	rc4HMACExp   int32 = 24
+	camellia128  int32 = 25
+	camellia256  int32 = 26
 )
 
 // EnctypeUnknown is MIT's ENCTYPE_UNKNOWN: an EncryptedData carrying it
 // passes krb5_k_decrypt's enctype check.
-const EnctypeUnknown int32 = enctypeUnknown
+const EnctypeUnknown int32 = 0x1ff
 
 // Family names the cipher behind an enctype (MIT's enc provider). MIT
 // accepts a KRB-SAFE checksum type only when it belongs to the same family
