@@ -90,10 +90,6 @@ func (h Header) policyForms() (write PolicyForm, accept1, accept2 PolicyForm) {
 	return PolicyFormB7, PolicyFormB7, PolicyFormB7
 }
 
-// kadmData reports whether principals in this format may carry the
-// KRB5_TL_KADM_DATA tl-data (MIT filters it out of version 4 dumps).
-func (h Header) kadmData() bool { return h.Format != FormatB7 }
-
 // appendHeader appends the header line, with its newline, as MIT writes it.
 func (h Header) appendHeader(b []byte) ([]byte, error) {
 	switch h.Format {

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/internal/kcrypto"
 )
 
 // Errors from master key handling.
@@ -101,10 +102,11 @@ func DecryptKeyData(mkey types.EncryptionKey, kd *KeyData) (key types.Encryption
 	if n < 0 {
 		return key, fmt.Errorf("%w: negative key length", ErrDecrypt)
 	}
-	et, err := crypto.GetEtype(mkey.KeyType)
-	if err != nil {
-		return key, fmt.Errorf("%w: master key enctype %d: %v", ErrDecrypt, mkey.KeyType, err)
+	spec := kcrypto.Lookup(mkey.KeyType)
+	if !spec.Implemented() {
+		return key, fmt.Errorf("%w: master key enctype %d: unknown or unsupported EType: %d", ErrDecrypt, mkey.KeyType, mkey.KeyType)
 	}
+	et := spec.EType
 	ct := kd.Key[2:]
 	// (Not checked: the key's length against gokrb5's GetKeyByteSize,
 	// which for aes256-cts-hmac-sha384-192 is not the 32-byte key size.)

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // checkName checks a principal name as written with the rules of MIT's
@@ -49,16 +49,16 @@ func checkName(b []byte) error {
 // ParseName splits a principal name as written in a dump into components
 // and realm (MIT's krb5_parse_name rules; a realm is required). The
 // name-type is NT-PRINCIPAL: dumps do not record it.
-func ParseName(name string) (krbauth.Principal, error) {
+func ParseName(name string) (krb5.Principal, error) {
 	if err := checkName([]byte(name)); err != nil {
-		return krbauth.Principal{}, err
+		return krb5.Principal{}, err
 	}
-	return krbauth.ParsePrincipal(name, "")
+	return krb5.ParsePrincipal(name, "")
 }
 
 // ParsedName returns the principal's name split into components and
 // realm.
-func (p *Principal) ParsedName() (krbauth.Principal, error) { return ParseName(p.Name) }
+func (p *Principal) ParsedName() (krb5.Principal, error) { return ParseName(p.Name) }
 
 // appendCanonical appends the canonical written form of a name that passed
 // checkName: what MIT's krb5_unparse_name prints for the parsed principal.

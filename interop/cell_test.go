@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/gokprop/gokprop/internal/mitrealm"
-	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // A sender is a program that pushes a dump with MIT kprop's command line
@@ -68,7 +68,8 @@ func runMatrix(t *testing.T, senders []sender, receivers []receiver, enctypes []
 // checks the result.
 func runCell(t *testing.T, s sender, r receiver, enctype string) {
 	mitrealm.Require(t, "kdb5_util", "kadmin.local", "krb5kdc", "kinit")
-	etype, ok := krbauth.EnctypeByName(enctype)
+	e, ok := krb5.ParseEnctype(enctype)
+	etype := int32(e)
 	if !ok {
 		t.Fatalf("unknown enctype %q", enctype)
 	}
@@ -166,7 +167,7 @@ func checkSessionEnctype(t *testing.T, s sender, r receiver, primary, replica *m
 	}
 	if is := issued[0]; is.Session != etype || is.Reply != etype {
 		t.Errorf("KDC issued session key enctype %d and reply enctype %d, want %d (%s)",
-			is.Session, is.Reply, etype, krbauth.EnctypeName(etype))
+			is.Session, is.Reply, etype, krb5.Enctype(etype).String())
 	}
 	check := func(who string, h *mitrealm.Host, re *regexp.Regexp) {
 		m := re.FindAllStringSubmatch(h.TraceLog(t), -1)
@@ -174,8 +175,8 @@ func checkSessionEnctype(t *testing.T, s sender, r receiver, primary, replica *m
 			t.Errorf("%s trace: want one session key line, found %d", who, len(m))
 			return
 		}
-		if got, ok := krbauth.EnctypeByName(m[0][1]); !ok || got != etype {
-			t.Errorf("%s trace: session key enctype %q, want %s", who, m[0][1], krbauth.EnctypeName(etype))
+		if got, ok := krb5.ParseEnctype(m[0][1]); !ok || int32(got) != etype {
+			t.Errorf("%s trace: session key enctype %q, want %s", who, m[0][1], krb5.Enctype(etype).String())
 		}
 	}
 	if s.mitTrace {

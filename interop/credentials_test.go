@@ -15,16 +15,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gokprop/gokprop/internal/mitrealm"
-	"github.com/gokprop/gokprop/krbauth"
 	"github.com/jcmturner/gokrb5/v8/keytab"
+
+	"github.com/gokprop/gokprop/internal/mitrealm"
+	"github.com/gokprop/gokprop/krb5"
+	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krbconf"
+	"github.com/gokprop/gokprop/krbkdc"
 )
 
 // asRealm is an MIT realm with a running KDC, a service principal
 // host/replica.test with keys of every kprop enctype, and its keytab.
 type asRealm struct {
 	host     *mitrealm.Host
-	server   krbauth.Principal
+	server   krb5.Principal
 	serverKT *keytab.Keytab
 }
 
@@ -38,7 +42,7 @@ func newASRealm(t *testing.T, opts mitrealm.Options) *asRealm {
 	h.StartKDC(t)
 	return &asRealm{
 		host:     h,
-		server:   krbauth.HostPrincipal("host", "replica.test", h.Realm),
+		server:   krb5.HostPrincipal("host", "replica.test", h.Realm),
 		serverKT: loadKeytab(t, ktPath),
 	}
 }
@@ -55,7 +59,7 @@ func loadKeytab(t *testing.T, path string) *keytab.Keytab {
 // addClient creates host/<name> with keys of enctypes only, optionally
 // requiring pre-authentication, and returns its principal and a keytab of
 // its keys (ktadd -norandkey).
-func (r *asRealm) addClient(t *testing.T, name string, preauth bool, enctypes ...string) (krbauth.Principal, *keytab.Keytab, string) {
+func (r *asRealm) addClient(t *testing.T, name string, preauth bool, enctypes ...string) (krb5.Principal, *keytab.Keytab, string) {
 	t.Helper()
 	p := r.host.AddHostPrincipal(t, name, enctypes...)
 	if preauth {
@@ -63,30 +67,30 @@ func (r *asRealm) addClient(t *testing.T, name string, preauth bool, enctypes ..
 	}
 	path := filepath.Join(r.host.Dir, name+".keytab")
 	r.host.Ktadd(t, path, p)
-	return krbauth.HostPrincipal("host", name, r.host.Realm), loadKeytab(t, path), path
+	return krb5.HostPrincipal("host", name, r.host.Realm), loadKeytab(t, path), path
 }
 
 // clientConfig reads the host's krb5.conf as the Go client, with extra
 // [libdefaults] lines in a file in front of it.
-func (r *asRealm) clientConfig(t *testing.T, libdefaults ...string) *krbauth.Config {
+func (r *asRealm) clientConfig(t *testing.T, libdefaults ...string) *krbconf.Config {
 	t.Helper()
 	front := filepath.Join(t.TempDir(), "front.conf")
 	if err := os.WriteFile(front, []byte("[libdefaults]\n"+strings.Join(libdefaults, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := krbauth.LoadConfigFiles(front, r.host.KRB5Conf)
+	cfg, err := krbconf.LoadConfigFiles(front, r.host.KRB5Conf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cfg
 }
 
-func (r *asRealm) get(t *testing.T, cfg *krbauth.Config, kt *keytab.Keytab, client krbauth.Principal) (*krbauth.Credentials, error) {
+func (r *asRealm) get(t *testing.T, cfg *krbconf.Config, kt *keytab.Keytab, client krb5.Principal) (*krbauth.Credentials, error) {
 	t.Helper()
-	return r.getWith(t, &krbauth.KDCClient{Config: cfg}, kt, client)
+	return r.getWith(t, &krbkdc.KDCClient{Config: cfg}, kt, client)
 }
 
-func (r *asRealm) getWith(t *testing.T, k *krbauth.KDCClient, kt *keytab.Keytab, client krbauth.Principal) (*krbauth.Credentials, error) {
+func (r *asRealm) getWith(t *testing.T, k *krbkdc.KDCClient, kt *keytab.Keytab, client krb5.Principal) (*krbauth.Credentials, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -113,15 +117,15 @@ func (l *syncLog) String() string {
 
 // checkCreds verifies credentials the way the replica will: the service
 // key opens the ticket, which names the client and carries the session key.
-func (r *asRealm) checkCreds(t *testing.T, creds *krbauth.Credentials, client krbauth.Principal, sessionEtype int32) {
+func (r *asRealm) checkCreds(t *testing.T, creds *krbauth.Credentials, client krb5.Principal, sessionEtype krb5.Enctype) {
 	t.Helper()
 	if !creds.Client.Equal(client) || !creds.Server.Equal(r.server) {
 		t.Errorf("credentials for %v -> %v", creds.Client, creds.Server)
 	}
-	if creds.SessionKey.KeyType != sessionEtype {
-		t.Errorf("session key %s, want %s", krbauth.EnctypeName(creds.SessionKey.KeyType), krbauth.EnctypeName(sessionEtype))
+	if krb5.Enctype(creds.SessionKey.KeyType) != sessionEtype {
+		t.Errorf("session key %s, want %s", krb5.Enctype(creds.SessionKey.KeyType).String(), sessionEtype)
 	}
-	key, err := krbauth.FindKey(r.serverKT, r.server, uint32(creds.Ticket.EncPart.KVNO), creds.Ticket.EncPart.EType)
+	key, err := krbauth.FindKey(r.serverKT, r.server, uint32(creds.Ticket.EncPart.KVNO), krb5.Enctype(creds.Ticket.EncPart.EType))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +137,7 @@ func (r *asRealm) checkCreds(t *testing.T, creds *krbauth.Credentials, client kr
 	if etp.Key.KeyType != creds.SessionKey.KeyType || string(etp.Key.KeyValue) != string(creds.SessionKey.KeyValue) {
 		t.Error("the ticket's session key differs from the AS-REP's")
 	}
-	if got := (krbauth.Principal{Name: etp.CName, Realm: etp.CRealm}); !got.Equal(client) {
+	if got := (krb5.Principal{Name: etp.CName, Realm: etp.CRealm}); !got.Equal(client) {
 		t.Errorf("ticket client %v", got)
 	}
 	if !creds.EndTime.After(time.Now()) || creds.EndTime.After(time.Now().Add(24*time.Hour+time.Minute)) {
@@ -142,7 +146,7 @@ func (r *asRealm) checkCreds(t *testing.T, creds *krbauth.Credentials, client kr
 }
 
 // asReqLines returns the KDC's AS_REQ log lines about client.
-func asReqLines(t *testing.T, h *mitrealm.Host, client krbauth.Principal) []string {
+func asReqLines(t *testing.T, h *mitrealm.Host, client krb5.Principal) []string {
 	var out []string
 	for _, l := range strings.Split(h.KDCLog(t), "\n") {
 		if strings.Contains(l, "AS_REQ") && strings.Contains(l, " "+client.String()+" for ") {
@@ -161,12 +165,12 @@ func TestGetInitialCredentialsFromMITKDC(t *testing.T) {
 	r := newASRealm(t, mitrealm.Options{})
 	enctypes := []struct {
 		name string
-		id   int32
+		id   krb5.Enctype
 	}{
-		{mitrealm.AES256SHA1, krbauth.EnctypeAES256CTSSHA1},
-		{mitrealm.AES128SHA1, krbauth.EnctypeAES128CTSSHA1},
-		{mitrealm.AES256SHA384, krbauth.EnctypeAES256CTSSHA384},
-		{mitrealm.AES128SHA256, krbauth.EnctypeAES128CTSSHA256},
+		{mitrealm.AES256SHA1, krb5.EnctypeAES256CTSSHA1},
+		{mitrealm.AES128SHA1, krb5.EnctypeAES128CTSSHA1},
+		{mitrealm.AES256SHA384, krb5.EnctypeAES256CTSSHA384},
+		{mitrealm.AES128SHA256, krb5.EnctypeAES128CTSSHA256},
 	}
 	for _, e := range enctypes {
 		for _, preauth := range []bool{false, true} {
@@ -180,7 +184,7 @@ func TestGetInitialCredentialsFromMITKDC(t *testing.T) {
 						extra = append(extra, "udp_preference_limit = 0")
 					}
 					var log syncLog
-					k := &krbauth.KDCClient{
+					k := &krbkdc.KDCClient{
 						Config: r.clientConfig(t, extra...),
 						Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 					}
@@ -212,7 +216,7 @@ func TestGetInitialCredentialsFromMITKDC(t *testing.T) {
 							issued = append(issued, is)
 						}
 					}
-					if len(issued) != 1 || issued[0].Reply != e.id || issued[0].Session != e.id || issued[0].Server != r.server.String() {
+					if len(issued) != 1 || issued[0].Reply != int32(e.id) || issued[0].Session != int32(e.id) || issued[0].Server != r.server.String() {
 						t.Errorf("KDC issued %v", issued)
 					}
 				})
@@ -240,7 +244,7 @@ func TestASRequestMatchesMITClient(t *testing.T) {
 		if _, err := r.get(t, r.clientConfig(t, conf...), kt, goClient); err != nil {
 			t.Fatal(err)
 		}
-		etypes := func(p krbauth.Principal) [][]string {
+		etypes := func(p krb5.Principal) [][]string {
 			var out [][]string
 			for _, l := range asReqLines(t, r.host, p) {
 				m := etypesInLog.FindStringSubmatch(l)
@@ -270,15 +274,15 @@ func TestMITKDCErrors(t *testing.T) {
 	cfg := r.clientConfig(t)
 	ctx := context.Background()
 
-	k := &krbauth.KDCClient{Config: cfg}
-	_, err := k.GetInitialCredentials(ctx, kt, client, krbauth.HostPrincipal("host", "no-such-replica.test", r.host.Realm))
-	var ke *krbauth.KDCError
-	if !errors.As(err, &ke) || ke.Code != krbauth.ErrServerUnknown || err.Error() != "Server not found in Kerberos database" {
+	k := &krbkdc.KDCClient{Config: cfg}
+	_, err := k.GetInitialCredentials(ctx, kt, client, krb5.HostPrincipal("host", "no-such-replica.test", r.host.Realm))
+	var ke *krbkdc.KDCError
+	if !errors.As(err, &ke) || ke.Code != krb5.ErrServerUnknown || err.Error() != "Server not found in Kerberos database" {
 		t.Errorf("unknown server: %v", err)
 	}
-	ghost := krbauth.HostPrincipal("host", "ghost.test", r.host.Realm)
+	ghost := krb5.HostPrincipal("host", "ghost.test", r.host.Realm)
 	ghostKT := keytab.New()
-	if err := ghostKT.AddEntry("host/ghost.test", r.host.Realm, "pw", time.Now(), 1, krbauth.EnctypeAES256CTSSHA1); err != nil {
+	if err := ghostKT.AddEntry("host/ghost.test", r.host.Realm, "pw", time.Now(), 1, int32(krb5.EnctypeAES256CTSSHA1)); err != nil {
 		t.Fatal(err)
 	}
 	_, err = k.GetInitialCredentials(ctx, ghostKT, ghost, r.server)
@@ -288,11 +292,11 @@ func TestMITKDCErrors(t *testing.T) {
 
 	// A keytab whose keys the database no longer has.
 	r.host.Kadmin(t, "cpw -randkey "+client.String())
-	if _, err := k.GetInitialCredentials(ctx, kt, client, r.server); !errors.Is(err, krbauth.ErrBadIntegrity) {
+	if _, err := k.GetInitialCredentials(ctx, kt, client, r.server); !errors.Is(err, krb5.ErrBadIntegrity) {
 		t.Errorf("stale key, no preauth: %v", err)
 	}
 	r.host.Kadmin(t, "modprinc +requires_preauth "+client.String())
-	if _, err := k.GetInitialCredentials(ctx, kt, client, r.server); !errors.As(err, &ke) || ke.Code != krbauth.ErrPreauthFailed {
+	if _, err := k.GetInitialCredentials(ctx, kt, client, r.server); !errors.As(err, &ke) || ke.Code != krb5.ErrPreauthFailed {
 		t.Errorf("stale key, preauth: %v", err)
 	}
 }
@@ -302,10 +306,10 @@ func TestMITKDCErrors(t *testing.T) {
 func TestDeprecatedEnctypesWithMITKDC(t *testing.T) {
 	deprecated := []struct {
 		name, allow string
-		id          int32
+		id          krb5.Enctype
 	}{
-		{mitrealm.DES3, "allow_des3 = true", krbauth.EnctypeDES3CBCSHA1},
-		{mitrealm.RC4, "allow_rc4 = true", krbauth.EnctypeRC4HMAC},
+		{mitrealm.DES3, "allow_des3 = true", krb5.EnctypeDES3CBCSHA1},
+		{mitrealm.RC4, "allow_rc4 = true", krb5.EnctypeRC4HMAC},
 	}
 	t.Run("KDC allows", func(t *testing.T) {
 		r := newASRealm(t, mitrealm.Options{AllowDES3: true, AllowRC4: true})
@@ -323,7 +327,7 @@ func TestDeprecatedEnctypesWithMITKDC(t *testing.T) {
 			// the enctype and the setting, before asking the KDC.
 			client, kt, _ := r.addClient(t, fmt.Sprintf("refused-%d.test", d.id), false, d.name)
 			_, err := r.get(t, r.clientConfig(t, "allow_des3 = false", "allow_rc4 = false"), kt, client)
-			if !errors.Is(err, krbauth.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), d.name) || !strings.Contains(err.Error(), strings.Fields(d.allow)[0]) {
+			if !errors.Is(err, krb5.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), d.name) || !strings.Contains(err.Error(), strings.Fields(d.allow)[0]) {
 				t.Errorf("%s without %s: %v", d.name, d.allow, err)
 			}
 			if lines := asReqLines(t, r.host, client); len(lines) != 0 {
@@ -338,8 +342,8 @@ func TestDeprecatedEnctypesWithMITKDC(t *testing.T) {
 			// Only the deprecated enctype requested: Debian's KDC will not
 			// issue such a session key.
 			_, err := r.get(t, r.clientConfig(t, d.allow, "default_tkt_enctypes = "+d.name), kt, client)
-			var ke *krbauth.KDCError
-			if !errors.As(err, &ke) || ke.Code != krbauth.ErrEtypeNoSupp || err.Error() != "KDC has no support for encryption type" {
+			var ke *krbkdc.KDCError
+			if !errors.As(err, &ke) || ke.Code != krb5.ErrEtypeNoSupp || err.Error() != "KDC has no support for encryption type" {
 				t.Errorf("%s only: %v", d.name, err)
 			}
 			// With AES also requested the KDC picks an AES session key for
@@ -349,7 +353,7 @@ func TestDeprecatedEnctypesWithMITKDC(t *testing.T) {
 				t.Errorf("%s with AES: %v", d.name, err)
 				continue
 			}
-			r.checkCreds(t, creds, client, krbauth.EnctypeAES256CTSSHA1)
+			r.checkCreds(t, creds, client, krb5.EnctypeAES256CTSSHA1)
 		}
 	})
 }
@@ -392,17 +396,17 @@ func TestCanonicalizationMatchesMITKprop(t *testing.T) {
 		if mc == nil || ms == nil {
 			t.Fatalf("no trace from kprop:\n%s", out)
 		}
-		cfg, err := krbauth.LoadConfigFiles(conf)
+		cfg, err := krbconf.LoadConfigFiles(conf)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := &krbauth.Canonicalizer{PrimaryDomain: func() string { return "search.example" }}
+		c := &krbconf.Canonicalizer{Config: cfg, PrimaryDomain: func() string { return "search.example" }}
 		ctx := context.Background()
-		client, err := c.Principal(ctx, cfg, "host", "", "CANON.TEST")
+		client, err := c.Principal(ctx, "host", "", "CANON.TEST")
 		if err != nil {
 			t.Fatal(err)
 		}
-		server, err := c.Principal(ctx, cfg, "host", tt.host, "CANON.TEST")
+		server, err := c.Principal(ctx, "host", tt.host, "CANON.TEST")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -13,7 +12,11 @@ import (
 func buildKdbdump(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "kdbdump")
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	// go test puts GOROOT/bin first in the test's PATH.
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal(err)
+	}
 	out, err := exec.Command(goBin, "build", "-o", bin, "github.com/gokprop/gokprop/cmd/kdbdump").CombinedOutput()
 	if err != nil {
 		t.Fatalf("building kdbdump: %v\n%s", err, out)

@@ -16,7 +16,10 @@ import (
 
 	"github.com/gokprop/gokprop/internal/mitrealm"
 	"github.com/gokprop/gokprop/kprop"
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krbconf"
+	"github.com/gokprop/gokprop/krbkdc"
 )
 
 // freePort returns a loopback port nobody listens on right now.
@@ -190,7 +193,7 @@ func TestKpropdSIGTERMMidTransfer(t *testing.T) {
 	defer conn.Close()
 	result := make(chan error, 1)
 	go func() {
-		_, err := kprop.Propagate(ctx, conn, &kprop.Config{Credentials: creds}, sr, st.Size())
+		_, err := kprop.Propagate(ctx, conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds}}, sr, st.Size())
 		result <- err
 	}()
 	select {
@@ -261,7 +264,7 @@ func TestKpropdTransferTimeout(t *testing.T) {
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	go kprop.Propagate(ctx, conn, &kprop.Config{Credentials: creds}, sr, st.Size())
+	go kprop.Propagate(ctx, conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds}}, sr, st.Size())
 	<-sr.stalled
 	start := time.Now()
 	// The replica hangs up on the stalled client.
@@ -296,20 +299,20 @@ func TestKpropdIpropEnabled(t *testing.T) {
 // goCredentials gets kprop's ticket for the replica with our library.
 func goCredentials(t *testing.T, w *parityWorld) *krbauth.Credentials {
 	t.Helper()
-	cfg, err := krbauth.LoadConfigFiles(w.primary.KRB5Conf)
+	cfg, err := krbconf.LoadConfigFiles(w.primary.KRB5Conf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kt, err := krbauth.LoadKeytab(w.primary.Keytab)
+	kt, err := krbconf.LoadKeytab(w.primary.Keytab)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, _ := krbauth.ParsePrincipal(w.primary.KpropPrincipal(), "")
-	server, _ := krbauth.ParsePrincipal(w.primary.ReplicaPrincipal(), "")
+	client, _ := krb5.ParsePrincipal(w.primary.KpropPrincipal(), "")
+	server, _ := krb5.ParsePrincipal(w.primary.ReplicaPrincipal(), "")
 	client.Name.NameType, server.Name.NameType = 3, 3
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	creds, err := krbauth.GetInitialCredentials(ctx, cfg, kt, client, server)
+	creds, err := (&krbkdc.KDCClient{Config: cfg}).GetInitialCredentials(ctx, kt, client, server)
 	if err != nil {
 		t.Fatal(err)
 	}

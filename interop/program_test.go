@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 )
@@ -39,9 +38,10 @@ func goProgram(t testing.TB, pkg string) string {
 		programs.dir = dir
 		programs.built = map[string]string{}
 	}
+	// go test puts GOROOT/bin first in the test's PATH.
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatal(err)
 	}
 	out := filepath.Join(programs.dir, path.Base(pkg))
 	if b, err := exec.Command(goTool, "build", "-o", out, pkg).CombinedOutput(); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/gokprop/gokprop/internal/krbtest"
 	"github.com/gokprop/gokprop/kprop"
 	"github.com/gokprop/gokprop/kpropd"
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 )
 
@@ -25,19 +26,21 @@ func BenchmarkPropagate(b *testing.B) {
 	const size = 16 << 20
 	dump := make([]byte, size)
 	rand.Read(dump)
-	for _, e := range []int32{17, 18, 19, 20} {
-		b.Run(krbauth.EnctypeName(e), func(b *testing.B) {
-			primary := krbauth.HostPrincipal("host", "kdc1.example.com", "EXAMPLE.COM")
-			replica := krbauth.HostPrincipal("host", "kdc2.example.com", "EXAMPLE.COM")
+	for _, e := range []krb5.Enctype{17, 18, 19, 20} {
+		b.Run(krb5.Enctype(e).String(), func(b *testing.B) {
+			primary := krb5.HostPrincipal("host", "kdc1.example.com", "EXAMPLE.COM")
+			replica := krb5.HostPrincipal("host", "kdc2.example.com", "EXAMPLE.COM")
 			kt, err := krbtest.Keytab(krbtest.Key{Principal: replica, KVNO: 1, Enctype: e, Password: "secret"})
 			if err != nil {
 				b.Fatal(err)
 			}
 			srv := &kpropd.Server{
-				Principal:  replica,
-				Keytab:     func() (*keytab.Keytab, error) { return kt, nil },
+				Auth: &krbauth.ServerConfig{
+					GetKeytab: func() (*keytab.Keytab, error) { return kt, nil },
+					Principal: replica,
+				},
 				File:       filepath.Join(b.TempDir(), "from_master"),
-				Authorizer: kpropd.AuthorizerFunc(func(context.Context, krbauth.Principal, int32) error { return nil }),
+				Authorizer: kpropd.AuthorizerFunc(func(context.Context, *kpropd.Peer) error { return nil }),
 			}
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -49,7 +52,7 @@ func BenchmarkPropagate(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				creds, err := krbtest.Credentials(kt, primary, replica, e, 1, time.Now(), time.Hour)
+				creds, err := krbtest.Credentials[krbauth.Credentials](kt, primary, replica, e, 1, time.Now(), time.Hour)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -57,7 +60,7 @@ func BenchmarkPropagate(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := kprop.Propagate(context.Background(), conn, &kprop.Config{Credentials: creds}, bytes.NewReader(dump), size); err != nil {
+				if _, err := kprop.Propagate(context.Background(), conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds}}, bytes.NewReader(dump), size); err != nil {
 					b.Fatal(err)
 				}
 				conn.Close()

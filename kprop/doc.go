@@ -2,12 +2,14 @@
 // propagation: what MIT's kprop does on a primary KDC, as a library.
 //
 // Propagate takes a connection to a replica's kpropd, a ticket for the
-// replica's host service (krbauth.GetInitialCredentials) and a
-// kdb5_util dump, and runs the whole exchange: sendauth with mutual
-// authentication, the dump size as a KRB-SAFE, the dump as chained
-// KRB-PRIV chunks, and the replica's acknowledgement, which arrives only
-// after the replica has loaded the dump. It speaks MIT's wire protocol
-// byte for byte, so the peer may be MIT kpropd or package kpropd.
+// replica's host service (krbkdc.KDCClient.GetInitialCredentials, in the
+// Config's Auth) and a kdb5_util dump, and runs the whole exchange over a
+// krbauth.Conn: sendauth with mutual authentication, the dump size as a
+// KRB-SAFE, the dump as chained KRB-PRIV chunks, and the replica's
+// acknowledgement, which arrives only after the replica has loaded the
+// dump. Send is the same exchange after a handshake the caller ran. Both
+// speak MIT's wire protocol byte for byte, so the peer may be MIT kpropd
+// or package kpropd. A failure is an *OpError naming the Step that failed.
 //
 // OpenDump opens a dump the way MIT kprop does (shared lock, ".dump_ok"
 // freshness check) and WriteLastProp records success in MIT's

@@ -11,15 +11,19 @@ import (
 
 	"github.com/gokprop/gokprop/internal/netctx"
 	"github.com/gokprop/gokprop/internal/wire"
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 )
 
-// Config carries the choices of a propagation. Only Credentials is
+// Config carries the choices of a propagation. Auth.Credentials is
 // required.
 type Config struct {
-	// Credentials is a ticket for the replica's host service, as
-	// krbauth.GetInitialCredentials returns it.
-	Credentials *krbauth.Credentials
+	// Auth configures the connection: the credentials (a ticket for the
+	// replica's host service, as krbkdc.KDCClient.GetInitialCredentials
+	// returns it), the clock skew allowed when they are checked, the
+	// clock and randomness. An empty Auth.ApplVersion means kprop's
+	// ("kprop5_01"), a zero Auth.MaxMessageSize 64 KiB.
+	Auth krbauth.ClientConfig
 
 	// ChunkSize is the number of dump bytes sealed into each KRB-PRIV
 	// message; 0 means MIT's 32768. MIT kpropd accepts any size.
@@ -31,9 +35,6 @@ type Config struct {
 
 	// Logger receives debug-level progress; nil discards it.
 	Logger *slog.Logger
-
-	// Now returns the current time; nil means time.Now.
-	Now func() time.Time
 }
 
 // Result describes a propagation the replica acknowledged.
@@ -43,41 +44,7 @@ type Result struct {
 	// Chunks is the number of KRB-PRIV messages sent.
 	Chunks int
 	// Enctype is the session key's encryption type.
-	Enctype int32
-}
-
-// ErrPrematureEOF is reported when the dump ends before the size announced.
-var ErrPrematureEOF = errors.New("Premature EOF found for database file!")
-
-// OpError is a failure of one step of the propagation, worded like MIT
-// kprop's messages: Err followed by what was being done.
-type OpError struct {
-	// Op says what was being done, e.g. "while sending database block
-	// starting at 32768".
-	Op string
-	// Err is the cause: a network error, a *krbauth.RemoteError sent by
-	// the replica, a krbauth.ErrorCode, ErrPrematureEOF, *SizeMismatchError.
-	Err error
-}
-
-func (e *OpError) Error() string {
-	var re *krbauth.RemoteError
-	if errors.As(e.Err, &re) {
-		return re.Error()
-	}
-	return e.Err.Error() + " " + e.Op
-}
-
-func (e *OpError) Unwrap() error { return e.Err }
-
-// SizeMismatchError: the replica acknowledged a size other than the one
-// sent.
-type SizeMismatchError struct {
-	Sent, Acknowledged uint64
-}
-
-func (e *SizeMismatchError) Error() string {
-	return fmt.Sprintf("Kpropd sent database size %d, expecting %d", e.Acknowledged, e.Sent)
+	Enctype krb5.Enctype
 }
 
 // Propagate sends a database dump to the kpropd at the other end of conn:
@@ -88,34 +55,34 @@ func (e *SizeMismatchError) Error() string {
 // ctx bounds the whole exchange, including the replica's load; its
 // cancellation unblocks any network wait. Propagate does not close conn.
 func Propagate(ctx context.Context, conn net.Conn, cfg *Config, dump io.Reader, size int64) (*Result, error) {
-	if cfg == nil || cfg.Credentials == nil {
+	if cfg == nil || cfg.Auth.Credentials == nil {
 		return nil, errors.New("kprop: no credentials")
 	}
 	if size < 0 {
 		return nil, fmt.Errorf("kprop: negative dump size %d", size)
 	}
-	stop := netctx.Watch(ctx, conn)
-	defer stop()
-	sess, err := krbauth.SendAuth(ctx, conn, &krbauth.ClientConfig{
-		Credentials: cfg.Credentials,
-		ApplVersion: wire.ApplVersion,
-		Now:         cfg.Now,
-	})
-	if err != nil {
-		return nil, ctxErr(ctx, &OpError{Op: "while authenticating to server", Err: err})
+	auth := cfg.Auth
+	if auth.ApplVersion == "" {
+		auth.ApplVersion = wire.ApplVersion
 	}
-	res, err := Send(ctx, conn, sess, cfg, dump, size)
+	if auth.MaxMessageSize == 0 {
+		auth.MaxMessageSize = ackLimit
+	}
+	c := krbauth.Client(conn, &auth)
+	if err := c.HandshakeContext(ctx); err != nil {
+		return nil, ctxErr(ctx, &OpError{Step: StepAuthenticate, Err: err})
+	}
+	res, err := Send(ctx, c, cfg, dump, size)
 	return res, ctxErr(ctx, err)
 }
 
-// Send runs the data phase of a propagation on an authenticated session:
-// everything Propagate does after the handshake. It lets a caller that
-// manages its own handshake (or many replicas) reuse the transfer.
-func Send(ctx context.Context, conn net.Conn, sess *krbauth.Session, cfg *Config, dump io.Reader, size int64) (*Result, error) {
-	now := time.Now
-	if cfg.Now != nil {
-		now = cfg.Now
-	}
+// Send runs the data phase of a propagation on a Conn whose handshake is
+// complete: everything Propagate does after the handshake. It lets a
+// caller that manages its own handshake (or many replicas) reuse the
+// transfer. ctx bounds the exchange as for Propagate.
+func Send(ctx context.Context, c *krbauth.Conn, cfg *Config, dump io.Reader, size int64) (*Result, error) {
+	stop := netctx.Bind(ctx, c.NetConn())
+	defer stop()
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -126,43 +93,36 @@ func Send(ctx context.Context, conn net.Conn, sess *krbauth.Session, cfg *Config
 	}
 
 	var sizeBuf [wire.MaxSizeLen]byte
-	msg, err := sess.MakeSafe(wire.AppendSize(sizeBuf[:0], uint64(size)))
-	if err != nil {
-		return nil, &OpError{Op: "while encoding database size", Err: err}
+	if err := c.WriteSafe(wire.AppendSize(sizeBuf[:0], uint64(size))); err != nil {
+		if errors.Is(err, krbauth.ErrTransport) {
+			return nil, &OpError{Step: StepSendSize, Err: err}
+		}
+		return nil, &OpError{Step: StepEncodeSize, Err: err}
 	}
-	if err := krbauth.WriteMessage(conn, msg); err != nil {
-		return nil, &OpError{Op: "while sending database size", Err: err}
-	}
-	sess.InitCipherState()
+	c.StartChaining()
 
-	res := &Result{Enctype: sess.Enctype()}
+	res := &Result{Enctype: c.State().SessionEnctype}
+	// One buffer for the plain chunk, reused for every chunk; the Conn
+	// reuses its own for the sealed frame: the loop does not allocate.
 	plain := make([]byte, chunk)
-	// One buffer for the plain chunk and one for the framed KRB-PRIV,
-	// reused for every chunk: the loop does not allocate.
-	sealed := make([]byte, 0, krbauth.FrameHeaderLen+chunk+1024)
 	var sent int64
 	for sent < size {
 		n := int(min(int64(chunk), size-sent))
 		if _, err := io.ReadFull(dump, plain[:n]); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				err = ErrPrematureEOF
-				sendError(conn, sess, krbauth.ErrGeneric, ErrPrematureEOF.Error(), now())
-				return nil, &OpError{Op: fmt.Sprintf("while reading database block starting at %d", sent), Err: err}
+				_ = c.WriteError(krb5.ErrGeneric, ErrPrematureEOF.Error())
+				return nil, &OpError{Step: StepReadBlock, Offset: sent, Err: ErrPrematureEOF}
 			}
-			sendError(conn, sess, krbauth.ErrGeneric, "while reading database: "+err.Error(), now())
-			return nil, &OpError{Op: fmt.Sprintf("while reading database block starting at %d", sent), Err: err}
+			_ = c.WriteError(krb5.ErrGeneric, "while reading database: "+err.Error())
+			return nil, &OpError{Step: StepReadBlock, Offset: sent, Err: err}
 		}
-		sealed, err = sess.SealPriv(krbauth.StartFrame(sealed[:0]), plain[:n])
-		if err == nil {
-			err = krbauth.FinishFrame(sealed)
-		}
-		if err != nil {
-			op := fmt.Sprintf("while encoding database block starting at %d", sent)
-			sendError(conn, sess, krbauth.CodeOf(err), op, now())
-			return nil, &OpError{Op: op, Err: err}
-		}
-		if _, err := conn.Write(sealed); err != nil {
-			return nil, &OpError{Op: fmt.Sprintf("while sending database block starting at %d", sent), Err: remoteCause(conn, err)}
+		if err := c.WritePriv(plain[:n]); err != nil {
+			if errors.Is(err, krbauth.ErrTransport) {
+				return nil, &OpError{Step: StepSendBlock, Offset: sent, Err: remoteCause(c, err)}
+			}
+			e := &OpError{Step: StepEncodeBlock, Offset: sent, Err: err}
+			_ = c.WriteError(krbauth.CodeOf(err), e.Context())
+			return nil, e
 		}
 		sent += int64(n)
 		res.Chunks++
@@ -174,17 +134,16 @@ func Send(ctx context.Context, conn net.Conn, sess *krbauth.Session, cfg *Config
 
 	// The replica loads the dump before it answers, so this wait is as
 	// long as its kdb5_util load; only ctx bounds it.
-	ack, err := krbauth.ReadMessage(conn, ackLimit)
+	data, err := c.ReadSafe()
 	if err != nil {
-		return nil, &OpError{Op: "while reading response from server", Err: err}
-	}
-	data, err := sess.ReadSafe(ack)
-	if err != nil {
-		return nil, &OpError{Op: "while decoding final size packet from server", Err: err}
+		if errors.Is(err, krbauth.ErrTransport) {
+			return nil, &OpError{Step: StepReadResponse, Err: err}
+		}
+		return nil, &OpError{Step: StepDecodeResponse, Err: err}
 	}
 	got, err := wire.DecodeSize(data)
 	if err != nil {
-		return nil, &OpError{Op: "malformed sent database size message", Err: err}
+		return nil, &OpError{Step: StepMalformedResponse, Err: err}
 	}
 	if got != uint64(size) {
 		return nil, &SizeMismatchError{Sent: uint64(size), Acknowledged: got}
@@ -193,29 +152,18 @@ func Send(ctx context.Context, conn net.Conn, sess *krbauth.Session, cfg *Config
 	return res, nil
 }
 
-// ackLimit bounds the final message: a KRB-SAFE of a few dozen bytes or a
-// KRB-ERROR with a line of text.
+// ackLimit bounds the messages kprop reads: the final KRB-SAFE of a few
+// dozen bytes or a KRB-ERROR with a line of text.
 const ackLimit = 64 << 10
-
-// sendError tells the replica why we are giving up, as MIT kprop does;
-// failure to deliver it changes nothing.
-func sendError(conn net.Conn, sess *krbauth.Session, code krbauth.ErrorCode, text string, now time.Time) {
-	if msg, err := sess.MakeError(code, text, now); err == nil {
-		_ = krbauth.WriteMessage(conn, msg)
-	}
-}
 
 // remoteCause looks, after a failed write, for the KRB-ERROR a replica
 // sends before it closes the connection (for example when a chunk fails
 // its integrity check), so the report names the replica's reason rather
 // than "connection reset".
-func remoteCause(conn net.Conn, writeErr error) error {
-	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
-	msg, err := krbauth.ReadMessage(conn, ackLimit)
-	if err != nil {
-		return writeErr
-	}
-	if re, ok := krbauth.ParseError(msg); ok {
+func remoteCause(c *krbauth.Conn, writeErr error) error {
+	_ = c.NetConn().SetReadDeadline(time.Now().Add(2 * time.Second))
+	var re *krbauth.RemoteError
+	if _, err := c.ReadSafe(); errors.As(err, &re) {
 		return re
 	}
 	return writeErr

@@ -3,54 +3,52 @@ package kpropd
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
-	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // Authorizer decides whether an authenticated client may propagate a
 // database to this replica. It is asked after mutual authentication and
-// before any data is accepted. ticketEnctype is the encryption type of the
-// client's ticket (the enc-part of the ticket, not the session key), which
-// is what the optional enctype column of kpropd.acl is compared with.
+// before any data is accepted. An error refuses the client; an error that
+// wraps ErrNotAuthorized is logged as a refusal rather than a failure.
 type Authorizer interface {
-	Authorize(ctx context.Context, client krbauth.Principal, ticketEnctype int32) error
+	Authorize(ctx context.Context, p *Peer) error
 }
 
 // AuthorizerFunc adapts a function to the Authorizer interface.
-type AuthorizerFunc func(ctx context.Context, client krbauth.Principal, ticketEnctype int32) error
+type AuthorizerFunc func(ctx context.Context, p *Peer) error
 
 // Authorize calls f.
-func (f AuthorizerFunc) Authorize(ctx context.Context, client krbauth.Principal, ticketEnctype int32) error {
-	return f(ctx, client, ticketEnctype)
-}
+func (f AuthorizerFunc) Authorize(ctx context.Context, p *Peer) error { return f(ctx, p) }
 
-// ErrNotAuthorized is the cause of every authorization refusal; its text
-// completes MIT's log line "Rejected connection from unauthorized
-// principal NAME".
-var ErrNotAuthorized = errors.New("unauthorized principal")
-
-// ACLFile is the default Authorizer: the path of a kpropd.acl file, read
-// on every connection as MIT kpropd does, so edits apply without a restart.
-// A missing or unreadable file authorizes nobody.
+// ACLFile is the Authorizer of MIT kpropd (what cmd/kpropd uses): the path
+// of a kpropd.acl file, read on every connection as MIT kpropd does, so
+// edits apply without a restart. A missing or unreadable file authorizes
+// nobody.
 type ACLFile string
 
-// Authorize reads the file and checks the client against it.
-func (p ACLFile) Authorize(ctx context.Context, client krbauth.Principal, ticketEnctype int32) error {
+// Authorize reads the file and checks the client against it, as
+// ACL.Authorize does.
+func (p ACLFile) Authorize(ctx context.Context, peer *Peer) error {
 	f, err := os.Open(string(p))
 	if err != nil {
-		return fmt.Errorf("%w %s: %w", ErrNotAuthorized, client, err)
+		return fmt.Errorf("%w %s: %w", ErrNotAuthorized, peer.Client, err)
 	}
 	defer f.Close()
-	return authorizeFrom(f, client, ticketEnctype)
+	a, err := ParseACL(f)
+	if err != nil {
+		return fmt.Errorf("%w %s: %w", ErrNotAuthorized, peer.Client, err)
+	}
+	return a.Authorize(ctx, peer)
 }
 
 // ACL is a parsed kpropd.acl: one principal per line, optionally followed
-// by whitespace and an enctype name that the client's ticket must use.
+// by whitespace and an enctype name that the client's ticket must use
+// (Peer.TicketEnctype).
 type ACL struct {
 	lines []string
 }
@@ -68,23 +66,19 @@ func ParseACL(r io.Reader) (*ACL, error) {
 	return &a, nil
 }
 
-// Authorize checks the client against the parsed lines.
-func (a *ACL) Authorize(ctx context.Context, client krbauth.Principal, ticketEnctype int32) error {
-	name := client.String()
+// Authorize checks the client against the parsed lines. It refuses every
+// client once ctx has ended.
+func (a *ACL) Authorize(ctx context.Context, p *Peer) error {
+	name := p.Client.String()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
 	for _, line := range a.lines {
-		if aclLineMatches(line, name, ticketEnctype) {
+		if aclLineMatches(line, name, p.TicketEnctype) {
 			return nil
 		}
 	}
 	return fmt.Errorf("%w %s", ErrNotAuthorized, name)
-}
-
-func authorizeFrom(r io.Reader, client krbauth.Principal, ticketEnctype int32) error {
-	a, err := ParseACL(r)
-	if err != nil {
-		return fmt.Errorf("%w %s: %w", ErrNotAuthorized, client, err)
-	}
-	return a.Authorize(context.Background(), client, ticketEnctype)
 }
 
 // aclLineMatches applies MIT kpropd's rule (kpropd.c authorized_principal):
@@ -92,7 +86,7 @@ func authorizeFrom(r io.Reader, client krbauth.Principal, ticketEnctype int32) e
 // end of the line or whitespace; whatever follows the whitespace, if
 // anything, must be an enctype name equal to the ticket's enctype. There
 // are no comments: a line that does not match is simply skipped.
-func aclLineMatches(line, name string, ticketEnctype int32) bool {
+func aclLineMatches(line, name string, ticketEnctype krb5.Enctype) bool {
 	rest, ok := strings.CutPrefix(line, name)
 	if !ok {
 		return false
@@ -109,19 +103,10 @@ func aclLineMatches(line, name string, ticketEnctype int32) bool {
 	}
 	// MIT passes the rest of the line, trailing blanks included, to
 	// krb5_string_to_enctype, which knows names and aliases only.
-	id, ok := krbauth.EnctypeByName(rest)
-	return ok && !isDigits(rest) && id == ticketEnctype
+	id, ok := krb5.ParseEnctype(rest)
+	return ok && id == ticketEnctype
 }
 
 func isCSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }

@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 func TestACLMatching(t *testing.T) {
-	client := krbauth.HostPrincipal("host", "kdc1.example.com", "EXAMPLE.COM")
+	client := krb5.HostPrincipal("host", "kdc1.example.com", "EXAMPLE.COM")
 	acl := strings.Join([]string{
 		"host/kdc1.example.com@EXAMPLE.COM.extra",            // longer name: partial match only
 		"# host/kdc1.example.com@EXAMPLE.COM",                // no comments in MIT's format, and no match
@@ -21,7 +21,7 @@ func TestACLMatching(t *testing.T) {
 	}, "\n")
 	tests := []struct {
 		extra   string
-		etype   int32
+		etype   krb5.Enctype
 		allowed bool
 	}{
 		{"", 18, false},
@@ -41,7 +41,7 @@ func TestACLMatching(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = a.Authorize(context.Background(), client, tt.etype)
+		err = a.Authorize(context.Background(), &Peer{Client: client, TicketEnctype: tt.etype})
 		if (err == nil) != tt.allowed {
 			t.Errorf("extra line %q etype %d: err = %v, want allowed %v", tt.extra, tt.etype, err, tt.allowed)
 		}
@@ -53,21 +53,44 @@ func TestACLMatching(t *testing.T) {
 
 func TestACLFileReadEachTime(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kpropd.acl")
-	client := krbauth.HostPrincipal("host", "a", "R")
+	client := krb5.HostPrincipal("host", "a", "R")
 	f := ACLFile(path)
-	if err := f.Authorize(context.Background(), client, 18); err == nil {
+	if err := f.Authorize(context.Background(), &Peer{Client: client, TicketEnctype: 18}); err == nil {
 		t.Fatal("missing ACL file authorized a client")
 	}
 	if err := os.WriteFile(path, []byte("host/a@R\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Authorize(context.Background(), client, 18); err != nil {
+	if err := f.Authorize(context.Background(), &Peer{Client: client, TicketEnctype: 18}); err != nil {
 		t.Fatalf("after adding the client: %v", err)
 	}
 	if err := os.WriteFile(path, []byte("host/b@R\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Authorize(context.Background(), client, 18); err == nil {
+	if err := f.Authorize(context.Background(), &Peer{Client: client, TicketEnctype: 18}); err == nil {
 		t.Fatal("edit of the ACL not honoured")
+	}
+}
+
+// An ended context refuses even a listed client: the ACL honours it.
+func TestACLHonoursContext(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kpropd.acl")
+	if err := os.WriteFile(path, []byte("host/a@R\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	peer := &Peer{Client: krb5.HostPrincipal("host", "a", "R"), TicketEnctype: 18}
+	acl, err := ParseACL(strings.NewReader("host/a@R\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for name, a := range map[string]Authorizer{"ACL": acl, "ACLFile": ACLFile(path)} {
+		if err := a.Authorize(context.Background(), peer); err != nil {
+			t.Errorf("%s: listed client refused: %v", name, err)
+		}
+		if err := a.Authorize(ctx, peer); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a cancelled context: %v", name, err)
+		}
 	}
 }

@@ -2,19 +2,40 @@
 // propagation: what MIT's kpropd does on a replica KDC, as a server value
 // that can be embedded in any program.
 //
-// A Server authenticates each connection with recvauth (mutual
-// authentication from the replica's keytab), asks its Authorizer whether
-// the client may propagate (ACLFile implements MIT's kpropd.acl rules),
-// receives the dump into File+".temp" under an exclusive lock, renames it
-// over File only once it is complete, runs its Loader (KDB5Util runs
+// A Server authenticates each connection with recvauth (a krbauth.Conn
+// with the Server's Auth config: mutual authentication from the replica's
+// keytab), asks its Authorizer whether the client (a Peer) may propagate
+// (ACLFile implements MIT's kpropd.acl rules), receives the dump into
+// File+".temp" under an exclusive lock, lets its Verifier check it, renames
+// it over File only once it is complete, runs its Loader (KDB5Util runs
 // "kdb5_util load", as MIT kpropd does) and only then acknowledges. Any
 // failure is sent to the client as a KRB-ERROR and leaves File as it was:
-// a partial, tampered or unverified dump never replaces it.
+// a partial, tampered or unverified dump never replaces it. A failure is
+// a *TransferError naming the Step that failed.
 //
 // Serve handles a listener (standalone mode) and ServeConn a single
 // connection (inetd mode); Shutdown and Close stop the server. Each
 // transfer runs under a timeout covering the transfer and the load
 // (MIT's iprop_resync_timeout) and authentication under a shorter one, so
-// no connection can block the daemon. Flags, kdc.conf and signals belong
-// to the kpropd command, not to this package.
+// no connection can block the daemon. ConnState reports each connection's
+// progress, as http.Server's does.
+//
+// The Logger receives structured records; the kpropd command words them
+// as MIT kpropd does. Every record of a connection carries "peer" (the
+// client's net.Addr) and the connection's context:
+//
+//	level  message              attributes
+//	Debug  waiting for connection
+//	Info   connection
+//	Debug  authenticating       server (principal), appl_version
+//	Debug  authenticated        client (principal), ticket_enctype
+//	Debug  transfer started     size
+//	Debug  transfer finished    bytes
+//	Debug  loading              file
+//	Warn   transfer failed      step, err (a client refused by the Authorizer)
+//	Error  transfer failed      step, err (any other failure)
+//	Debug  connection done      ok
+//
+// Flags, kdc.conf, syslog and signals belong to the kpropd command, not
+// to this package.
 package kpropd

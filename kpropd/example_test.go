@@ -11,16 +11,20 @@ import (
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
 	"github.com/gokprop/gokprop/kpropd"
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krbconf"
 )
 
 // Run a replica's kpropd as MIT's defaults would: keytab and ACL read for
 // every connection, dumps loaded with kdb5_util.
 func ExampleServer() {
-	me := krbauth.HostPrincipal("host", "kdc2.example.com", "EXAMPLE.COM")
+	me := krb5.HostPrincipal("host", "kdc2.example.com", "EXAMPLE.COM")
 	srv := &kpropd.Server{
-		Principal:  me,
-		Keytab:     func() (*keytab.Keytab, error) { return krbauth.LoadKeytab("FILE:/etc/krb5.keytab") },
+		Auth: &krbauth.ServerConfig{
+			GetKeytab: func() (*keytab.Keytab, error) { return krbconf.LoadKeytab("FILE:/etc/krb5.keytab") },
+			Principal: me,
+		},
 		Authorizer: kpropd.ACLFile("/etc/krb5kdc/kpropd.acl"),
 		File:       "/var/lib/krb5kdc/from_master",
 		Loader:     &kpropd.KDB5Util{Realm: "EXAMPLE.COM"},
@@ -41,9 +45,9 @@ func ExampleServer() {
 // the client's ticket must use.
 func ExampleParseACL() {
 	acl, _ := kpropd.ParseACL(strings.NewReader("host/kdc1.example.com@EXAMPLE.COM aes256-cts\n"))
-	client := krbauth.HostPrincipal("host", "kdc1.example.com", "EXAMPLE.COM")
-	fmt.Println(acl.Authorize(context.Background(), client, krbauth.EnctypeAES256CTSSHA1))
-	fmt.Println(acl.Authorize(context.Background(), client, krbauth.EnctypeAES128CTSSHA1))
+	client := krb5.HostPrincipal("host", "kdc1.example.com", "EXAMPLE.COM")
+	fmt.Println(acl.Authorize(context.Background(), &kpropd.Peer{Client: client, TicketEnctype: krb5.EnctypeAES256CTSSHA1}))
+	fmt.Println(acl.Authorize(context.Background(), &kpropd.Peer{Client: client, TicketEnctype: krb5.EnctypeAES128CTSSHA1}))
 	// Output:
 	// <nil>
 	// unauthorized principal host/kdc1.example.com@EXAMPLE.COM

@@ -23,11 +23,24 @@ type LoaderFunc func(ctx context.Context, path string) error
 // Load calls f.
 func (f LoaderFunc) Load(ctx context.Context, path string) error { return f(ctx, path) }
 
+// Verifier checks a received dump, complete and on stable storage at
+// path, before it replaces the installed one; an error rejects the
+// transfer.
+type Verifier interface {
+	Verify(ctx context.Context, path string) error
+}
+
+// VerifierFunc adapts a function to the Verifier interface.
+type VerifierFunc func(ctx context.Context, path string) error
+
+// Verify calls f.
+func (f VerifierFunc) Verify(ctx context.Context, path string) error { return f(ctx, path) }
+
 // DefaultKDB5Util is where Debian's krb5-kdc package installs kdb5_util.
 const DefaultKDB5Util = "/usr/sbin/kdb5_util"
 
-// KDB5Util is the default Loader: it runs
-// "kdb5_util [-r REALM] load [-d DATABASE] FILE" as MIT kpropd does.
+// KDB5Util is the Loader of MIT kpropd (what cmd/kpropd uses): it runs
+// "kdb5_util [-r REALM] load [-d DATABASE] FILE".
 type KDB5Util struct {
 	// Path of kdb5_util; empty means DefaultKDB5Util.
 	Path string
@@ -92,12 +105,20 @@ func (k *KDB5Util) Load(ctx context.Context, path string) error {
 		if last != "" {
 			msg += ": " + last
 		}
-		return &LoadError{Msg: msg}
+		return &LoadError{Msg: msg, Err: err}
 	}
-	return &LoadError{Msg: fmt.Sprintf("%s load terminated: %v", args[0], err)}
+	return &LoadError{Msg: fmt.Sprintf("%s load terminated: %v", args[0], err), Err: err}
 }
 
-// LoadError reports a loader that failed.
-type LoadError struct{ Msg string }
+// LoadError reports a loader that failed: Msg is MIT kpropd's words for
+// it, Err the error it came from (for KDB5Util, the *exec.ExitError).
+type LoadError struct {
+	Msg string
+	Err error
+}
 
+// Error returns Msg.
 func (e *LoadError) Error() string { return e.Msg }
+
+// Unwrap returns Err.
+func (e *LoadError) Unwrap() error { return e.Err }

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jcmturner/gokrb5/v8/keytab"
-
+	"github.com/gokprop/gokprop/internal/wire"
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 )
 
@@ -27,31 +27,21 @@ const DefaultHandshakeTimeout = 30 * time.Second
 var ErrServerClosed = errors.New("kpropd: server closed")
 
 // Server receives database propagations, as MIT kpropd does in its full
-// propagation mode. The zero value is not usable: Principal, Keytab and
-// File are required. A Server serves any number of listeners and
-// connections concurrently; a transfer holds an exclusive lock on
-// File+".temp", so a second simultaneous transfer to the same file is
-// refused, as MIT's is.
+// propagation mode. The zero value is not usable: Auth (with its
+// GetKeytab and Principal) and File are required. A Server serves any
+// number of listeners and connections concurrently; a transfer holds an
+// exclusive lock on File+".temp", so a second simultaneous transfer to the
+// same file is refused, as MIT's is. The fields must not be changed once
+// the Server is serving.
 type Server struct {
-	// Principal is this replica's service principal,
-	// host/<canonical local hostname>@REALM.
-	Principal krbauth.Principal
-
-	// Keytab returns the keytab that verifies clients' tickets. It is
-	// called for every connection, as MIT kpropd reads its keytab for
-	// every connection, so a replaced keytab takes effect at once.
-	Keytab func() (*keytab.Keytab, error)
-
-	// AcceptAnyHostPrincipal accepts a ticket for any host/*@REALM key
-	// in the keytab (MIT's ignore_acceptor_hostname).
-	AcceptAnyHostPrincipal bool
-
-	// PermittedEnctypes limits the session key's encryption type; nil
-	// means krbauth.DefaultEnctypes.
-	PermittedEnctypes []int32
-
-	// ClockSkew is the tolerated clock difference; 0 means 5 minutes.
-	ClockSkew time.Duration
+	// Auth authenticates clients: the keytab callback (called for every
+	// connection, as MIT kpropd reads its keytab for every connection, so
+	// a replaced keytab takes effect at once), this replica's service
+	// principal host/<canonical local hostname>@REALM, the permitted
+	// enctypes, the clock skew and the replay cache shared by all
+	// connections. A nil ReplayCache means one the Server keeps; an empty
+	// ApplVersion means kprop's ("kprop5_01").
+	Auth *krbauth.ServerConfig
 
 	// Authorizer decides which authenticated clients may propagate. nil
 	// refuses every client.
@@ -61,10 +51,10 @@ type Server struct {
 	// File+".temp" and renamed over File only once complete.
 	File string
 
-	// Verify, if set, checks the complete received dump (at the temporary
-	// path) before it is renamed into place and loaded; an error rejects
-	// the transfer and leaves File untouched.
-	Verify func(ctx context.Context, path string) error
+	// Verifier, if set, checks the complete received dump (at the
+	// temporary path) before it is renamed into place and loaded; an error
+	// rejects the transfer and leaves File untouched.
+	Verifier Verifier
 
 	// Loader installs the dump once it is in place. nil skips loading.
 	Loader Loader
@@ -77,21 +67,68 @@ type Server struct {
 	// DefaultHandshakeTimeout. It never extends Timeout.
 	HandshakeTimeout time.Duration
 
-	// MaxMessageSize caps one received message; 0 means
-	// krbauth.DefaultMaxMessageSize.
-	MaxMessageSize int
-
-	// Logger receives the server's events; nil discards them. Messages
-	// are MIT kpropd's, so a handler can print them as kpropd -d does.
+	// Logger receives the server's events as structured records (see the
+	// package documentation); nil discards them.
 	Logger *slog.Logger
 
+	// ConnState, if set, is called as a connection changes state, in the
+	// connection's goroutine (as http.Server's ConnState is).
+	ConnState func(net.Conn, ConnState)
+
+	// ConnContext, if set, derives the context of a new connection from
+	// the one Serve or ServeConn was given; the transfer, the Authorizer,
+	// the Verifier, the Loader and the log records get it.
+	ConnContext func(ctx context.Context, c net.Conn) context.Context
+
 	mu        sync.Mutex
-	replay    *krbauth.ReplayCache
+	auth      *krbauth.ServerConfig // Auth with its defaults filled in
 	listeners map[net.Listener]struct{}
 	active    map[net.Conn]context.CancelFunc
 	wg        sync.WaitGroup
 	closed    bool
 	busy      sync.Mutex // held by the transfer in progress
+}
+
+// ConnState is the state of a connection, reported to Server.ConnState.
+type ConnState int
+
+// The states of a connection, in order. A connection may skip from any
+// state to StateClosed.
+const (
+	// StateNew: accepted (or handed to ServeConn); nothing read yet.
+	StateNew ConnState = iota
+	// StateAuthenticated: the client passed the handshake.
+	StateAuthenticated
+	// StateReceiving: the client is authorized and the dump is being
+	// received.
+	StateReceiving
+	// StateLoading: the dump is in place and the Loader is running.
+	StateLoading
+	// StateClosed: the server is done with the connection: it is closed,
+	// the partial file removed and the locks released.
+	StateClosed
+)
+
+var stateNames = [...]string{"new", "authenticated", "receiving", "loading", "closed"}
+
+// String returns the state's name ("receiving").
+func (c ConnState) String() string {
+	if c >= 0 && int(c) < len(stateNames) {
+		return stateNames[c]
+	}
+	return fmt.Sprintf("ConnState(%d)", int(c))
+}
+
+// Peer describes an authenticated client, for an Authorizer.
+type Peer struct {
+	// Client is the authenticated client principal.
+	Client krb5.Principal
+	// TicketEnctype is the encryption type of the client's ticket (its
+	// enc-part, not the session key), which the optional enctype column of
+	// kpropd.acl is compared with; SessionEnctype is the session key's.
+	TicketEnctype, SessionEnctype krb5.Enctype
+	// RemoteAddr is the client's network address.
+	RemoteAddr net.Addr
 }
 
 // Serve accepts connections on l and handles each in its own goroutine
@@ -104,15 +141,16 @@ func (s *Server) Serve(l net.Listener) error {
 	defer s.track(l, false)
 	var delay time.Duration
 	for {
-		s.logger().Debug("waiting for a kprop connection")
+		s.logger().Debug("waiting for connection")
 		conn, err := l.Accept()
 		if err != nil {
 			if s.isClosed() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Back off on transient accept failures (e.g. EMFILE).
+			if temporary(err) {
+				// Back off on transient accept failures (EMFILE, ENFILE,
+				// ECONNABORTED...), as net/http does, rather than stop
+				// serving.
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 				time.Sleep(delay)
 				continue
@@ -128,6 +166,9 @@ func (s *Server) Serve(l net.Listener) error {
 // elsewhere) and closes it. The error says why the transfer failed; the
 // peer has been told whatever the protocol allows.
 func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
+	if s.ConnContext != nil {
+		ctx = s.ConnContext(ctx, conn)
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout())
 	defer cancel()
 	if !s.register(conn, cancel) {
@@ -135,31 +176,26 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
 		return ErrServerClosed
 	}
 	defer s.unregister(conn)
+	s.setState(conn, StateNew)
 	err := s.receive(ctx, conn)
 	conn.Close()
 	log := s.logger()
+	peer := conn.RemoteAddr()
+	var te *TransferError
+	step := ""
+	if errors.As(err, &te) {
+		step = te.Step.String()
+	}
 	switch {
 	case errors.Is(err, ErrNotAuthorized):
-		log.Warn(err.Error(), "peer", conn.RemoteAddr().String())
+		log.WarnContext(ctx, "transfer failed", "peer", peer, "step", step, "err", err)
 	case err != nil:
-		log.Error(err.Error(), "peer", conn.RemoteAddr().String())
+		log.ErrorContext(ctx, "transfer failed", "peer", peer, "step", step, "err", err)
 	}
-	log.Debug("Database load process for full propagation completed.")
-	log.Log(ctx, LevelTrace, MsgConnectionDone, "peer", conn.RemoteAddr().String(), "ok", err == nil)
+	log.DebugContext(ctx, "connection done", "peer", peer, "ok", err == nil)
+	s.setState(conn, StateClosed)
 	return err
 }
-
-// The server logs what MIT kpropd sends to syslog (connections at Info,
-// refused clients at Warn, failures at Error) and what MIT kpropd -d
-// prints on standard error at Debug, with MIT's wording.
-const (
-	// LevelTrace is below Debug: events for programs and tests, not
-	// people.
-	LevelTrace = slog.LevelDebug - 4
-	// MsgConnectionDone is logged at LevelTrace when the server has
-	// finished with a connection, cleanup included.
-	MsgConnectionDone = "connection done"
-)
 
 // Shutdown stops accepting connections and waits for transfers in
 // progress to finish. If ctx ends first, the remaining transfers are
@@ -202,13 +238,31 @@ func (s *Server) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func (s *Server) replayCache() *krbauth.ReplayCache {
+// authConfig returns Auth with its defaults filled in: made once, so that
+// every connection shares the one replay cache.
+func (s *Server) authConfig() *krbauth.ServerConfig {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.replay == nil {
-		s.replay = krbauth.NewReplayCache()
+	if s.auth == nil {
+		a := krbauth.ServerConfig{}
+		if s.Auth != nil {
+			a = *s.Auth
+		}
+		if a.ReplayCache == nil {
+			a.ReplayCache = krbauth.NewReplayCache()
+		}
+		if a.ApplVersion == "" {
+			a.ApplVersion = wire.ApplVersion
+		}
+		s.auth = &a
 	}
-	return s.replay
+	return s.auth
+}
+
+func (s *Server) setState(c net.Conn, st ConnState) {
+	if s.ConnState != nil {
+		s.ConnState(c, st)
+	}
 }
 
 func (s *Server) isClosed() bool {
@@ -272,18 +326,18 @@ func (s *Server) cancelActive() {
 	}
 }
 
-// TransferError is a failed transfer: the step that failed, worded as MIT
-// kpropd words it, and the cause.
-type TransferError struct {
-	Op  string
-	Err error
-}
-
-func (e *TransferError) Error() string {
-	if e.Op == "" {
-		return e.Err.Error()
+func (s *Server) handshakeTimeout() time.Duration {
+	if s.HandshakeTimeout > 0 {
+		return s.HandshakeTimeout
 	}
-	return fmt.Sprintf("%v %s", e.Err, e.Op)
+	return DefaultHandshakeTimeout
 }
 
-func (e *TransferError) Unwrap() error { return e.Err }
+// temporary reports whether an Accept error is one to retry after a
+// pause: the test net/http applies (Temporary, which timeouts also
+// satisfy, is deprecated on net.Error only because most of its callers
+// misuse it; for accept it is the right question).
+func temporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -20,14 +19,15 @@ import (
 	"github.com/gokprop/gokprop/internal/krbtest"
 	"github.com/gokprop/gokprop/kprop"
 	"github.com/gokprop/gokprop/kpropd"
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 )
 
 const realm = "GOKPROP.TEST"
 
 var (
-	primary = krbauth.HostPrincipal("host", "primary.test", realm)
-	replica = krbauth.HostPrincipal("host", "replica.test", realm)
+	primary = krb5.HostPrincipal("host", "primary.test", realm)
+	replica = krb5.HostPrincipal("host", "replica.test", realm)
 )
 
 // fixture is a Go kpropd serving on loopback and what a Go kprop needs to
@@ -38,32 +38,7 @@ type fixture struct {
 	dir    string
 	kt     *keytab.Keytab
 	loaded chan []byte
-	done   chan bool // one value per connection the server has finished
-}
-
-// doneHandler reports the server's end-of-connection events.
-type doneHandler struct {
-	slog.Handler
-	done chan bool
-}
-
-func (h doneHandler) Enabled(context.Context, slog.Level) bool { return true }
-
-func (h doneHandler) Handle(ctx context.Context, r slog.Record) error {
-	if r.Message == kpropd.MsgConnectionDone {
-		ok := false
-		r.Attrs(func(a slog.Attr) bool {
-			if a.Key == "ok" {
-				ok = a.Value.Bool()
-			}
-			return true
-		})
-		select {
-		case h.done <- ok:
-		default: // nobody is counting: do not block the server
-		}
-	}
-	return nil
+	done   chan struct{} // one value per connection the server has finished
 }
 
 // finished waits for the server to finish n more connections.
@@ -78,18 +53,20 @@ func (f *fixture) finished(t *testing.T, n int) {
 	}
 }
 
-func newFixture(t *testing.T, enctype int32, mutate func(*kpropd.Server)) *fixture {
+func newFixture(t *testing.T, enctype krb5.Enctype, mutate func(*kpropd.Server)) *fixture {
 	t.Helper()
 	kt, err := krbtest.Keytab(krbtest.Key{Principal: replica, KVNO: 3, Enctype: enctype, Password: "replica key"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{dir: t.TempDir(), kt: kt, loaded: make(chan []byte, 4), done: make(chan bool, 64)}
+	f := &fixture{dir: t.TempDir(), kt: kt, loaded: make(chan []byte, 4), done: make(chan struct{}, 64)}
 	f.srv = &kpropd.Server{
-		Principal: replica,
-		Keytab:    func() (*keytab.Keytab, error) { return kt, nil },
-		Authorizer: kpropd.AuthorizerFunc(func(ctx context.Context, c krbauth.Principal, e int32) error {
-			if !c.Equal(primary) {
+		Auth: &krbauth.ServerConfig{
+			GetKeytab: func() (*keytab.Keytab, error) { return kt, nil },
+			Principal: replica,
+		},
+		Authorizer: kpropd.AuthorizerFunc(func(ctx context.Context, p *kpropd.Peer) error {
+			if !p.Client.Equal(primary) {
 				return kpropd.ErrNotAuthorized
 			}
 			return nil
@@ -102,7 +79,14 @@ func newFixture(t *testing.T, enctype int32, mutate func(*kpropd.Server)) *fixtu
 		}),
 		Timeout:          20 * time.Second,
 		HandshakeTimeout: 5 * time.Second,
-		Logger:           slog.New(doneHandler{done: f.done}),
+		ConnState: func(_ net.Conn, st kpropd.ConnState) {
+			if st == kpropd.StateClosed {
+				select {
+				case f.done <- struct{}{}:
+				default: // nobody is counting: do not block the server
+				}
+			}
+		},
 	}
 	if mutate != nil {
 		mutate(f.srv)
@@ -127,9 +111,9 @@ func newFixture(t *testing.T, enctype int32, mutate func(*kpropd.Server)) *fixtu
 	return f
 }
 
-func (f *fixture) creds(t *testing.T, enctype int32) *krbauth.Credentials {
+func (f *fixture) creds(t *testing.T, enctype krb5.Enctype) *krbauth.Credentials {
 	t.Helper()
-	c, err := krbtest.Credentials(f.kt, primary, replica, enctype, 3, time.Now(), time.Hour)
+	c, err := krbtest.Credentials[krbauth.Credentials](f.kt, primary, replica, enctype, 3, time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +122,7 @@ func (f *fixture) creds(t *testing.T, enctype int32) *krbauth.Credentials {
 
 // push runs a Go kprop against the fixture through an optional
 // connection wrapper.
-func (f *fixture) push(t *testing.T, enctype int32, dump []byte, wrap func(net.Conn) net.Conn) (*kprop.Result, error) {
+func (f *fixture) push(t *testing.T, enctype krb5.Enctype, dump []byte, wrap func(net.Conn) net.Conn) (*kprop.Result, error) {
 	t.Helper()
 	conn, err := net.Dial("tcp", f.addr)
 	if err != nil {
@@ -150,7 +134,7 @@ func (f *fixture) push(t *testing.T, enctype int32, dump []byte, wrap func(net.C
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return kprop.Propagate(ctx, conn, &kprop.Config{Credentials: f.creds(t, enctype)}, bytes.NewReader(dump), int64(len(dump)))
+	return kprop.Propagate(ctx, conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: f.creds(t, enctype)}}, bytes.NewReader(dump), int64(len(dump)))
 }
 
 func randomDump(t *testing.T, n int) []byte {
@@ -162,8 +146,8 @@ func randomDump(t *testing.T, n int) []byte {
 }
 
 func TestPropagateGoToGo(t *testing.T) {
-	for _, e := range []int32{17, 18, 19, 20, 16, 23} {
-		t.Run(krbauth.EnctypeName(e), func(t *testing.T) {
+	for _, e := range []krb5.Enctype{17, 18, 19, 20, 16, 23} {
+		t.Run(krb5.Enctype(e).String(), func(t *testing.T) {
 			f := newFixture(t, e, nil)
 			dump := randomDump(t, 5*32768+1234)
 			res, err := f.push(t, e, dump, nil)
@@ -188,7 +172,7 @@ func TestPropagateGoToGo(t *testing.T) {
 
 func TestUnauthorizedClientIsToldAndNothingInstalled(t *testing.T) {
 	f := newFixture(t, 18, func(s *kpropd.Server) {
-		s.Authorizer = kpropd.AuthorizerFunc(func(context.Context, krbauth.Principal, int32) error {
+		s.Authorizer = kpropd.AuthorizerFunc(func(context.Context, *kpropd.Peer) error {
 			return kpropd.ErrNotAuthorized
 		})
 	})
@@ -209,14 +193,14 @@ func TestLoadFailureIsReported(t *testing.T) {
 	})
 	_, err := f.push(t, 18, randomDump(t, 1000), nil)
 	var re *krbauth.RemoteError
-	if !errors.As(err, &re) || re.Code != krbauth.ErrGeneric || !strings.Contains(re.Text, "bad exit status") {
+	if !errors.As(err, &re) || re.Code != krb5.ErrGeneric || !strings.Contains(re.Text, "bad exit status") {
 		t.Fatalf("err = %v, want remote load error", err)
 	}
 }
 
 func TestVerifyRejectsBeforeInstall(t *testing.T) {
 	f := newFixture(t, 18, func(s *kpropd.Server) {
-		s.Verify = func(ctx context.Context, path string) error { return errors.New("not a dump") }
+		s.Verifier = kpropd.VerifierFunc(func(ctx context.Context, path string) error { return errors.New("not a dump") })
 	})
 	if err := os.WriteFile(f.srv.File, []byte("previous"), 0o600); err != nil {
 		t.Fatal(err)
@@ -258,7 +242,7 @@ func TestTamperedChunkIsRejected(t *testing.T) {
 	// Past the handshake and the size message: inside the second chunk.
 	_, err := f.push(t, 18, dump, func(c net.Conn) net.Conn { return &flipper{Conn: c, at: 45000} })
 	var re *krbauth.RemoteError
-	if !errors.As(err, &re) || re.Code != krbauth.ErrBadIntegrity {
+	if !errors.As(err, &re) || re.Code != krb5.ErrBadIntegrity {
 		t.Fatalf("err = %v, want remote integrity error", err)
 	}
 	if !strings.Contains(re.Text, "while decoding database block starting at offset") {
@@ -313,7 +297,7 @@ func TestPrematureEOFIsReported(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// Announce more than the reader yields.
-	_, err = kprop.Propagate(ctx, conn, &kprop.Config{Credentials: f.creds(t, 17)}, bytes.NewReader(make([]byte, 1000)), 5000)
+	_, err = kprop.Propagate(ctx, conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: f.creds(t, 17)}}, bytes.NewReader(make([]byte, 1000)), 5000)
 	if !errors.Is(err, kprop.ErrPrematureEOF) {
 		t.Fatalf("err = %v, want premature EOF", err)
 	}

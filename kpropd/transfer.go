@@ -3,30 +3,17 @@ package kpropd
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gokprop/gokprop/internal/filelock"
 	"github.com/gokprop/gokprop/internal/netctx"
 	"github.com/gokprop/gokprop/internal/wire"
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 )
-
-// ErrBusy refuses a transfer while another one to the same server is in
-// progress.
-var ErrBusy = errors.New("another propagation is in progress")
-
-// TooMuchDataError: the client sent more bytes than it announced.
-type TooMuchDataError struct{ Received, Expected uint64 }
-
-func (e *TooMuchDataError) Error() string {
-	return fmt.Sprintf("Received %d bytes, expected %d bytes for database file", e.Received, e.Expected)
-}
 
 // receive runs one transfer on conn, as MIT kpropd's doit does: the
 // handshake, authorization, the size, the chunks into File.temp, the
@@ -34,41 +21,34 @@ func (e *TooMuchDataError) Error() string {
 // handshake is reported to the client as a KRB-ERROR.
 func (s *Server) receive(ctx context.Context, conn net.Conn) error {
 	log := s.logger()
-	peer := conn.RemoteAddr().String()
-	log.Info("Connection from "+peerName(ctx, conn.RemoteAddr()), "peer", peer)
+	peer := conn.RemoteAddr()
+	log.InfoContext(ctx, "connection", "peer", peer)
 
-	stop := netctx.Watch(ctx, conn)
+	stop := netctx.Bind(ctx, conn)
 	defer stop()
 
-	kt, err := s.Keytab()
-	if err != nil {
-		return &TransferError{Op: "while reading keytab", Err: err}
-	}
-	log.Debug(fmt.Sprintf("krb5_recvauth(%d, %s, %s, ...)", connFD(conn), wire.ApplVersion, s.Principal))
+	auth := s.authConfig()
+	c := krbauth.Server(conn, auth)
+	log.DebugContext(ctx, "authenticating", "peer", peer, "server", auth.Principal.String(), "appl_version", auth.ApplVersion)
 	hsCtx, hsCancel := context.WithTimeout(ctx, s.handshakeTimeout())
-	hsStop := netctx.Watch(hsCtx, conn)
-	sess, err := krbauth.RecvAuth(hsCtx, conn, &krbauth.ServerConfig{
-		Keytab:                 kt,
-		Principal:              s.Principal,
-		AcceptAnyHostPrincipal: s.AcceptAnyHostPrincipal,
-		PermittedEnctypes:      s.PermittedEnctypes,
-		ClockSkew:              s.ClockSkew,
-		ReplayCache:            s.replayCache(),
-		ApplVersion:            wire.ApplVersion,
-	})
-	hsStop()
+	err := c.HandshakeContext(hsCtx)
 	hsCancel()
+	if errors.Is(err, krbauth.ErrGetKeytab) {
+		return &TransferError{Step: StepReadKeytab, Err: err}
+	}
 	if err != nil {
-		return &TransferError{Op: "in krb5_recvauth", Err: err}
+		return &TransferError{Step: StepAuthenticate, Err: err}
 	}
-	// Restore the transfer deadline the handshake's shorter one replaced.
-	if d, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(d)
-	}
-	log.Debug(fmt.Sprintf("authenticated client: %s (etype == %s)", sess.Client(), krbauth.EnctypeName(sess.TicketEnctype())),
-		"client", sess.Client().String())
+	st := c.State()
+	log.DebugContext(ctx, "authenticated", "peer", peer, "client", st.Client.String(), "ticket_enctype", st.TicketEnctype)
+	s.setState(conn, StateAuthenticated)
 
-	t := &transfer{s: s, ctx: ctx, conn: conn, sess: sess}
+	t := &transfer{s: s, ctx: ctx, c: c, peer: &Peer{
+		Client:         st.Client,
+		TicketEnctype:  st.TicketEnctype,
+		SessionEnctype: st.SessionEnctype,
+		RemoteAddr:     peer,
+	}}
 	err = t.run()
 	if err != nil {
 		t.fail(err)
@@ -80,18 +60,19 @@ func (s *Server) receive(ctx context.Context, conn net.Conn) error {
 type transfer struct {
 	s    *Server
 	ctx  context.Context
-	conn net.Conn
-	sess *krbauth.Session
+	c    *krbauth.Conn
+	peer *Peer
 }
 
 func (t *transfer) run() error {
 	s := t.s
 	if s.Authorizer == nil {
-		return &TransferError{Err: fmt.Errorf("Rejected connection from %w %s (no authorizer)", ErrNotAuthorized, t.sess.Client())}
+		return &TransferError{Step: StepAuthorize, Err: &noAuthorizerError{t.peer.Client.String()}}
 	}
-	if err := s.Authorizer.Authorize(t.ctx, t.sess.Client(), t.sess.TicketEnctype()); err != nil {
-		return &TransferError{Err: fmt.Errorf("Rejected connection from %w", err)}
+	if err := s.Authorizer.Authorize(t.ctx, t.peer); err != nil {
+		return &TransferError{Step: StepAuthorize, Err: err}
 	}
+	s.setState(t.c.NetConn(), StateReceiving)
 
 	size, err := t.install()
 	if err != nil {
@@ -101,63 +82,75 @@ func (t *transfer) run() error {
 	// Acknowledge only now that the dump is loaded and every lock is
 	// released, so that a primary may start its next propagation at once.
 	var sizeBuf [wire.MaxSizeLen]byte
-	ack, err := t.sess.MakeSafe(wire.AppendSize(sizeBuf[:0], size))
-	if err != nil {
-		return &TransferError{Op: "while encoding # of received bytes", Err: err}
-	}
-	if err := krbauth.WriteMessage(t.conn, ack); err != nil {
-		return &TransferError{Op: "while sending # of received bytes", Err: err}
+	if err := t.c.WriteSafe(wire.AppendSize(sizeBuf[:0], size)); err != nil {
+		if errors.Is(err, krbauth.ErrTransport) {
+			return &TransferError{Step: StepSendAck, Err: err}
+		}
+		return &TransferError{Step: StepEncodeAck, Err: err}
 	}
 	return nil
 }
+
+// noAuthorizerError refuses a client because the Server has no Authorizer.
+type noAuthorizerError struct{ client string }
+
+func (e *noAuthorizerError) Error() string {
+	return ErrNotAuthorized.Error() + " " + e.client + " (no authorizer)"
+}
+
+func (e *noAuthorizerError) Unwrap() error { return ErrNotAuthorized }
 
 // install receives the dump into File.temp, verifies it, renames it over
 // File and loads it, holding the server's transfer lock and the file lock
 // throughout. It returns the size received.
 func (t *transfer) install() (uint64, error) {
 	s := t.s
+	fail := func(step Step, err error) (uint64, error) {
+		return 0, &TransferError{Step: step, File: s.File, Err: err}
+	}
 	temp := s.File + ".temp"
 	// One transfer at a time: the exclusive lock below excludes other
 	// processes while we receive, but the rename moves that lock to the
 	// installed file, so a second transfer could otherwise start while
 	// the first one is still loading.
 	if !s.busy.TryLock() {
-		return 0, &TransferError{Op: fmt.Sprintf("while trying to lock '%s'", temp), Err: ErrBusy}
+		return fail(StepLock, ErrBusy)
 	}
 	defer s.busy.Unlock()
 	// Mode 0600 whatever the umask (MIT sets umask 077 around this open;
 	// a process-wide umask would race with other goroutines).
 	lockf, err := os.OpenFile(temp, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return 0, &TransferError{Op: fmt.Sprintf("while opening database file, '%s'", temp), Err: err}
+		return fail(StepOpen, err)
 	}
 	defer lockf.Close()
 	if err := filelock.Lock(lockf, filelock.Exclusive, false); err != nil {
-		return 0, &TransferError{Op: fmt.Sprintf("while trying to lock '%s'", temp), Err: err}
+		return fail(StepLock, err)
 	}
-	size, err := t.receiveInto(lockf, temp)
+	size, err := t.receiveInto(lockf)
 	if err != nil {
 		// The lock is still ours: nobody else is using the partial file.
 		os.Remove(temp)
 		return 0, err
 	}
-	if s.Verify != nil {
-		if err := s.Verify(t.ctx, temp); err != nil {
+	if s.Verifier != nil {
+		if err := s.Verifier.Verify(t.ctx, temp); err != nil {
 			os.Remove(temp)
-			return 0, &TransferError{Op: "while verifying the received database", Err: err}
+			return fail(StepVerify, err)
 		}
 	}
 	if err := os.Rename(temp, s.File); err != nil {
 		os.Remove(temp)
-		return 0, &TransferError{Op: fmt.Sprintf("while renaming %s to %s", temp, s.File), Err: err}
+		return fail(StepRename, err)
 	}
 	if err := filelock.Lock(lockf, filelock.Shared, false); err != nil {
-		return 0, &TransferError{Op: fmt.Sprintf("while downgrading lock on '%s'", temp), Err: err}
+		return fail(StepDowngradeLock, err)
 	}
 	if s.Loader != nil {
-		s.logger().Debug("calling kdb5_util to load database")
+		s.logger().DebugContext(t.ctx, "loading", "peer", t.peer.RemoteAddr, "file", s.File)
+		s.setState(t.c.NetConn(), StateLoading)
 		if err := s.Loader.Load(t.ctx, s.File); err != nil {
-			return 0, &TransferError{Op: "while loading the database", Err: err}
+			return fail(StepLoad, err)
 		}
 	}
 	_ = filelock.Lock(lockf, filelock.Unlock, false)
@@ -166,51 +159,48 @@ func (t *transfer) install() (uint64, error) {
 
 // receiveInto reads the size and the chunks and writes the dump to f,
 // which it truncates first; on success the data is on stable storage.
-func (t *transfer) receiveInto(f *os.File, name string) (uint64, error) {
-	max := t.s.MaxMessageSize
-	msg, err := krbauth.ReadMessage(t.conn, max)
-	if err != nil {
-		return 0, &TransferError{Op: "while reading database size", Err: err}
+func (t *transfer) receiveInto(f *os.File) (uint64, error) {
+	data, err := t.c.ReadSafe()
+	if errors.Is(err, krbauth.ErrTransport) {
+		return 0, &TransferError{Step: StepReadSize, Err: err}
 	}
-	data, err := t.sess.ReadSafe(msg)
 	if err != nil {
-		return 0, &TransferError{Op: "while decoding database size", Err: err}
+		return 0, &TransferError{Step: StepDecodeSize, Err: err}
 	}
 	size, err := wire.DecodeSize(data)
 	if err != nil {
-		return 0, &TransferError{Err: err}
+		return 0, &TransferError{Step: StepMalformedSize, Err: err}
 	}
-	t.sess.InitCipherState()
+	t.c.StartChaining()
 	if err := f.Truncate(0); err != nil {
-		return 0, &TransferError{Op: fmt.Sprintf("while opening database file, '%s'", name), Err: err}
+		return 0, &TransferError{Step: StepOpen, File: t.s.File, Err: err}
 	}
 	log := t.s.logger()
-	log.Debug("Full propagation transfer started.", "size", size)
+	log.DebugContext(t.ctx, "transfer started", "peer", t.peer.RemoteAddr, "size", size)
 
-	frames := krbauth.NewFrameReader(t.conn, max)
 	var out []byte
 	var received uint64
 	for received < size {
-		in, err := frames.Next()
-		if err != nil {
-			return 0, &TransferError{Op: fmt.Sprintf("while reading database block starting at offset %d", received), Err: err}
+		off := int64(received)
+		out, err = t.c.ReadPriv(out[:0])
+		if errors.Is(err, krbauth.ErrTransport) {
+			return 0, &TransferError{Step: StepReadBlock, Offset: off, Err: err}
 		}
-		out, err = t.sess.OpenPriv(out[:0], in)
 		if err != nil {
-			return 0, &TransferError{Op: fmt.Sprintf("while decoding database block starting at offset %d", received), Err: err}
+			return 0, &TransferError{Step: StepDecodeBlock, Offset: off, Err: err}
 		}
 		if uint64(len(out)) > size-received {
-			return 0, &TransferError{Err: &TooMuchDataError{Received: received + uint64(len(out)), Expected: size}}
+			return 0, &TransferError{Step: StepTooMuchData, Err: &TooMuchDataError{Received: received + uint64(len(out)), Expected: size}}
 		}
-		if _, err := f.WriteAt(out, int64(received)); err != nil {
-			return 0, &TransferError{Op: fmt.Sprintf("while writing database block starting at offset %d", received), Err: err}
+		if _, err := f.WriteAt(out, off); err != nil {
+			return 0, &TransferError{Step: StepWriteBlock, Offset: off, Err: err}
 		}
 		received += uint64(len(out))
 	}
 	if err := f.Sync(); err != nil {
-		return 0, &TransferError{Op: fmt.Sprintf("while writing database file '%s'", name), Err: err}
+		return 0, &TransferError{Step: StepSync, File: t.s.File, Err: err}
 	}
-	log.Debug("Full propagation transfer finished.", "bytes", received)
+	log.DebugContext(t.ctx, "transfer finished", "peer", t.peer.RemoteAddr, "bytes", received)
 	return size, nil
 }
 
@@ -228,22 +218,19 @@ func (t *transfer) fail(err error) {
 	code := krbauth.CodeOf(err)
 	text := err.Error()
 	var te *TransferError
-	if errors.As(err, &te) && code != krbauth.ErrGeneric {
+	if errors.As(err, &te) && code != krb5.ErrGeneric {
 		// MIT sends the bare step for protocol codes; the code says why.
-		text = te.Op
+		text = te.Context()
 	}
-	msg, merr := t.sess.MakeError(code, text, time.Now())
-	if merr != nil {
+	if err := t.c.WriteError(code, text); err != nil {
 		return
 	}
-	if err := krbauth.WriteMessage(t.conn, msg); err != nil {
-		return
-	}
-	if tc, ok := t.conn.(interface{ CloseWrite() error }); ok {
+	conn := t.c.NetConn()
+	if tc, ok := conn.(interface{ CloseWrite() error }); ok {
 		_ = tc.CloseWrite()
 	}
-	_ = t.conn.SetReadDeadline(time.Now().Add(drainTime))
-	_, _ = io.Copy(io.Discard, io.LimitReader(t.conn, drainLimit))
+	_ = conn.SetReadDeadline(time.Now().Add(drainTime))
+	_, _ = io.Copy(io.Discard, io.LimitReader(conn, drainLimit))
 }
 
 // drainTime and drainLimit bound how long and how much a failed transfer
@@ -252,45 +239,3 @@ const (
 	drainTime  = 10 * time.Second
 	drainLimit = 1 << 30
 )
-
-func (s *Server) handshakeTimeout() time.Duration {
-	if s.HandshakeTimeout > 0 {
-		return s.HandshakeTimeout
-	}
-	return DefaultHandshakeTimeout
-}
-
-// peerName names the client as MIT kpropd's log does (getnameinfo): its
-// host name when the address maps back to one, else the address.
-func peerName(ctx context.Context, a net.Addr) string {
-	ta, ok := a.(*net.TCPAddr)
-	if !ok {
-		return a.String()
-	}
-	ip := ta.IP
-	if v4 := ip.To4(); v4 != nil {
-		ip = v4
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	if names, err := net.DefaultResolver.LookupAddr(ctx, ip.String()); err == nil && len(names) > 0 {
-		return strings.TrimSuffix(names[0], ".")
-	}
-	return ip.String()
-}
-
-// connFD is the descriptor number of conn, for MIT's debug line; -1 when
-// it has none.
-func connFD(conn net.Conn) int {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return -1
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return -1
-	}
-	fd := -1
-	_ = raw.Control(func(f uintptr) { fd = int(f) })
-	return fd
-}

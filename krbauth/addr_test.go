@@ -5,13 +5,15 @@ import (
 	"errors"
 	"net"
 	"testing"
+
+	"github.com/gokprop/gokprop/krb5"
 )
 
-// hsNamedAddr is a net.Addr of an arbitrary type.
-type hsNamedAddr struct{ network, s string }
+// namedAddr is a net.Addr of an arbitrary type.
+type namedAddr struct{ network, s string }
 
-func (a hsNamedAddr) Network() string { return a.network }
-func (a hsNamedAddr) String() string  { return a.s }
+func (a namedAddr) Network() string { return a.network }
+func (a namedAddr) String() string  { return a.s }
 
 func TestLocalHostAddress(t *testing.T) {
 	v6 := net.ParseIP("2001:db8::7")
@@ -29,11 +31,11 @@ func TestLocalHostAddress(t *testing.T) {
 		{"IPv6 with zone", &net.TCPAddr{IP: net.ParseIP("fe80::1"), Zone: "eth0"}, 24, []byte(net.ParseIP("fe80::1")), nil},
 		{"UDP", &net.UDPAddr{IP: net.IPv4(198, 51, 100, 9)}, 2, []byte{198, 51, 100, 9}, nil},
 		{"IPAddr", &net.IPAddr{IP: v6}, 24, []byte(v6.To16()), nil},
-		{"other type, ip:port", hsNamedAddr{"tcp", "203.0.113.5:754"}, 2, []byte{203, 0, 113, 5}, nil},
-		{"other type, [v6]:port", hsNamedAddr{"tcp", "[2001:db8::7]:754"}, 24, []byte(v6.To16()), nil},
-		{"other type, bare ip", hsNamedAddr{"ip", "203.0.113.5"}, 2, []byte{203, 0, 113, 5}, nil},
+		{"other type, ip:port", namedAddr{"tcp", "203.0.113.5:754"}, 2, []byte{203, 0, 113, 5}, nil},
+		{"other type, [v6]:port", namedAddr{"tcp", "[2001:db8::7]:754"}, 24, []byte(v6.To16()), nil},
+		{"other type, bare ip", namedAddr{"ip", "203.0.113.5"}, 2, []byte{203, 0, 113, 5}, nil},
 		{"unix socket", &net.UnixAddr{Name: "/run/kpropd.sock", Net: "unix"}, 0, nil, ErrAddrTypeNotSupported},
-		{"pipe", hsNamedAddr{"pipe", "pipe"}, 0, nil, ErrAddrTypeNotSupported},
+		{"pipe", namedAddr{"pipe", "pipe"}, 0, nil, ErrAddrTypeNotSupported},
 		{"nil", nil, 0, nil, ErrAddrTypeNotSupported},
 		{"TCPAddr without IP", &net.TCPAddr{}, 0, nil, ErrAddrTypeNotSupported},
 	} {
@@ -55,14 +57,14 @@ func TestLocalHostAddress(t *testing.T) {
 // TestHandshakeNeedsIPConn: over a connection without an IP address
 // (net.Pipe) neither side starts, and nothing is written.
 func TestHandshakeNeedsIPConn(t *testing.T) {
-	setup := newHSSetup(t, EnctypeAES128CTSSHA1)
+	setup := newTestSetup(t, krb5.EnctypeAES128CTSSHA1)
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	if _, err := SendAuth(t.Context(), a, setup.clientConfig()); !errors.Is(err, ErrAddrTypeNotSupported) {
+	if _, err := sendAuth(t.Context(), a, setup.clientConfig()); !errors.Is(err, ErrAddrTypeNotSupported) {
 		t.Errorf("SendAuth: %v", err)
 	}
-	if _, err := RecvAuth(t.Context(), b, setup.serverConfig()); !errors.Is(err, ErrAddrTypeNotSupported) {
+	if _, err := recvAuth(t.Context(), b, setup.serverConfig()); !errors.Is(err, ErrAddrTypeNotSupported) {
 		t.Errorf("RecvAuth: %v", err)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/iana/msgtype"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // apRepFields are the contents of an EncAPRepPart.
@@ -40,7 +42,7 @@ func buildAPRep(key types.EncryptionKey, f apRepFields) ([]byte, error) {
 		return nil, fmt.Errorf("encode EncAPRepPart: %w", err)
 	}
 	plain = asn1tools.AddASNAppTag(plain, asnAppTag.EncAPRepPart)
-	ed, err := hsEncrypt(key, keyusage.AP_REP_ENCPART, plain)
+	ed, err := encrypt(key, keyusage.AP_REP_ENCPART, plain)
 	if err != nil {
 		return nil, fmt.Errorf("encrypt EncAPRepPart: %w", err)
 	}
@@ -62,37 +64,37 @@ type wireAPRep struct {
 
 // readAPRep checks an AP-REP as MIT's krb5_rd_rep does: [APPLICATION 15]
 // tag, decryption with the session key under usage 12, and ctime and cusec
-// exactly equal to the authenticator's (else ErrMutualFail). It returns
+// exactly equal to the authenticator's (else krb5.ErrMutualFail). It returns
 // the reply's fields: the server's sequence number and its subkey, if any.
 func readAPRep(msg []byte, key types.EncryptionKey, auth types.Authenticator) (apRepFields, error) {
 	if !isAppTag(msg, tagAPRep) {
-		return apRepFields{}, fmt.Errorf("AP-REP expected: %w", ErrMsgType)
+		return apRepFields{}, fmt.Errorf("AP-REP expected: %w", krb5.ErrMsgType)
 	}
 	var w wireAPRep
-	if err := hsUnmarshal(msg, &w, "application,explicit,tag:15"); err != nil {
+	if err := unmarshalDER(msg, &w, "application,explicit,tag:15"); err != nil {
 		return apRepFields{}, asn1Failure("AP-REP", err)
 	}
 	if w.PVNO != iana.PVNO {
-		return apRepFields{}, fmt.Errorf("AP-REP pvno %d: %w", w.PVNO, hsErrBadPVNO)
+		return apRepFields{}, fmt.Errorf("AP-REP pvno %d: %w", w.PVNO, krb5.ErrBadPVNO)
 	}
-	plain, err := hsDecrypt(w.EncPart, key, keyusage.AP_REP_ENCPART)
+	plain, err := decrypt(w.EncPart, key, keyusage.AP_REP_ENCPART)
 	if err != nil {
 		return apRepFields{}, fmt.Errorf("AP-REP: %w", err)
 	}
 	var part messages.EncAPRepPart
-	if err := hsUnmarshal(plain, &part, "application,explicit,tag:27"); err != nil {
+	if err := unmarshalDER(plain, &part, "application,explicit,tag:27"); err != nil {
 		return apRepFields{}, asn1Failure("EncAPRepPart", err)
 	}
 	if !part.CTime.Equal(auth.CTime) || part.Cusec != auth.Cusec {
 		return apRepFields{}, fmt.Errorf("AP-REP time %s.%06d, authenticator time %s.%06d: %w",
 			part.CTime.UTC().Format("20060102150405"), part.Cusec,
-			auth.CTime.UTC().Format("20060102150405"), auth.Cusec, ErrMutualFail)
+			auth.CTime.UTC().Format("20060102150405"), auth.Cusec, krb5.ErrMutualFail)
 	}
 	f := apRepFields{ctime: part.CTime, cusec: part.Cusec, seq: uint32(part.SequenceNumber)}
 	if part.Subkey.KeyType != 0 || len(part.Subkey.KeyValue) > 0 {
 		k := part.Subkey
-		if n := hsKeySize(k.KeyType); n == 0 || len(k.KeyValue) != n {
-			return apRepFields{}, fmt.Errorf("AP-REP subkey %s of %d bytes: %w", EnctypeName(k.KeyType), len(k.KeyValue), ErrBadEnctype)
+		if !validKey(k) {
+			return apRepFields{}, fmt.Errorf("AP-REP subkey %s of %d bytes: %w", krb5.Enctype(k.KeyType).String(), len(k.KeyValue), ErrBadEnctype)
 		}
 		f.subkey = &k
 	}

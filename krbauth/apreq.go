@@ -3,11 +3,11 @@ package krbauth
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/jcmturner/gofork/encoding/asn1"
-	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana"
 	"github.com/jcmturner/gokrb5/v8/iana/flags"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
@@ -15,29 +15,29 @@ import (
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/internal/kcrypto"
+	"github.com/gokprop/gokprop/internal/liberr"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // Errors of the AP exchange that have no protocol code of their own.
 var (
 	// ErrTicketInvalid: the ticket carries the INVALID flag (MIT's
 	// KRB5KRB_AP_ERR_TKT_INVALID).
-	ErrTicketInvalid error = &libError{msg: "Ticket has invalid flag set"}
+	ErrTicketInvalid error = &liberr.Error{Text: "Ticket has invalid flag set"}
 	// ErrEnctypeNotPermitted: the session key or subkey enctype is not in
 	// the acceptor's permitted list (MIT's KRB5_NOPERM_ETYPE). It also
-	// matches ErrUnsupportedEnctype.
-	ErrEnctypeNotPermitted error = &libError{msg: "Encryption type not permitted", is: ErrUnsupportedEnctype}
+	// matches krb5.ErrUnsupportedEnctype.
+	ErrEnctypeNotPermitted error = &liberr.Error{Text: "Encryption type not permitted", Err: krb5.ErrUnsupportedEnctype}
 	// ErrBadEnctype: an EncryptedData's etype differs from its key's, or
 	// the enctype is not one this package implements (MIT's
-	// KRB5_BAD_ENCTYPE). It also matches ErrUnsupportedEnctype.
-	ErrBadEnctype error = &libError{msg: "Bad encryption type", is: ErrUnsupportedEnctype}
+	// KRB5_BAD_ENCTYPE). It also matches krb5.ErrUnsupportedEnctype.
+	ErrBadEnctype = kcrypto.ErrBadEnctype
 	// ErrMalformed: a message did not decode as the ASN.1 structure it
 	// claims to be (one of MIT's ASN.1 decoder errors).
 	ErrMalformed = errors.New("malformed ASN.1 message")
 )
-
-// hsErrBadPVNO is KRB5KDC_ERR_BAD_PVNO, what MIT's decoder returns for a
-// protocol version other than 5.
-const hsErrBadPVNO ErrorCode = 3
 
 // apOptionsMutual is the ap-options MIT kprop sends: mutual-required only.
 func apOptionsMutual() asn1.BitString {
@@ -46,90 +46,15 @@ func apOptionsMutual() asn1.BitString {
 	return f
 }
 
-// hsKeySize is the protocol key length of each enctype this package
-// implements. (gokrb5 reports 24 bytes for aes256-cts-hmac-sha384-192,
-// whose keys are 32 bytes long.)
-func hsKeySize(etype int32) int {
-	switch etype {
-	case EnctypeDES3CBCSHA1:
-		return 24
-	case EnctypeAES128CTSSHA1, EnctypeAES128CTSSHA256, EnctypeRC4HMAC:
-		return 16
-	case EnctypeAES256CTSSHA1, EnctypeAES256CTSSHA384:
-		return 32
-	}
-	return 0
-}
-
-// hsEncrypt encrypts plaintext under key for usage as MIT's
-// krb5_encrypt_helper does: etype = key type, no kvno.
-func hsEncrypt(key types.EncryptionKey, usage uint32, plaintext []byte) (types.EncryptedData, error) {
-	if n := hsKeySize(key.KeyType); n == 0 || len(key.KeyValue) != n {
-		return types.EncryptedData{}, fmt.Errorf("%w: %s key of %d bytes", ErrBadEnctype, EnctypeName(key.KeyType), len(key.KeyValue))
-	}
-	ed, err := crypto.GetEncryptedData(plaintext, key, usage, 0)
-	if err != nil {
-		return types.EncryptedData{}, fmt.Errorf("encrypt with %s: %w", EnctypeName(key.KeyType), err)
-	}
-	ed.KVNO = 0
-	return ed, nil
-}
-
-// hsDecrypt decrypts and integrity-checks ed with key for usage. It
-// checks, as MIT's krb5_c_decrypt does, that ed's etype is the key's, and
-// it refuses ciphertexts too short to hold a confounder and checksum
-// before handing them to gokrb5 (which slices without checking). A failed
-// integrity check is ErrBadIntegrity.
-func hsDecrypt(ed types.EncryptedData, key types.EncryptionKey, usage uint32) (pt []byte, err error) {
-	if ed.EType != key.KeyType {
-		return nil, fmt.Errorf("%w: %s data, %s key", ErrBadEnctype, EnctypeName(ed.EType), EnctypeName(key.KeyType))
-	}
-	n := hsKeySize(key.KeyType)
-	if n == 0 {
-		return nil, fmt.Errorf("%w: %s", ErrBadEnctype, EnctypeName(key.KeyType))
-	}
-	if len(key.KeyValue) != n {
-		return nil, fmt.Errorf("%w: %s key of %d bytes", ErrBadEnctype, EnctypeName(key.KeyType), len(key.KeyValue))
-	}
-	et, err := crypto.GetEtype(key.KeyType)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadEnctype, err)
-	}
-	if len(ed.Cipher) < et.GetConfounderByteSize()+et.GetHMACBitLength()/8 {
-		return nil, fmt.Errorf("%w: %d-byte ciphertext", ErrBadIntegrity, len(ed.Cipher))
-	}
-	defer func() {
-		// Defence in depth: gokrb5's decryptors assume well-formed input.
-		if r := recover(); r != nil {
-			pt, err = nil, fmt.Errorf("%w: decryption failed on malformed ciphertext", ErrBadIntegrity)
-		}
-	}()
-	pt, err = crypto.DecryptEncPart(ed, key, usage)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadIntegrity, err)
-	}
-	return pt, nil
-}
-
-// hsChecksumSize is the length of the integrity tag at the end of an
-// enctype's ciphertext (krb5_c_crypto_length CHECKSUM).
-func hsChecksumSize(etype int32) int {
-	et, err := crypto.GetEtype(etype)
-	if err != nil {
-		return 0
-	}
-	return et.GetHMACBitLength() / 8
-}
-
 // asn1Failure reports a decoding error of what, with the e-text MIT's
 // ASN.1 decoder would have produced for it.
 func asn1Failure(what string, err error) error {
-	return fmt.Errorf("decode %s: %w (%v)", what, &libError{msg: describeASN1(err), is: ErrMalformed}, err)
+	return fmt.Errorf("decode %s: %w (%v)", what, &liberr.Error{Text: describeASN1(err), Err: ErrMalformed}, err)
 }
 
-// hsUnmarshal decodes b into v with the given tag parameters, turning
+// unmarshalDER decodes b into v with the given tag parameters, turning
 // a panic inside the ASN.1 decoder into an error.
-func hsUnmarshal(b []byte, v any, params string) (err error) {
+func unmarshalDER(b []byte, v any, params string) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("asn1 decoder panic: %v", r)
@@ -141,7 +66,7 @@ func hsUnmarshal(b []byte, v any, params string) (err error) {
 
 // newAuthenticator builds the authenticator MIT's krb5_mk_req_extended
 // produces for kprop: no checksum, no subkey, no authorization data.
-func newAuthenticator(client Principal, now time.Time, seq uint32) types.Authenticator {
+func newAuthenticator(client krb5.Principal, now time.Time, seq uint32) types.Authenticator {
 	now = now.UTC()
 	return types.Authenticator{
 		AVNO:      iana.PVNO,
@@ -161,7 +86,7 @@ func buildAPReq(creds *Credentials, auth types.Authenticator) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode authenticator: %w", err)
 	}
-	ed, err := hsEncrypt(creds.SessionKey, keyusage.AP_REQ_AUTHENTICATOR, plain)
+	ed, err := encrypt(creds.SessionKey, keyusage.AP_REQ_AUTHENTICATOR, plain)
 	if err != nil {
 		return nil, fmt.Errorf("encrypt authenticator: %w", err)
 	}
@@ -204,21 +129,21 @@ type apReq struct {
 // its ticket) is KRB5KDC_ERR_BAD_PVNO.
 func parseAPReq(msg []byte) (*apReq, error) {
 	if !isAppTag(msg, tagAPReq) {
-		return nil, fmt.Errorf("AP-REQ expected: %w", ErrMsgType)
+		return nil, fmt.Errorf("AP-REQ expected: %w", krb5.ErrMsgType)
 	}
 	var w wireAPReq
-	if err := hsUnmarshal(msg, &w, "application,explicit,tag:14"); err != nil {
+	if err := unmarshalDER(msg, &w, "application,explicit,tag:14"); err != nil {
 		return nil, asn1Failure("AP-REQ", err)
 	}
 	if w.PVNO != iana.PVNO {
-		return nil, fmt.Errorf("AP-REQ pvno %d: %w", w.PVNO, hsErrBadPVNO)
+		return nil, fmt.Errorf("AP-REQ pvno %d: %w", w.PVNO, krb5.ErrBadPVNO)
 	}
 	var tkt messages.Ticket
-	if err := hsUnmarshal(w.Ticket.Bytes, &tkt, "application,explicit,tag:1"); err != nil {
+	if err := unmarshalDER(w.Ticket.Bytes, &tkt, "application,explicit,tag:1"); err != nil {
 		return nil, asn1Failure("ticket", err)
 	}
 	if tkt.TktVNO != iana.PVNO {
-		return nil, fmt.Errorf("ticket tkt-vno %d: %w", tkt.TktVNO, hsErrBadPVNO)
+		return nil, fmt.Errorf("ticket tkt-vno %d: %w", tkt.TktVNO, krb5.ErrBadPVNO)
 	}
 	return &apReq{options: w.APOptions, ticket: tkt, authenticator: w.Authenticator}, nil
 }
@@ -229,8 +154,8 @@ func (r *apReq) mutualRequired() bool {
 }
 
 // ticketServer is the server principal named in the ticket.
-func (r *apReq) ticketServer() Principal {
-	return Principal{Name: r.ticket.SName, Realm: r.ticket.Realm}
+func (r *apReq) ticketServer() krb5.Principal {
+	return krb5.Principal{Name: r.ticket.SName, Realm: r.ticket.Realm}
 }
 
 // verifiedAPReq is what a successful verification establishes.
@@ -243,32 +168,32 @@ type verifiedAPReq struct {
 // decryptTicket decrypts the ticket with the keytab key MIT's rd_req would
 // select (see ServerConfig.AcceptAnyHostPrincipal) and returns the
 // decrypted part with the keytab principal used.
-func decryptTicket(r *apReq, kt *keytab.Keytab, server Principal, anyHost bool) (messages.EncTicketPart, Principal, error) {
+func decryptTicket(r *apReq, kt *keytab.Keytab, server krb5.Principal, anyHost bool) (messages.EncTicketPart, krb5.Principal, error) {
 	if kt == nil {
-		return messages.EncTicketPart{}, Principal{}, fmt.Errorf("no keytab: %w", ErrNoKey)
+		return messages.EncTicketPart{}, krb5.Principal{}, fmt.Errorf("no keytab: %w", krb5.ErrNoKey)
 	}
 	if anyHost && len(server.Name.NameString) == 2 || len(server.Name.NameString) == 2 && server.Name.NameString[1] == "" {
 		return decryptTicketAnyHost(r, kt, server)
 	}
 	tktServer := r.ticketServer()
 	enc := r.ticket.EncPart
-	ent, err := FindKey(kt, server, uint32(enc.KVNO), enc.EType)
+	ent, err := FindKey(kt, server, uint32(enc.KVNO), krb5.Enctype(enc.EType))
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrKVNONotFound) && !server.Equal(tktServer):
-			return messages.EncTicketPart{}, Principal{}, fmt.Errorf("cannot find key for %s kvno %d in keytab (request ticket server %s): %w", server, enc.KVNO, tktServer, ErrNotUs)
+			return messages.EncTicketPart{}, krb5.Principal{}, fmt.Errorf("cannot find key for %s kvno %d in keytab (request ticket server %s): %w", server, enc.KVNO, tktServer, krb5.ErrNotUs)
 		case errors.Is(err, ErrKVNONotFound):
-			return messages.EncTicketPart{}, Principal{}, fmt.Errorf("cannot find key for %s kvno %d in keytab: %w", server, enc.KVNO, ErrBadKeyVer)
+			return messages.EncTicketPart{}, krb5.Principal{}, fmt.Errorf("cannot find key for %s kvno %d in keytab: %w", server, enc.KVNO, krb5.ErrBadKeyVer)
 		default:
-			return messages.EncTicketPart{}, Principal{}, fmt.Errorf("ticket enctype %s: %w", EnctypeName(enc.EType), err)
+			return messages.EncTicketPart{}, krb5.Principal{}, fmt.Errorf("ticket enctype %s: %w", krb5.Enctype(enc.EType).String(), err)
 		}
 	}
 	etp, err := decryptTicketWith(r, ent.Key)
-	if errors.Is(err, ErrBadIntegrity) && !server.Equal(tktServer) {
-		return etp, Principal{}, fmt.Errorf("cannot decrypt ticket for %s using keytab key for %s: %w", tktServer, server, ErrNotUs)
+	if errors.Is(err, krb5.ErrBadIntegrity) && !server.Equal(tktServer) {
+		return etp, krb5.Principal{}, fmt.Errorf("cannot decrypt ticket for %s using keytab key for %s: %w", tktServer, server, krb5.ErrNotUs)
 	}
 	if err != nil {
-		return etp, Principal{}, fmt.Errorf("ticket for %s with keytab key for %s: %w", tktServer, server, err)
+		return etp, krb5.Principal{}, fmt.Errorf("ticket for %s with keytab key for %s: %w", tktServer, server, err)
 	}
 	return etp, ent.Principal, nil
 }
@@ -278,13 +203,13 @@ func decryptTicket(r *apReq, kt *keytab.Keytab, server Principal, anyHost bool) 
 // name and realm and the ticket's enctype is tried, whatever its kvno,
 // until one decrypts the ticket. Failures are reported as MIT's
 // iteration_error does.
-func decryptTicketAnyHost(r *apReq, kt *keytab.Keytab, server Principal) (messages.EncTicketPart, Principal, error) {
+func decryptTicketAnyHost(r *apReq, kt *keytab.Keytab, server krb5.Principal) (messages.EncTicketPart, krb5.Principal, error) {
 	tktServer := r.ticketServer()
 	enc := r.ticket.EncPart
 	var mismatch, serverMatch, foundTkt, foundKVNO, higherKVNO, foundEnctype bool
 	for i := range kt.Entries {
 		e := &kt.Entries[i]
-		ep := Principal{Name: types.PrincipalName{NameType: e.Principal.NameType, NameString: e.Principal.Components}, Realm: e.Principal.Realm}
+		ep := krb5.Principal{Name: types.PrincipalName{NameType: e.Principal.NameType, NameString: e.Principal.Components}, Realm: e.Principal.Realm}
 		if !hostWildcardMatch(server, ep) {
 			if ep.Equal(tktServer) {
 				mismatch = true
@@ -310,31 +235,31 @@ func decryptTicketAnyHost(r *apReq, kt *keytab.Keytab, server Principal) (messag
 			return etp, ep, nil
 		}
 	}
-	fail := func(code ErrorCode, format string, args ...any) (messages.EncTicketPart, Principal, error) {
-		return messages.EncTicketPart{}, Principal{}, fmt.Errorf(format+": %w", append(args, code)...)
+	fail := func(code krb5.ErrorCode, format string, args ...any) (messages.EncTicketPart, krb5.Principal, error) {
+		return messages.EncTicketPart{}, krb5.Principal{}, fmt.Errorf(format+": %w", append(args, code)...)
 	}
 	switch {
 	case !serverMatch:
-		return fail(ErrNoKey, "server principal %s does not match any keys in keytab", server)
+		return fail(krb5.ErrNoKey, "server principal %s does not match any keys in keytab", server)
 	case mismatch:
-		return fail(ErrNotUs, "request ticket server %s found in keytab but does not match server principal %s", tktServer, server)
+		return fail(krb5.ErrNotUs, "request ticket server %s found in keytab but does not match server principal %s", tktServer, server)
 	case !foundTkt:
-		return fail(ErrNotUs, "request ticket server %s not found in keytab (ticket kvno %d)", tktServer, enc.KVNO)
+		return fail(krb5.ErrNotUs, "request ticket server %s not found in keytab (ticket kvno %d)", tktServer, enc.KVNO)
 	case !foundKVNO && higherKVNO:
-		return fail(ErrBadKeyVer, "request ticket server %s kvno %d not found in keytab; ticket is likely out of date", tktServer, enc.KVNO)
+		return fail(krb5.ErrBadKeyVer, "request ticket server %s kvno %d not found in keytab; ticket is likely out of date", tktServer, enc.KVNO)
 	case !foundKVNO:
-		return fail(ErrBadKeyVer, "request ticket server %s kvno %d not found in keytab; keytab is likely out of date", tktServer, enc.KVNO)
+		return fail(krb5.ErrBadKeyVer, "request ticket server %s kvno %d not found in keytab; keytab is likely out of date", tktServer, enc.KVNO)
 	case !foundEnctype:
-		return fail(ErrBadKeyVer, "request ticket server %s kvno %d found in keytab but not with enctype %s", tktServer, enc.KVNO, EnctypeName(enc.EType))
+		return fail(krb5.ErrBadKeyVer, "request ticket server %s kvno %d found in keytab but not with enctype %s", tktServer, enc.KVNO, krb5.Enctype(enc.EType).String())
 	default:
-		return fail(ErrBadIntegrity, "request ticket server %s kvno %d enctype %s found in keytab but cannot decrypt ticket", tktServer, enc.KVNO, EnctypeName(enc.EType))
+		return fail(krb5.ErrBadIntegrity, "request ticket server %s kvno %d enctype %s found in keytab but cannot decrypt ticket", tktServer, enc.KVNO, krb5.Enctype(enc.EType).String())
 	}
 }
 
 // hostWildcardMatch is MIT's krb5_sname_match for a two-component
 // NT-SRV-HST matching principal with the hostname ignored: same service
 // name, same realm (when the matching realm is set), any host.
-func hostWildcardMatch(server, p Principal) bool {
+func hostWildcardMatch(server, p krb5.Principal) bool {
 	if len(p.Name.NameString) != 2 || len(server.Name.NameString) != 2 {
 		return false
 	}
@@ -349,12 +274,12 @@ func hostWildcardMatch(server, p Principal) bool {
 func decryptTicketWith(r *apReq, key types.EncryptionKey) (messages.EncTicketPart, error) {
 	enc := r.ticket.EncPart
 	// MIT coerces the keytab key to the ticket's enctype; here they are equal.
-	pt, err := hsDecrypt(enc, key, keyusage.KDC_REP_TICKET)
+	pt, err := decrypt(enc, key, keyusage.KDC_REP_TICKET)
 	if err != nil {
 		return messages.EncTicketPart{}, err
 	}
 	var etp messages.EncTicketPart
-	if err := hsUnmarshal(pt, &etp, "application,explicit,tag:3"); err != nil {
+	if err := unmarshalDER(pt, &etp, "application,explicit,tag:3"); err != nil {
 		return messages.EncTicketPart{}, asn1Failure("EncTicketPart", err)
 	}
 	return etp, nil
@@ -363,16 +288,16 @@ func decryptTicketWith(r *apReq, key types.EncryptionKey) (messages.EncTicketPar
 // decryptAuthenticator decrypts the authenticator with the ticket session
 // key (usage 11) and decodes it.
 func decryptAuthenticator(r *apReq, session types.EncryptionKey) (types.Authenticator, error) {
-	pt, err := hsDecrypt(r.authenticator, session, keyusage.AP_REQ_AUTHENTICATOR)
+	pt, err := decrypt(r.authenticator, session, keyusage.AP_REQ_AUTHENTICATOR)
 	if err != nil {
 		return types.Authenticator{}, fmt.Errorf("authenticator: %w", err)
 	}
 	var a types.Authenticator
-	if err := hsUnmarshal(pt, &a, "application,explicit,tag:2"); err != nil {
+	if err := unmarshalDER(pt, &a, "application,explicit,tag:2"); err != nil {
 		return types.Authenticator{}, asn1Failure("authenticator", err)
 	}
 	if a.AVNO != iana.PVNO {
-		return types.Authenticator{}, fmt.Errorf("authenticator-vno %d: %w", a.AVNO, hsErrBadPVNO)
+		return types.Authenticator{}, fmt.Errorf("authenticator-vno %d: %w", a.AVNO, krb5.ErrBadPVNO)
 	}
 	return a, nil
 }
@@ -380,9 +305,9 @@ func decryptAuthenticator(r *apReq, session types.EncryptionKey) (types.Authenti
 // verifyParams are the acceptor settings rd_req applies.
 type verifyParams struct {
 	keytab    *keytab.Keytab
-	server    Principal
+	server    krb5.Principal
 	anyHost   bool
-	permitted []int32
+	permitted []krb5.Enctype
 	skew      time.Duration
 	replay    *ReplayCache
 	now       time.Time
@@ -401,16 +326,16 @@ func verifyAPReq(r *apReq, p verifyParams) (*verifiedAPReq, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := Principal{Name: etp.CName, Realm: etp.CRealm}
-	if !client.Equal(Principal{Name: auth.CName, Realm: auth.CRealm}) {
+	client := krb5.Principal{Name: etp.CName, Realm: etp.CRealm}
+	if !client.Equal(krb5.Principal{Name: auth.CName, Realm: auth.CRealm}) {
 		return nil, fmt.Errorf("authenticator client %s, ticket client %s: %w",
-			Principal{Name: auth.CName, Realm: auth.CRealm}, client, ErrBadMatch)
+			krb5.Principal{Name: auth.CName, Realm: auth.CRealm}, client, krb5.ErrBadMatch)
 	}
 	if p.replay != nil {
-		n := hsChecksumSize(r.authenticator.EType)
+		n := kcrypto.Lookup(r.authenticator.EType).TagSize()
 		c := r.authenticator.Cipher
 		if n == 0 || len(c) < n {
-			return nil, fmt.Errorf("replay cache: no authenticator checksum: %w", ErrBadIntegrity)
+			return nil, fmt.Errorf("replay cache: no authenticator checksum: %w", krb5.ErrBadIntegrity)
 		}
 		if err := p.replay.store(c[len(c)-n:], p.now, p.skew); err != nil {
 			return nil, err
@@ -419,45 +344,36 @@ func verifyAPReq(r *apReq, p verifyParams) (*verifiedAPReq, error) {
 	if err := validTicketTimes(etp, p.now, p.skew); err != nil {
 		return nil, err
 	}
-	if !hsWithinSkew(auth.CTime, p.now, p.skew) {
+	if !withinSkew(auth.CTime, p.now, p.skew) {
 		return nil, fmt.Errorf("authenticator time %s, local time %s: %w",
-			auth.CTime.UTC().Format(time.RFC3339), p.now.UTC().Format(time.RFC3339), ErrSkew)
+			auth.CTime.UTC().Format(time.RFC3339), p.now.UTC().Format(time.RFC3339), krb5.ErrSkew)
 	}
 	if etp.Flags.At(flags.Invalid) == 1 {
 		return nil, ErrTicketInvalid
 	}
 	permitted := p.permitted
 	if permitted == nil {
-		permitted = DefaultEnctypes
+		permitted = krb5.DefaultEnctypes()
 	}
-	mandatory := []int32{etp.Key.KeyType}
-	if hsHasKey(auth.SubKey) {
-		mandatory = []int32{auth.SubKey.KeyType, etp.Key.KeyType}
+	mandatory := []krb5.Enctype{krb5.Enctype(etp.Key.KeyType)}
+	if hasKey(auth.SubKey) {
+		mandatory = []krb5.Enctype{krb5.Enctype(auth.SubKey.KeyType), krb5.Enctype(etp.Key.KeyType)}
 	}
 	for _, et := range mandatory {
-		if !hsHasEnctype(permitted, et) {
-			return nil, fmt.Errorf("enctype %s: %w", EnctypeName(et), ErrEnctypeNotPermitted)
+		if !slices.Contains(permitted, et) {
+			return nil, fmt.Errorf("enctype %s: %w", et, ErrEnctypeNotPermitted)
 		}
 	}
-	if hsHasKey(auth.SubKey) {
-		if n := hsKeySize(auth.SubKey.KeyType); len(auth.SubKey.KeyValue) != n {
+	if hasKey(auth.SubKey) {
+		if !validKey(auth.SubKey) {
 			return nil, fmt.Errorf("authenticator subkey of %d bytes: %w", len(auth.SubKey.KeyValue), ErrBadEnctype)
 		}
 	}
 	return &verifiedAPReq{ticket: etp, auth: auth, etype: r.ticket.EncPart.EType}, nil
 }
 
-// hsHasKey reports whether an optional key field is present.
-func hsHasKey(k types.EncryptionKey) bool { return k.KeyType != 0 || len(k.KeyValue) > 0 }
-
-func hsHasEnctype(list []int32, et int32) bool {
-	for _, x := range list {
-		if x == et {
-			return true
-		}
-	}
-	return false
-}
+// hasKey reports whether an optional key field is present.
+func hasKey(k types.EncryptionKey) bool { return k.KeyType != 0 || len(k.KeyValue) > 0 }
 
 // validTicketTimes is MIT's krb5int_validate_times at one-second
 // resolution: the start time (the auth time when absent) may be at most
@@ -470,16 +386,16 @@ func validTicketTimes(etp messages.EncTicketPart, now time.Time, skew time.Durat
 	n := now.Unix()
 	s := int64(skew / time.Second)
 	if start.Unix() > n+s {
-		return fmt.Errorf("ticket starts %s: %w", start.UTC().Format(time.RFC3339), ErrTktNotYetValid)
+		return fmt.Errorf("ticket starts %s: %w", start.UTC().Format(time.RFC3339), krb5.ErrTktNotYetValid)
 	}
 	if n > etp.EndTime.Unix()+s {
-		return fmt.Errorf("ticket ended %s: %w", etp.EndTime.UTC().Format(time.RFC3339), ErrTktExpired)
+		return fmt.Errorf("ticket ended %s: %w", etp.EndTime.UTC().Format(time.RFC3339), krb5.ErrTktExpired)
 	}
 	return nil
 }
 
-// hsWithinSkew is MIT's ts_within at one-second resolution.
-func hsWithinSkew(t, now time.Time, skew time.Duration) bool {
+// withinSkew is MIT's ts_within at one-second resolution.
+func withinSkew(t, now time.Time, skew time.Duration) bool {
 	d := t.Unix() - now.Unix()
 	s := int64(skew / time.Second)
 	return d <= s && -d <= s

@@ -1,5 +1,10 @@
 package krbauth
 
+import (
+	"github.com/gokprop/gokprop/internal/liberr"
+	"github.com/gokprop/gokprop/krb5"
+)
+
 // Hand-written DER for the protected messages (KRB-SAFE, KRB-PRIV and
 // EncKrbPrivPart). The encoders append to a caller's buffer and the decoders
 // return sub-slices of their input, so the per-chunk path allocates nothing.
@@ -10,19 +15,15 @@ package krbauth
 
 // MIT's asn1 error table (src/lib/krb5/error_tables/asn1_err.et).
 var (
-	errASN1MissingField  = &libError{msg: "ASN.1 structure is missing a required field"}
-	errASN1Overflow      = &libError{msg: "ASN.1 value too large"}
-	errASN1Overrun       = &libError{msg: "ASN.1 encoding ended unexpectedly"}
-	errASN1BadID         = &libError{msg: "ASN.1 identifier doesn't match expected value"}
-	errASN1BadLength     = &libError{msg: "ASN.1 length doesn't match expected value"}
-	errASN1BadFormat     = &libError{msg: "ASN.1 badly-formatted encoding"}
-	errASN1BadTimeFormat = &libError{msg: "ASN.1 failed call to system time library"}
-	errASN1Indef         = &libError{msg: "ASN.1 indefinite encoding"}
+	errASN1MissingField  = &liberr.Error{Text: "ASN.1 structure is missing a required field"}
+	errASN1Overflow      = &liberr.Error{Text: "ASN.1 value too large"}
+	errASN1Overrun       = &liberr.Error{Text: "ASN.1 encoding ended unexpectedly"}
+	errASN1BadID         = &liberr.Error{Text: "ASN.1 identifier doesn't match expected value"}
+	errASN1BadLength     = &liberr.Error{Text: "ASN.1 length doesn't match expected value"}
+	errASN1BadFormat     = &liberr.Error{Text: "ASN.1 badly-formatted encoding"}
+	errASN1BadTimeFormat = &liberr.Error{Text: "ASN.1 failed call to system time library"}
+	errASN1Indef         = &liberr.Error{Text: "ASN.1 indefinite encoding"}
 )
-
-// errBadPVNO is what MIT's decoder returns for a pvno other than 5
-// (KRB5KDC_ERR_BAD_PVNO).
-const errBadPVNO ErrorCode = 3
 
 // Identifier octets (class and constructed bits plus a low tag number).
 const (
@@ -391,7 +392,7 @@ func parseEnvelope(msg []byte, app byte) (seqFields, error) {
 		return f, err
 	}
 	if pvno != 5 {
-		return f, errBadPVNO
+		return f, krb5.ErrBadPVNO
 	}
 	mc, err := f.required(1)
 	if err != nil {
@@ -528,7 +529,7 @@ func (l *bodyLayout) appendPrefix(b []byte, app bool) []byte {
 		b = appendHeader(b, idEncPrivPart, l.seqLen())
 	}
 	b = appendHeader(b, idSequence, l.contents)
-	b = appendHeader(b, idCtx|0, tlvLen(l.dataLen))
+	b = appendHeader(b, idCtx, tlvLen(l.dataLen)) // [0]
 	return appendHeader(b, idOctetString, l.dataLen)
 }
 

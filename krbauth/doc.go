@@ -1,39 +1,34 @@
 // Package krbauth is the Kerberos of MIT's kprop protocol, built on
-// gokrb5: everything a kprop client or kpropd server needs between a TCP
-// connection and a stream of protected dump chunks, byte-compatible with
-// MIT krb5.
+// gokrb5: a connection that authenticates with sendauth/recvauth and then
+// moves protected messages, byte-compatible with MIT krb5.
 //
-// The parts follow the protocol, as crypto/tls's do:
+// A Conn is shaped like crypto/tls's: Client or Server wraps a net.Conn
+// with a ClientConfig or ServerConfig, HandshakeContext runs the handshake
+// with mutual authentication, and the Conn then sends and receives
+// KRB-SAFE, chained KRB-PRIV and KRB-ERROR messages in MIT's framing. The
+// files follow the protocol's parts:
 //
-//   - framing.go: the 4-byte big-endian length framing of every message,
-//     with a size cap checked before any allocation.
-//   - config.go, profile.go: krb5.conf and kdc.conf read as MIT reads
-//     them (include, includedir, enctype lists, fallback canonicalization),
-//     where gokrb5's parser falls short.
-//   - canon.go: host-based principal names as MIT 1.20 builds them
-//     (dns_canonicalize_hostname, rdns, qualify_shortname).
-//   - credentials.go, kdcconn.go: the AS exchange from a keytab straight to
-//     the replica's host service, as MIT kprop does it (no TGT), over UDP
-//     and TCP, with pre-authentication.
-//   - keytab.go: keytab key selection by MIT's rules (highest kvno, not
-//     newest timestamp).
-//   - sendauth.go, recvauth.go: the sendauth/recvauth handshake with
-//     mutual authentication, replay cache and clock-skew checks. Each
-//     returns a Session.
-//   - session.go, safe.go, priv.go, cipherstate.go: the Session owns the
-//     key, the sequence numbers and the KRB-PRIV cipher state chained
-//     across messages as MIT's krb5_auth_con_initivector does (one table of
-//     enctypes); it alone builds and checks KRB-SAFE, KRB-PRIV and
-//     KRB-ERROR messages. Sealing and opening a chunk does not allocate.
-//   - errors.go, krberror.go: protocol error codes with MIT's texts, and
-//     KRB-ERROR messages filled in as MIT's kprop and kpropd fill them.
+//   - conn.go: the Conn, its state and its message methods; framing.go,
+//     the length-prefixed framing only the Conn reads and writes.
+//   - sendauth.go, recvauth.go: the client and server handshakes, with
+//     apreq.go and aprep.go (AP-REQ and AP-REP as MIT builds and checks
+//     them), replay.go (the replay cache) and keytab.go (the acceptor's key
+//     choice by MIT's rules: highest kvno, not newest timestamp).
+//   - session.go, safe.go, priv.go, krberror.go, der.go: the record state a
+//     handshake leaves (key, sequence numbers, the KRB-PRIV cipher state
+//     chained across messages as MIT's krb5_auth_con_initivector does) and
+//     the hand-written DER of the messages, so that a chunk is sealed and
+//     opened without allocating. The per-enctype ciphers live in the
+//     module's one enctype table (internal/kcrypto).
+//   - errors.go: the errors of the protocol; their texts are MIT's.
 //
 // Supported session enctypes are aes256-cts-hmac-sha1-96,
 // aes128-cts-hmac-sha1-96, aes256-cts-hmac-sha384-192 and
 // aes128-cts-hmac-sha256-128, plus des3-cbc-sha1 and arcfour-hmac where
-// the configuration allows them (allow_des3, allow_rc4, as Debian's MIT).
+// the caller permits them.
 //
 // krbauth is not a general Kerberos client: it has no credential caches,
-// TGS exchanges or GSS-API. Packages kprop and kpropd build the two ends
-// of propagation on it.
+// TGS exchanges or GSS-API, it reads no configuration (package krbconf)
+// and it talks to no KDC (package krbkdc). Packages kprop and kpropd build
+// the two ends of propagation on it.
 package krbauth

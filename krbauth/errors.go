@@ -2,180 +2,31 @@ package krbauth
 
 import (
 	"errors"
-	"fmt"
 	"strings"
+
+	"github.com/gokprop/gokprop/internal/liberr"
+	"github.com/gokprop/gokprop/krb5"
 )
-
-// ErrorCode is a Kerberos protocol error code, the error-code field of a
-// KRB-ERROR (RFC 4120 section 7.5.9). Its Error method returns the text MIT
-// krb5 prints for the code, so that messages match what administrators
-// already see from MIT tools. ErrorCode values are comparable and are used
-// as sentinels: errors.Is(err, krbauth.ErrBadIntegrity).
-type ErrorCode int32
-
-// Protocol error codes this package produces or interprets.
-const (
-	ErrNone           ErrorCode = 0
-	ErrEtypeNoSupp    ErrorCode = 14 // KDC_ERR_ETYPE_NOSUPP
-	ErrPreauthFailed  ErrorCode = 24 // KDC_ERR_PREAUTH_FAILED
-	ErrPreauthNeeded  ErrorCode = 25 // KDC_ERR_PREAUTH_REQUIRED
-	ErrBadIntegrity   ErrorCode = 31 // KRB_AP_ERR_BAD_INTEGRITY
-	ErrTktExpired     ErrorCode = 32 // KRB_AP_ERR_TKT_EXPIRED
-	ErrTktNotYetValid ErrorCode = 33 // KRB_AP_ERR_TKT_NYV
-	ErrReplay         ErrorCode = 34 // KRB_AP_ERR_REPEAT
-	ErrNotUs          ErrorCode = 35 // KRB_AP_ERR_NOT_US
-	ErrBadMatch       ErrorCode = 36 // KRB_AP_ERR_BADMATCH
-	ErrSkew           ErrorCode = 37 // KRB_AP_ERR_SKEW
-	ErrBadAddr        ErrorCode = 38 // KRB_AP_ERR_BADADDR
-	ErrBadVersion     ErrorCode = 39 // KRB_AP_ERR_BADVERSION
-	ErrMsgType        ErrorCode = 40 // KRB_AP_ERR_MSG_TYPE
-	ErrModified       ErrorCode = 41 // KRB_AP_ERR_MODIFIED
-	ErrBadOrder       ErrorCode = 42 // KRB_AP_ERR_BADORDER
-	ErrBadKeyVer      ErrorCode = 44 // KRB_AP_ERR_BADKEYVER
-	ErrNoKey          ErrorCode = 45 // KRB_AP_ERR_NOKEY
-	ErrMutualFail     ErrorCode = 46 // KRB_AP_ERR_MUT_FAIL
-	ErrInappCksum     ErrorCode = 50 // KRB_AP_ERR_INAPP_CKSUM
-	ErrGeneric        ErrorCode = 60 // KRB_ERR_GENERIC
-)
-
-// mitText holds MIT krb5's error_message() text for the protocol codes
-// (src/lib/krb5/error_tables/krb5_err.et, codes 0..127).
-var mitText = map[ErrorCode]string{
-	0:  "No error",
-	1:  "Client's entry in database has expired",
-	2:  "Server's entry in database has expired",
-	3:  "Requested protocol version not supported",
-	4:  "Client's key is encrypted in an old master key",
-	5:  "Server's key is encrypted in an old master key",
-	6:  "Client not found in Kerberos database",
-	7:  "Server not found in Kerberos database",
-	8:  "Principal has multiple entries in Kerberos database",
-	9:  "Client or server has a null key",
-	10: "Ticket is ineligible for postdating",
-	11: "Requested effective lifetime is negative or too short",
-	12: "KDC policy rejects request",
-	13: "KDC can't fulfill requested option",
-	14: "KDC has no support for encryption type",
-	15: "KDC has no support for checksum type",
-	16: "KDC has no support for padata type",
-	17: "KDC has no support for transited type",
-	18: "Client's credentials have been revoked",
-	19: "Credentials for server have been revoked",
-	20: "TGT has been revoked",
-	21: "Client not yet valid - try again later",
-	22: "Server not yet valid - try again later",
-	23: "Password has expired",
-	24: "Preauthentication failed",
-	25: "Additional pre-authentication required",
-	26: "Requested server and ticket don't match",
-	27: "Server principal valid for user2user only",
-	28: "KDC policy rejects transited path",
-	29: "A service is not available that is required to process the request",
-	31: "Decrypt integrity check failed",
-	32: "Ticket expired",
-	33: "Ticket not yet valid",
-	34: "Request is a replay",
-	35: "The ticket isn't for us",
-	36: "Ticket/authenticator don't match",
-	37: "Clock skew too great",
-	38: "Incorrect net address",
-	39: "Protocol version mismatch",
-	40: "Invalid message type",
-	41: "Message stream modified",
-	42: "Message out of order",
-	43: "Illegal cross-realm ticket",
-	44: "Key version is not available",
-	45: "Service key not available",
-	46: "Mutual authentication failed",
-	47: "Incorrect message direction",
-	48: "Alternative authentication method required",
-	49: "Incorrect sequence number in message",
-	50: "Inappropriate type of checksum in message",
-	51: "Policy rejects transited path",
-	52: "Response too big for UDP, retry with TCP",
-	60: "Generic error (see e-text)",
-	61: "Field is too long for this implementation",
-	68: "Realm not local to KDC",
-}
-
-// Error returns MIT's message for the code ("KRB5 error code N" when MIT
-// has no specific text).
-func (c ErrorCode) Error() string {
-	if s, ok := mitText[c]; ok {
-		return s
-	}
-	return fmt.Sprintf("KRB5 error code %d", int32(c))
-}
 
 // Errors that have no protocol code of their own. When one of them must be
-// reported to a peer it travels as ErrGeneric with its text.
+// reported to a peer it travels as krb5.ErrGeneric with its text.
 var (
 	// ErrBadAuthVersion: the peer rejected (or sent) a sendauth version other than KRB5_SENDAUTH_V1.0.
-	ErrBadAuthVersion error = &libError{msg: "Bad sendauth version was sent"}
+	ErrBadAuthVersion error = &liberr.Error{Text: "Bad sendauth version was sent"}
 	// ErrBadApplVersion: the application version string (kprop5_01) did not match.
-	ErrBadApplVersion error = &libError{msg: "Bad application version was sent (via sendauth)"}
+	ErrBadApplVersion error = &liberr.Error{Text: "Bad application version was sent (via sendauth)"}
 	// ErrBadResponse: the sendauth answer byte was neither 0, 1 nor 2.
-	ErrBadResponse error = &libError{msg: "Bad response (during sendauth exchange)"}
+	ErrBadResponse error = &liberr.Error{Text: "Bad response (during sendauth exchange)"}
 	// ErrMessageTooLarge: a frame announced a length above the configured maximum.
 	ErrMessageTooLarge = errors.New("message too large")
 	// ErrConnAborted: the connection ended in the middle of a frame (MIT's ECONNABORTED).
 	ErrConnAborted = errors.New("Software caused connection abort")
-	// ErrUnsupportedEnctype: an encryption type that is unknown, unimplemented or
-	// not permitted by the configuration. Wrapped with the enctype's name.
-	ErrUnsupportedEnctype = errors.New("encryption type not supported")
 )
 
-// libError is an MIT library error: a com_err code outside the protocol
-// range 0..127, whose text is MIT's error_message() for the code. MIT puts
-// such codes in a KRB-ERROR as KRB_ERR_GENERIC with the text as e-text.
-// When is is set the error also matches it (errors.Is, errors.As, CodeOf):
-// a missing keytab entry is "Key table entry not found" to a person and
-// KRB_AP_ERR_NOKEY to the protocol.
-type libError struct {
-	msg string
-	is  error
-}
-
-func (e *libError) Error() string { return e.msg }
-func (e *libError) Unwrap() error { return e.is }
-
-// Message returns the text an MIT program prints for the cause of err: for
-// an MIT library error its error_message() text, for a KRB-ERROR received
-// from a KDC or peer MIT's text for it, for a protocol code MIT's table
-// entry. ok is false when err carries none of these.
-func Message(err error) (msg string, ok bool) {
-	for e := err; e != nil; {
-		switch v := e.(type) {
-		case *libError:
-			return v.msg, true
-		case *KDCError:
-			return v.Error(), true
-		case *RemoteError:
-			return v.Error(), true
-		case ErrorCode:
-			return v.Error(), true
-		}
-		switch u := e.(type) {
-		case interface{ Unwrap() error }:
-			e = u.Unwrap()
-		case interface{ Unwrap() []error }:
-			for _, x := range u.Unwrap() {
-				if m, ok := Message(x); ok {
-					return m, true
-				}
-			}
-			return "", false
-		default:
-			return "", false
-		}
-	}
-	return "", false
-}
-
 // CodeOf returns the protocol error code to report to a peer for err: the
-// first ErrorCode in err's chain, or ErrGeneric when there is none.
-func CodeOf(err error) ErrorCode {
-	var c ErrorCode
+// first krb5.ErrorCode in err's chain, or krb5.ErrGeneric when there is none.
+func CodeOf(err error) krb5.ErrorCode {
+	var c krb5.ErrorCode
 	if errors.As(err, &c) {
 		return c
 	}
@@ -183,13 +34,13 @@ func CodeOf(err error) ErrorCode {
 	if errors.As(err, &re) {
 		return re.Code
 	}
-	return ErrGeneric
+	return krb5.ErrGeneric
 }
 
 // RemoteError is a KRB-ERROR received from the peer. Code and Text are the
 // error-code and e-text (without MIT's trailing NUL).
 type RemoteError struct {
-	Code ErrorCode
+	Code krb5.ErrorCode
 	Text string
 }
 
@@ -197,7 +48,7 @@ type RemoteError struct {
 // "Generic remote error: TEXT" for code 60, otherwise the code's message
 // followed by the server's text.
 func (e *RemoteError) Error() string {
-	if e.Code == ErrGeneric {
+	if e.Code == krb5.ErrGeneric {
 		return "Generic remote error: " + e.Text
 	}
 	if e.Text == "" {

@@ -8,16 +8,23 @@ import (
 	"net"
 )
 
-// DefaultMaxMessageSize is the largest frame ReadMessage accepts when the
-// caller passes a limit of 0. It comfortably holds a KRB-PRIV carrying
-// MIT's 32 KiB chunk (and much larger chunks) while refusing absurd lengths
-// before any allocation.
+// DefaultMaxMessageSize is the largest message a Conn accepts when its
+// configuration's MaxMessageSize is 0. It comfortably holds a KRB-PRIV
+// carrying MIT's 32 KiB chunk (and much larger chunks) while refusing
+// absurd lengths before any allocation.
 const DefaultMaxMessageSize = 16 << 20
 
-// WriteMessage writes msg as one frame: a 4-byte big-endian length followed
-// by msg, in a single write when the writer allows it.
-func WriteMessage(w io.Writer, msg []byte) error {
-	var hdr [4]byte
+// Every message of the protocol travels as a frame: a 4-byte big-endian
+// length followed by the message (MIT's krb5_write_message). Frames are
+// private to this package; the Conn reads and writes them.
+
+// frameHeaderLen is the size of a frame's length prefix.
+const frameHeaderLen = 4
+
+// writeFrame writes msg as one frame, in a single write when w is a
+// net.Conn.
+func writeFrame(w io.Writer, msg []byte) error {
+	var hdr [frameHeaderLen]byte
 	if uint64(len(msg)) > 1<<31-1 {
 		return fmt.Errorf("write message: %w (%d bytes)", ErrMessageTooLarge, len(msg))
 	}
@@ -34,22 +41,10 @@ func WriteMessage(w io.Writer, msg []byte) error {
 	return err
 }
 
-// ReadMessage reads one frame and returns its payload. A length above max
-// (DefaultMaxMessageSize when max <= 0) fails with ErrMessageTooLarge before
-// anything is allocated; a connection that ends inside the frame fails with
-// ErrConnAborted.
-func ReadMessage(r io.Reader, max int) ([]byte, error) {
-	return ReadMessageInto(r, nil, max)
-}
-
-// ReadMessageInto is ReadMessage reusing buf's storage when it is large
-// enough. A loop reading many frames is better served by a FrameReader.
-func ReadMessageInto(r io.Reader, buf []byte, max int) ([]byte, error) {
-	f := FrameReader{r: r, max: max, buf: buf}
-	if f.max <= 0 {
-		f.max = DefaultMaxMessageSize
-	}
-	return f.Next()
+// readFrame reads one frame of at most max bytes into a new buffer.
+func readFrame(r io.Reader, max int) ([]byte, error) {
+	f := frameReader{r: r, max: max}
+	return f.next()
 }
 
 // readErr maps an end of stream inside or before a frame to ErrConnAborted
@@ -62,23 +57,17 @@ func readErr(err error) error {
 	return err
 }
 
-// FrameHeaderLen is the size of a frame's length prefix.
-const FrameHeaderLen = 4
-
-// StartFrame appends room for a frame header to dst. Append the message
-// after it (for example with Session.SealPriv) and call FinishFrame: the
-// frame then goes out in one write without copying or allocating.
-func StartFrame(dst []byte) []byte {
+// startFrame appends room for a frame header to dst; append the message
+// after it and call finishFrame, and the frame goes out in one write
+// without copying or allocating.
+func startFrame(dst []byte) []byte {
 	return append(dst, 0, 0, 0, 0)
 }
 
-// FinishFrame fills in the header of a frame begun with StartFrame, whose
-// message is everything after the first FrameHeaderLen bytes.
-func FinishFrame(frame []byte) error {
-	n := len(frame) - FrameHeaderLen
-	if n < 0 {
-		return fmt.Errorf("finish frame: %d bytes is shorter than a header", len(frame))
-	}
+// finishFrame fills in the header of a frame begun with startFrame, whose
+// message is everything after the header.
+func finishFrame(frame []byte) error {
+	n := len(frame) - frameHeaderLen
 	if uint64(n) > 1<<31-1 {
 		return fmt.Errorf("write message: %w (%d bytes)", ErrMessageTooLarge, n)
 	}
@@ -86,33 +75,30 @@ func FinishFrame(frame []byte) error {
 	return nil
 }
 
-// FrameReader reads frames from one stream, reusing its buffer: the
-// message Next returns is valid until the following call. It does not
-// allocate once its buffer has grown to the largest frame seen.
-type FrameReader struct {
+// frameReader reads frames from one stream, reusing its buffer: the
+// message next returns is valid until the following call. It does not
+// allocate once its buffer has grown to the largest frame seen. A length
+// above max (DefaultMaxMessageSize when max <= 0) fails with
+// ErrMessageTooLarge before anything is allocated; a stream that ends
+// inside the frame fails with ErrConnAborted.
+type frameReader struct {
 	r   io.Reader
 	max int
-	hdr [FrameHeaderLen]byte
+	hdr [frameHeaderLen]byte
 	buf []byte
 }
 
-// NewFrameReader reads frames from r, refusing any longer than max bytes
-// (DefaultMaxMessageSize when max <= 0).
-func NewFrameReader(r io.Reader, max int) *FrameReader {
+func (f *frameReader) next() ([]byte, error) {
+	max := f.max
 	if max <= 0 {
 		max = DefaultMaxMessageSize
 	}
-	return &FrameReader{r: r, max: max}
-}
-
-// Next reads the next frame, with ReadMessage's errors.
-func (f *FrameReader) Next() ([]byte, error) {
 	if _, err := io.ReadFull(f.r, f.hdr[:]); err != nil {
 		return nil, readErr(err)
 	}
 	n := binary.BigEndian.Uint32(f.hdr[:])
-	if uint64(n) > uint64(f.max) {
-		return nil, fmt.Errorf("read message: %w (%d bytes, limit %d)", ErrMessageTooLarge, n, f.max)
+	if uint64(n) > uint64(max) {
+		return nil, fmt.Errorf("read message: %w (%d bytes, limit %d)", ErrMessageTooLarge, n, max)
 	}
 	if cap(f.buf) < int(n) {
 		f.buf = make([]byte, n)

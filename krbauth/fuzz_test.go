@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // Seed messages for the fuzz targets. They are deterministic (fixed keys and
@@ -16,18 +18,18 @@ func privSeeds(t testing.TB) map[string][]byte {
 	seeds := map[string][]byte{}
 	for _, id := range implementedEnctypes() {
 		c, _ := sessionPair(t, id)
-		m, err := c.SealPriv(nil, []byte("database chunk"))
+		m, err := c.sealPriv(nil, []byte("database chunk"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		seeds[fmt.Sprintf("priv-%d", id)] = m
 	}
-	c, s := sessionPair(t, EnctypeAES256CTSSHA1)
-	m, _ := c.SealPriv(nil, []byte("r-address"))
+	c, s := sessionPair(t, krb5.EnctypeAES256CTSSHA1)
+	m, _ := c.sealPriv(nil, []byte("r-address"))
 	seeds["priv-truncated"] = m[:len(m)/2]
-	e, _ := s.MakeError(ErrBadIntegrity, "while decoding database block starting at offset 0", timeZero)
+	e, _ := s.makeError(krb5.ErrBadIntegrity, "while decoding database block starting at offset 0", timeZero)
 	seeds["krb-error"] = e
-	safe, _ := c.MakeSafe([]byte{0, 0, 1, 0})
+	safe, _ := c.makeSafe([]byte{0, 0, 1, 0})
 	seeds["safe-in-place-of-priv"] = safe
 	return seeds
 }
@@ -36,18 +38,18 @@ func safeSeeds(t testing.TB) map[string][]byte {
 	seeds := map[string][]byte{}
 	for _, id := range implementedEnctypes() {
 		c, _ := sessionPair(t, id)
-		m, err := c.MakeSafe([]byte{0, 2, 0xac, 0xad})
+		m, err := c.makeSafe([]byte{0, 2, 0xac, 0xad})
 		if err != nil {
 			t.Fatal(err)
 		}
 		seeds[fmt.Sprintf("safe-%d", id)] = m
 	}
-	c, s := sessionPair(t, EnctypeAES128CTSSHA256)
+	c, s := sessionPair(t, krb5.EnctypeAES128CTSSHA256)
 	k := c.key.KeyValue
 	b := safeBody(make([]byte, 12), derInt(testSc), clientAddr, &serverAddr)
 	seeds["safe-rfc-with-raddr"] = safeMsg(b, 19, gokrb5Sum(t, k, 19, b))
 	seeds["safe-heimdal-seq"] = mitSafe(t, k, safeBody([]byte("h"), tlv(idInteger, []byte{0x80}), clientAddr, nil), 19)
-	e, _ := s.MakeError(ErrGeneric, "Premature EOF found for database file!", timeZero)
+	e, _ := s.makeError(krb5.ErrGeneric, "Premature EOF found for database file!", timeZero)
 	seeds["krb-error"] = e
 	return seeds
 }
@@ -72,8 +74,8 @@ func TestWriteFuzzSeeds(t *testing.T) {
 
 // fuzzReceivers returns one kpropd-side session per enctype; reset puts
 // one back to its state right after the handshake.
-func fuzzReceivers(t testing.TB) []*Session {
-	var rs []*Session
+func fuzzReceivers(t testing.TB) []*session {
+	var rs []*session
 	for _, id := range implementedEnctypes() {
 		_, s := sessionPair(t, id)
 		rs = append(rs, s)
@@ -81,8 +83,8 @@ func fuzzReceivers(t testing.TB) []*Session {
 	return rs
 }
 
-func resetReceiver(s *Session, chained bool) {
-	s.priv.reset()
+func resetReceiver(s *session, chained bool) {
+	s.priv.Reset()
 	s.chained = chained
 	s.remoteSeq = testSc
 	s.seqSane, s.seqHeimdal = false, false
@@ -101,7 +103,7 @@ func FuzzOpenPriv(f *testing.F) {
 		for _, s := range receivers {
 			for _, chained := range []bool{false, true} {
 				resetReceiver(s, chained)
-				out, err := s.OpenPriv([]byte("dst"), msg)
+				out, err := s.openPriv([]byte("dst"), msg)
 				if len(out) > 3+len(msg) || string(out[:3]) != "dst" {
 					t.Fatalf("output of %d bytes for a %d-byte message", len(out), len(msg))
 				}
@@ -128,7 +130,7 @@ func FuzzReadSafe(f *testing.F) {
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		for _, s := range receivers {
 			resetReceiver(s, false)
-			out, err := s.ReadSafe(msg)
+			out, err := s.readSafe(msg)
 			if len(out) > len(msg) {
 				t.Fatalf("output of %d bytes for a %d-byte message", len(out), len(msg))
 			}

@@ -6,6 +6,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/iana"
 	"github.com/jcmturner/gokrb5/v8/iana/msgtype"
 	"github.com/jcmturner/gokrb5/v8/messages"
+
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // Kerberos application tags (RFC 4120 section 5.10) of the messages this
@@ -28,12 +30,12 @@ func isAppTag(msg []byte, tag byte) bool {
 // errorParams are the fields of a KRB-ERROR that differ between senders
 // (MIT's recvauth.c, kpropd.c send_error and kprop.c send_error).
 type errorParams struct {
-	code   ErrorCode
-	text   string     // e-text without the trailing NUL; empty omits it
-	client *Principal // crealm/cname; nil omits them
-	server Principal  // realm/sname
-	ctime  time.Time  // zero omits ctime and cusec
-	stime  time.Time  // always encoded
+	code   krb5.ErrorCode
+	text   string          // e-text without the trailing NUL; empty omits it
+	client *krb5.Principal // crealm/cname; nil omits them
+	server krb5.Principal  // realm/sname
+	ctime  time.Time       // zero omits ctime and cusec
+	stime  time.Time       // always encoded
 }
 
 // marshalKRBError encodes a KRB-ERROR the way MIT does: e-text carries a
@@ -41,7 +43,7 @@ type errorParams struct {
 func marshalKRBError(p errorParams) ([]byte, error) {
 	code := p.code
 	if code < 0 || code > 127 {
-		code = ErrGeneric
+		code = krb5.ErrGeneric
 	}
 	e := messages.KRBError{
 		PVNO:      iana.PVNO,
@@ -66,22 +68,22 @@ func marshalKRBError(p errorParams) ([]byte, error) {
 	return e.Marshal()
 }
 
-// ParseError reports whether msg is a KRB-ERROR and, if so, returns it as
-// a RemoteError. A message that carries the KRB-ERROR tag but does not
+// parseKRBError reports whether msg is a KRB-ERROR and, if so, returns it
+// as a RemoteError. A message that carries the KRB-ERROR tag but does not
 // decode is still reported as an error (code KRB_ERR_GENERIC), so a
 // caller never mistakes it for data.
-func ParseError(msg []byte) (*RemoteError, bool) {
+func parseKRBError(msg []byte) (*RemoteError, bool) {
 	if !isAppTag(msg, tagKRBError) {
 		return nil, false
 	}
 	var e messages.KRBError
 	if err := e.Unmarshal(msg); err != nil {
-		return &RemoteError{Code: ErrGeneric, Text: "undecodable KRB-ERROR: " + err.Error()}, true
+		return &RemoteError{Code: krb5.ErrGeneric, Text: "undecodable KRB-ERROR: " + err.Error()}, true
 	}
-	return &RemoteError{Code: ErrorCode(e.ErrorCode), Text: trimNUL(e.EText)}, true
+	return &RemoteError{Code: krb5.ErrorCode(e.ErrorCode), Text: trimNUL(e.EText)}, true
 }
 
-// MakeError builds a KRB-ERROR to send to the peer, filled in as MIT's
+// makeError builds a KRB-ERROR to send to the peer, filled in as MIT's
 // kprop or kpropd fills it for this session's role:
 //   - server (kpropd): no ctime, stime now, cname/crealm the authenticated
 //     client, sname/realm the server principal;
@@ -89,10 +91,10 @@ func ParseError(msg []byte) (*RemoteError, bool) {
 //     sname/realm the server the ticket is for.
 //
 // now is the current time (time.Now() in production).
-func (s *Session) MakeError(code ErrorCode, text string, now time.Time) ([]byte, error) {
+func (s *session) makeError(code krb5.ErrorCode, text string, now time.Time) ([]byte, error) {
 	client := s.client
 	p := errorParams{code: code, text: text, client: &client, server: s.server}
-	if s.role == RoleServer {
+	if s.role == roleServer {
 		p.stime = now
 	} else {
 		p.ctime = now

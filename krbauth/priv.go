@@ -6,22 +6,25 @@ import (
 	"slices"
 
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/internal/kcrypto"
+	"github.com/gokprop/gokprop/krb5"
 )
 
-// InitCipherState starts chaining the KRB-PRIV cipher state, as MIT's
+// initCipherState starts chaining the KRB-PRIV cipher state, as MIT's
 // krb5_auth_con_initivector does: the state is set to the session
 // enctype's initial value (16 zero bytes for AES, 8 for des3, an unkeyed
-// stream for RC4), and from then on every SealPriv and OpenPriv continues
+// stream for RC4), and from then on every sealPriv and openPriv continues
 // from the state the previous message left. Before the first call each
 // KRB-PRIV starts from the initial state on its own. MIT kprop calls it
 // after sending the size KRB-SAFE, kpropd after reading it. Calling it
 // again resets the state.
-func (s *Session) InitCipherState() {
-	s.priv.reset()
+func (s *session) initCipherState() {
+	s.priv.Reset()
 	s.chained = true
 }
 
-// SealPriv appends to dst one KRB-PRIV carrying data and returns the
+// sealPriv appends to dst one KRB-PRIV carrying data and returns the
 // extended slice, like strconv's Append functions. The message is what MIT's
 // krb5_mk_priv builds with DO_SEQUENCE only: EncKrbPrivPart {user-data,
 // seq-number = the local sequence number, s-address = the local address},
@@ -29,17 +32,17 @@ func (s *Session) InitCipherState() {
 // current cipher state. On success the local sequence number advances.
 //
 // With a chained cipher state and a dst that has room for the message,
-// SealPriv does not allocate (RC4 allocates its keystream once, for the
-// first message after InitCipherState, and for every message when the
+// sealPriv does not allocate (RC4 allocates its keystream once, for the
+// first message after initCipherState, and for every message when the
 // state is not chained). data may overlap dst's spare capacity. On error dst is returned unchanged (bytes
 // beyond its length may have been overwritten).
-func (s *Session) SealPriv(dst, data []byte) ([]byte, error) {
+func (s *session) sealPriv(dst, data []byte) ([]byte, error) {
 	if len(s.localAddr.Address) == 0 {
 		return dst, errLocalAddrRequired
 	}
 	body := newBodyLayout(len(data), s.localSeq, s.localAddr.AddrType, s.localAddr.Address)
 	derLen := body.appPartLen()
-	ctLen := s.priv.sealLen(derLen)
+	ctLen := s.priv.SealLen(derLen)
 	etype := int64(s.key.KeyType)
 	encData := ctxIntLen(etype) + tlvLen(tlvLen(ctLen))
 	seqContents := 2*ctxIntLen(5) + tlvLen(tlvLen(encData))
@@ -48,7 +51,7 @@ func (s *Session) SealPriv(dst, data []byte) ([]byte, error) {
 	var pb [32]byte
 	prefix := body.appendPrefix(pb[:0], true)
 	ctOff := total - ctLen
-	dataOff := ctOff + s.priv.prefixLen() + len(prefix)
+	dataOff := ctOff + s.priv.PrefixLen() + len(prefix)
 
 	start := len(dst)
 	dst = slices.Grow(dst, total)
@@ -68,67 +71,67 @@ func (s *Session) SealPriv(dst, data []byte) ([]byte, error) {
 	if len(w) != ctOff {
 		panic("krbauth: KRB-PRIV header length mismatch")
 	}
-	copy(out[ctOff+s.priv.prefixLen():], prefix)
+	copy(out[ctOff+s.priv.PrefixLen():], prefix)
 	body.appendSuffix(out[dataOff+len(data) : dataOff+len(data)])
 
-	if err := s.priv.seal(out[ctOff:], derLen, s.rand, s.chained); err != nil {
+	if err := s.priv.Seal(out[ctOff:], derLen, s.rand, s.chained); err != nil {
 		return dst[:start], err
 	}
 	s.localSeq++
 	return dst[:start+total], nil
 }
 
-// OpenPriv verifies and decrypts one KRB-PRIV and appends its user data to
+// openPriv verifies and decrypts one KRB-PRIV and appends its user data to
 // dst, returning the extended slice. It follows MIT's krb5_rd_priv with
 // DO_SEQUENCE only:
 //   - a KRB-ERROR is returned as a *RemoteError;
-//   - anything without the KRB-PRIV application tag is ErrMsgType;
-//   - undecodable messages give MIT's ASN.1 errors (CodeOf: ErrGeneric),
+//   - anything without the KRB-PRIV application tag is krb5.ErrMsgType;
+//   - undecodable messages give MIT's ASN.1 errors (CodeOf: krb5.ErrGeneric),
 //     a pvno other than 5 gives code 3;
 //   - an enc-part etype other than the session key's (or MIT's
-//     ENCTYPE_UNKNOWN) is MIT's KRB5_BAD_ENCTYPE (CodeOf: ErrGeneric);
-//   - a failed integrity check is ErrBadIntegrity;
-//   - an r-address that differs from the local address is ErrBadAddr (the
+//     ENCTYPE_UNKNOWN) is MIT's KRB5_BAD_ENCTYPE (CodeOf: krb5.ErrGeneric);
+//   - a failed integrity check is krb5.ErrBadIntegrity;
+//   - an r-address that differs from the local address is krb5.ErrBadAddr (the
 //     s-address is not checked, as kprop and kpropd set no remote address);
 //   - a seq-number other than the expected remote sequence number is
-//     ErrBadOrder (an absent one reads as 0; Heimdal's sign-mangled
+//     krb5.ErrBadOrder (an absent one reads as 0; Heimdal's sign-mangled
 //     encodings are tolerated as MIT does).
 //
 // Once the cipher state is chained, a replayed or reordered KRB-PRIV
 // normally fails the integrity check (its state does not match) before
 // its sequence number is looked at.
 //
-// An error leaves the Session exactly as it was: neither the sequence
+// An error leaves the session exactly as it was: neither the sequence
 // number nor the cipher state moves, so a failed message cannot be used to
 // skew later ones. (MIT's dk enctypes advance the cipher state even when the
 // integrity check fails; MIT kpropd aborts the transfer on any error, so
 // the difference is not observable.)
 //
-// OpenPriv does not allocate in steady state (chained state, dst with room
-// for the data; the plaintext goes through a buffer the Session keeps and
+// openPriv does not allocate in steady state (chained state, dst with room
+// for the data; the plaintext goes through a buffer the session keeps and
 // grows to the largest message seen). dst may overlap msg. On error dst is
 // returned unchanged.
-func (s *Session) OpenPriv(dst, msg []byte) ([]byte, error) {
-	if re, ok := ParseError(msg); ok {
+func (s *session) openPriv(dst, msg []byte) ([]byte, error) {
+	if re, ok := parseKRBError(msg); ok {
 		return dst, re
 	}
 	if !isAppTag(msg, tagKRBPriv) {
-		return dst, fmt.Errorf("%w (KRB-PRIV expected)", ErrMsgType)
+		return dst, fmt.Errorf("%w (KRB-PRIV expected)", krb5.ErrMsgType)
 	}
 	etype, ct, err := parsePriv(msg)
 	if err != nil {
 		return dst, err
 	}
-	if etype != s.key.KeyType && etype != enctypeUnknown {
+	if etype != s.key.KeyType && etype != kcrypto.EnctypeUnknown {
 		return dst, fmt.Errorf("%w: KRB-PRIV in %s, session key is %s",
-			errBadEnctype, EnctypeName(etype), EnctypeName(s.key.KeyType))
+			ErrBadEnctype, krb5.Enctype(etype).String(), krb5.Enctype(s.key.KeyType).String())
 	}
 	if cap(s.scratch) < len(ct) {
 		s.scratch = make([]byte, len(ct))
 	}
-	der, err := s.priv.open(s.scratch[:len(ct)], ct, s.chained)
+	der, err := s.priv.Open(s.scratch[:len(ct)], ct, s.chained)
 	if err != nil {
-		return dst, err
+		return dst, cryptoErr(err)
 	}
 	body, err := parseBody(der, idEncPrivPart)
 	if err != nil {
@@ -142,7 +145,7 @@ func (s *Session) OpenPriv(dst, msg []byte) ([]byte, error) {
 		return dst, err
 	}
 	if s.chained {
-		s.priv.commit()
+		s.priv.Commit()
 	}
 	s.remoteSeq++
 	s.seqSane, s.seqHeimdal = sane, heimdal
@@ -191,27 +194,27 @@ func parsePriv(msg []byte) (etype int32, cipher []byte, err error) {
 // KRB-PRIV against the local address (MIT's k5_privsafe_check_addrs; the
 // s-address is compared only with a remote address, which kprop and kpropd
 // never set).
-func (s *Session) checkRAddr(b *privSafeBody) error {
+func (s *session) checkRAddr(b *privSafeBody) error {
 	if b.hasRAddr && !sameAddr(b.rAddr, s.localAddr) {
-		return fmt.Errorf("%w: r-address type %d %x is not ours", ErrBadAddr, b.rAddr.typ, b.rAddr.addr)
+		return fmt.Errorf("%w: r-address type %d %x is not ours", krb5.ErrBadAddr, b.rAddr.typ, b.rAddr.addr)
 	}
 	return nil
 }
 
 // checkSeq checks a received sequence number (MIT's
 // k5_privsafe_check_seqnum) and returns the sanity flags to adopt if the
-// message is accepted, without changing the Session.
-func (s *Session) checkSeq(seq uint32) (sane, heimdal bool, err error) {
+// message is accepted, without changing the session.
+func (s *session) checkSeq(seq uint32) (sane, heimdal bool, err error) {
 	ok, sane, heimdal := checkSeqNum(s.remoteSeq, seq, s.seqSane, s.seqHeimdal)
 	if !ok {
-		return false, false, fmt.Errorf("%w: sequence number %d, expected %d", ErrBadOrder, seq, s.remoteSeq)
+		return false, false, fmt.Errorf("%w: sequence number %d, expected %d", krb5.ErrBadOrder, seq, s.remoteSeq)
 	}
 	return sane, heimdal, nil
 }
 
 // sameAddr compares addresses as MIT's krb5_address_compare: type, length
 // and bytes. With no local address set MIT would search all of the host's
-// addresses; a Session always has one in practice, and without one any
+// addresses; a session always has one in practice, and without one any
 // r-address is refused.
 func sameAddr(a hostAddr, local types.HostAddress) bool {
 	return len(local.Address) > 0 && a.typ == local.AddrType && bytes.Equal(a.addr, local.Address)

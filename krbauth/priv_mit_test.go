@@ -20,6 +20,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/messages"
 
 	"github.com/gokprop/gokprop/internal/mitrealm"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // tcpCapture is a one-connection TCP relay that records both directions.
@@ -82,14 +83,14 @@ func splitFrames(t *testing.T, b []byte) [][]byte {
 
 // TestMITCapture propagates a database with MIT kprop to MIT kpropd through
 // a recording relay, for every session enctype, recovers the session key
-// from the ticket with the replica's keytab, and then checks this package
-// against MIT's own messages:
+// from the ticket with the replica's keytab, and then checks
+// this package's Conn against MIT's own messages:
 //   - ReadSafe accepts MIT's size message and acknowledgement;
-//   - OpenPriv, chained, recovers the dump from MIT's KRB-PRIVs;
-//   - MakeSafe reproduces both KRB-SAFEs byte for byte (they are
-//     deterministic);
-//   - SealPriv, fed the confounders MIT chose, reproduces every KRB-PRIV
-//     byte for byte.
+//   - ReadPriv, chained, recovers the dump from MIT's KRB-PRIVs;
+//   - WriteSafe reproduces both KRB-SAFEs byte for byte, framing included
+//     (they are deterministic);
+//   - WritePriv, fed the confounders MIT chose, reproduces every KRB-PRIV
+//     frame byte for byte.
 func TestMITCapture(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs MIT's KDC, kprop and kpropd")
@@ -160,8 +161,8 @@ func checkCapture(t *testing.T, enctype, keytabPath string, sent, c2sStream, s2c
 		t.Fatal(err)
 	}
 	key := req.Ticket.DecryptedEncPart.Key
-	if EnctypeName(key.KeyType) != enctype {
-		t.Fatalf("session key is %s", EnctypeName(key.KeyType))
+	if krb5.Enctype(key.KeyType).String() != enctype {
+		t.Fatalf("session key is %s", krb5.Enctype(key.KeyType).String())
 	}
 	if err := req.DecryptAuthenticator(key); err != nil {
 		t.Fatal(err)
@@ -191,32 +192,31 @@ func checkCapture(t *testing.T, enctype, keytabPath string, sent, c2sStream, s2c
 	}
 	kpropAddr, kpropdAddr := cs.SafeBody.SAddress, ss2.SafeBody.SAddress
 
-	// kpropd's side: verify everything MIT kprop sent.
-	server, err := newSession(sessionParams{role: RoleServer, key: key, localSeq: ss, remoteSeq: sc, localAddr: kpropdAddr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	size, err := server.ReadSafe(sizeSafe)
+	// kpropd's side: a server Conn fed what MIT kprop sent verifies it,
+	// and its acknowledgement is MIT kpropd's, frame for frame.
+	fromKprop := newMemConn(framed(append([][]byte{sizeSafe}, privs...)...))
+	server := handshakenConn(t, fromKprop, sessionParams{role: roleServer, key: key, localSeq: ss, remoteSeq: sc, localAddr: kpropdAddr})
+	size, err := server.ReadSafe()
 	if err != nil {
 		t.Fatalf("ReadSafe(MIT size message): %v", err)
 	}
 	if len(size) != 4 || int(binary.BigEndian.Uint32(size)) != len(sent) {
 		t.Fatalf("size message %x for a %d-byte dump", size, len(sent))
 	}
-	server.InitCipherState()
+	server.StartChaining()
 	var got []byte
 	var confounders [][]byte
-	prefix := server.priv.prefixLen()
-	for i, p := range privs {
+	prefix := server.sess.priv.PrefixLen()
+	for i := range privs {
 		before := len(got)
-		if got, err = server.OpenPriv(got, p); err != nil {
-			t.Fatalf("OpenPriv(MIT KRB-PRIV #%d): %v", i+1, err)
+		if got, err = server.ReadPriv(got); err != nil {
+			t.Fatalf("ReadPriv(MIT KRB-PRIV #%d): %v", i+1, err)
 		}
 		// The decrypted confounder is at the start of the plaintext (for
 		// RC4, after the checksum, which is not part of the plaintext).
-		conf := server.scratch[:prefix]
-		if key.KeyType == EnctypeRC4HMAC {
-			conf = server.scratch[:rc4Conf]
+		conf := server.sess.scratch[:prefix]
+		if key.KeyType == int32(krb5.EnctypeRC4HMAC) {
+			conf = server.sess.scratch[:8] // the RC4 confounder
 		}
 		confounders = append(confounders, bytes.Clone(conf))
 		if n := len(got) - before; n != min(kpropChunk, len(sent)-before) {
@@ -226,43 +226,41 @@ func checkCapture(t *testing.T, enctype, keytabPath string, sent, c2sStream, s2c
 	if !bytes.Equal(got, sent) {
 		t.Fatal("the data recovered from MIT's KRB-PRIVs is not the dump")
 	}
-	myAck, err := server.MakeSafe(size)
-	if err != nil {
+	if err := server.WriteSafe(size); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(myAck, ack) {
-		t.Errorf("MakeSafe(ack) differs from MIT kpropd's:\n got %x\nwant %x", myAck, ack)
+	if want := framed(ack); !bytes.Equal(fromKprop.out.Bytes(), want) {
+		t.Errorf("WriteSafe(ack) differs from MIT kpropd's:\n got %x\nwant %x", fromKprop.out.Bytes(), want)
 	}
 
-	// kprop's side: reproduce MIT kprop's messages exactly and accept
-	// MIT kpropd's acknowledgement.
-	client, err := newSession(sessionParams{role: RoleClient, key: key, localSeq: sc, remoteSeq: ss, localAddr: kpropAddr,
-		rand: bytes.NewReader(bytes.Join(confounders, nil))})
-	if err != nil {
+	// kprop's side: a client Conn, fed the confounders MIT chose,
+	// reproduces MIT kprop's frames exactly and accepts MIT kpropd's
+	// acknowledgement.
+	toKpropd := newMemConn(framed(ack))
+	confs := bytes.NewReader(bytes.Join(confounders, nil))
+	client := handshakenConn(t, toKpropd, sessionParams{role: roleClient, key: key, localSeq: sc, remoteSeq: ss, localAddr: kpropAddr,
+		rand: confs})
+	if err := client.WriteSafe(size); err != nil {
 		t.Fatal(err)
 	}
-	mySize, err := client.MakeSafe(size)
-	if err != nil {
-		t.Fatal(err)
+	if want := framed(sizeSafe); !bytes.Equal(toKpropd.out.Bytes(), want) {
+		t.Errorf("WriteSafe(size) differs from MIT kprop's:\n got %x\nwant %x", toKpropd.out.Bytes(), want)
 	}
-	if !bytes.Equal(mySize, sizeSafe) {
-		t.Errorf("MakeSafe(size) differs from MIT kprop's:\n got %x\nwant %x", mySize, sizeSafe)
-	}
-	client.InitCipherState()
+	client.StartChaining()
 	for i, p := range privs {
 		chunk := sent[i*kpropChunk : min((i+1)*kpropChunk, len(sent))]
-		mine, err := client.SealPriv(nil, chunk)
-		if err != nil {
+		toKpropd.out.Reset()
+		if err := client.WritePriv(chunk); err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(mine, p) {
-			t.Fatalf("SealPriv #%d differs from MIT kprop's KRB-PRIV (%d vs %d bytes)", i+1, len(mine), len(p))
+		if want := framed(p); !bytes.Equal(toKpropd.out.Bytes(), want) {
+			t.Fatalf("WritePriv #%d differs from MIT kprop's KRB-PRIV (%d vs %d bytes)", i+1, toKpropd.out.Len(), len(want))
 		}
 	}
-	if _, err := client.rand.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+	if _, err := confs.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
 		t.Error("not all of MIT's confounders were used")
 	}
-	if a, err := client.ReadSafe(ack); err != nil || !bytes.Equal(a, size) {
+	if a, err := client.ReadSafe(); err != nil || !bytes.Equal(a, size) {
 		t.Errorf("ReadSafe(MIT ack): %x %v", a, err)
 	}
 	t.Logf("%s: Sc=%d Ss=%d, %d KRB-PRIVs, %d bytes: verified and reproduced byte for byte", enctype, sc, ss, len(privs), len(sent))

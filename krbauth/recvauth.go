@@ -1,60 +1,76 @@
 package krbauth
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/iana/nametype"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/types"
 
-	"github.com/gokprop/gokprop/internal/netctx"
+	"github.com/gokprop/gokprop/internal/liberr"
+	"github.com/gokprop/gokprop/krb5"
 )
 
-// ServerConfig configures RecvAuth. Keytab and Principal are required;
-// the zero value of every other field is usable.
+// ServerConfig configures the server side of a Conn. GetKeytab, Principal
+// and ApplVersion are required; the zero value of every other field is
+// usable. One ServerConfig may serve any number of connections at once.
 type ServerConfig struct {
-	// Keytab holds the service keys.
-	Keytab *keytab.Keytab
+	// GetKeytab returns the keytab holding the service keys. It is called
+	// at the start of every handshake, before anything is read, as MIT
+	// kpropd reads its keytab for every connection (so a replaced keytab
+	// takes effect at once); an error fails the handshake with an error
+	// matching ErrGetKeytab.
+	GetKeytab func() (*keytab.Keytab, error)
 	// Principal is the acceptor's own principal, host/<canonical local
-	// host>@REALM as HostPrincipal builds it. The ticket is decrypted with
-	// this principal's key (one keytab lookup at the ticket's kvno and
-	// enctype, as MIT's krb5_rd_req does for an explicit server); the
-	// ticket's own server name is not compared. It is also the server
-	// named in KRB-ERRORs and in the resulting Session.
-	Principal Principal
+	// host>@REALM. The ticket is decrypted with this principal's key (one
+	// keytab lookup at the ticket's kvno and enctype, as MIT's krb5_rd_req
+	// does for an explicit server); the ticket's own server name is not
+	// compared. It is also the server named in KRB-ERRORs and in State.
+	Principal krb5.Principal
 	// AcceptAnyHostPrincipal is MIT's ignore_acceptor_hostname: instead of
 	// one lookup, every keytab entry <service>/<any host>@REALM (service
 	// and realm taken from Principal) with the ticket's enctype is tried,
 	// whatever its kvno, until one decrypts the ticket.
 	AcceptAnyHostPrincipal bool
 	// PermittedEnctypes lists the session key (and subkey) enctypes
-	// accepted, like MIT's permitted_enctypes; nil means DefaultEnctypes.
-	PermittedEnctypes []int32
-	// ClockSkew is the tolerated clock difference; 0 means MIT's default
-	// of 300 seconds.
+	// accepted, like MIT's permitted_enctypes; nil means
+	// krb5.DefaultEnctypes().
+	PermittedEnctypes []krb5.Enctype
+	// ClockSkew is the tolerated clock difference; 0 means
+	// krb5.DefaultClockSkew.
 	ClockSkew time.Duration
 	// ReplayCache records accepted authenticators. nil disables replay
-	// detection, which MIT never does; a server should share one cache
-	// among all its connections.
+	// detection, which MIT never does; share one cache among all the
+	// connections of a server.
 	ReplayCache *ReplayCache
-	// ApplVersion is the application version string expected, without the
-	// NUL; "" means DefaultApplVersion.
+	// ApplVersion is the application version string expected, without
+	// the NUL (kprop's is "kprop5_01").
 	ApplVersion string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
-	// Rand is the source of the AP-REP sequence number; nil means
-	// crypto/rand.Reader.
+	// Rand is the source of the AP-REP sequence number and of confounders;
+	// nil means crypto/rand.Reader.
 	Rand io.Reader
+	// MaxMessageSize caps one message received after the handshake; 0
+	// means DefaultMaxMessageSize.
+	MaxMessageSize int
 }
 
-// RecvAuth runs MIT's krb5_recvauth on conn as kpropd does, and returns
-// the Session for the messages that follow:
+// ErrGetKeytab is matched (errors.Is) by the error of a handshake whose
+// ServerConfig.GetKeytab failed; the error's text is GetKeytab's.
+var ErrGetKeytab = errors.New("krbauth: no keytab")
+
+// keytabError is a failure of ServerConfig.GetKeytab.
+type keytabError struct{ err error }
+
+func (e *keytabError) Error() string   { return e.err.Error() }
+func (e *keytabError) Unwrap() []error { return []error{ErrGetKeytab, e.err} }
+
+// serverHandshake runs MIT's krb5_recvauth as kpropd does:
 //
 //  1. It reads both version frames, then answers with one unframed byte:
 //     1 if the sendauth version is not "KRB5_SENDAUTH_V1.0\0", else 2 if
@@ -72,8 +88,8 @@ type ServerConfig struct {
 //  3. On failure it sends a KRB-ERROR as MIT's recvauth does (no ctime,
 //     stime now, no client, server = Principal as NT-SRV-HST, e-text = the
 //     error's MIT message, code 60 for errors outside 0..127) and returns
-//     an error matching the ErrorCode sentinel (or ErrTicketInvalid,
-//     ErrEnctypeNotPermitted, ErrBadEnctype, ErrMalformed, ErrReplay...).
+//     an error matching the krb5.ErrorCode sentinel (or ErrTicketInvalid,
+//     ErrEnctypeNotPermitted, ErrBadEnctype, ErrMalformed, ...).
 //  4. On success it sends an empty frame and, only if the AP-REQ asked
 //     for mutual authentication, an AP-REP echoing the authenticator's
 //     ctime and cusec (and its subkey, if it had one) with a fresh random
@@ -83,117 +99,121 @@ type ServerConfig struct {
 // subkey if the client sent one (MIT kprop never does). Its local
 // sequence number is the AP-REP's (or, without mutual authentication, the
 // client's, as MIT arranges), its remote one the authenticator's, its
-// s-address conn's local IP address, its client the ticket client.
-//
-// ctx bounds the whole exchange as for SendAuth. RecvAuth never closes
-// conn; after an error the caller should (MIT kpropd exits).
-func RecvAuth(ctx context.Context, conn net.Conn, cfg *ServerConfig) (*Session, error) {
-	if cfg == nil {
-		return nil, errors.New("recvauth: no configuration")
+// s-address the connection's local IP address, its client the ticket
+// client.
+func (c *Conn) serverHandshake() error {
+	cfg := c.server
+	conn := c.conn
+	if cfg == nil || cfg.GetKeytab == nil {
+		return errors.New("recvauth: no configuration")
+	}
+	if cfg.ApplVersion == "" {
+		return errors.New("recvauth: no application version")
+	}
+	kt, err := cfg.GetKeytab()
+	if err != nil {
+		return &keytabError{err}
 	}
 	laddr, err := localHostAddress(conn.LocalAddr())
 	if err != nil {
-		return nil, fmt.Errorf("recvauth: %w", err)
+		return fmt.Errorf("recvauth: %w", err)
 	}
 	skew := cfg.ClockSkew
 	if skew <= 0 {
-		skew = hsDefaultSkew
+		skew = krb5.DefaultClockSkew
 	}
-	var sess *Session
-	err = netctx.Do(ctx, conn, func() error {
-		authOK, err := readVersionFrame(conn, SendauthVersion+"\x00")
-		if err != nil {
-			return fmt.Errorf("recvauth: read sendauth version: %w", err)
-		}
-		applOK, err := readVersionFrame(conn, hsApplVersion(cfg.ApplVersion)+"\x00")
-		if err != nil {
-			return fmt.Errorf("recvauth: read application version: %w", err)
-		}
-		var answer [1]byte
-		var problem error
-		switch {
-		case !authOK:
-			answer[0], problem = 1, ErrBadAuthVersion
-		case !applOK:
-			answer[0], problem = 2, ErrBadApplVersion
-		}
-		if _, err := conn.Write(answer[:]); err != nil && problem == nil {
-			return fmt.Errorf("recvauth: answer versions: %w", err)
-		}
-		if problem != nil {
-			return fmt.Errorf("recvauth: %w", problem)
-		}
+	authOK, err := readVersionFrame(conn, sendauthVersion+"\x00")
+	if err != nil {
+		return fmt.Errorf("recvauth: read sendauth version: %w", err)
+	}
+	applOK, err := readVersionFrame(conn, cfg.ApplVersion+"\x00")
+	if err != nil {
+		return fmt.Errorf("recvauth: read application version: %w", err)
+	}
+	var answer [1]byte
+	var problem error
+	switch {
+	case !authOK:
+		answer[0], problem = 1, ErrBadAuthVersion
+	case !applOK:
+		answer[0], problem = 2, ErrBadApplVersion
+	}
+	if _, err := conn.Write(answer[:]); err != nil && problem == nil {
+		return fmt.Errorf("recvauth: answer versions: %w", err)
+	}
+	if problem != nil {
+		return fmt.Errorf("recvauth: %w", problem)
+	}
 
-		msg, err := ReadMessage(conn, maxAPFrame)
+	msg, err := readFrame(conn, maxAPFrame)
+	if err != nil {
+		return fmt.Errorf("recvauth: read AP-REQ: %w", err)
+	}
+	now := timeNow(cfg.Now)()
+	v, req, err := checkAPReq(msg, cfg, kt, now, skew)
+	if err != nil {
+		sendRecvauthError(conn, cfg.Principal, err, now)
+		return fmt.Errorf("recvauth: %w", err)
+	}
+	if err := writeFrame(conn, nil); err != nil {
+		return fmt.Errorf("recvauth: accept AP-REQ: %w", err)
+	}
+
+	sessionKey := v.ticket.Key
+	var subkey *types.EncryptionKey
+	if hasKey(v.auth.SubKey) {
+		k := v.auth.SubKey
+		subkey = &k
+	}
+	remoteSeq := uint32(v.auth.SeqNumber)
+	var localSeq uint32
+	if req.mutualRequired() {
+		localSeq, err = seqNumber(cfg.Rand)
 		if err != nil {
-			return fmt.Errorf("recvauth: read AP-REQ: %w", err)
+			return fmt.Errorf("recvauth: sequence number: %w", err)
 		}
-		now := hsNow(cfg.Now)()
-		v, req, err := checkAPReq(msg, cfg, now, skew)
+		rep, err := buildAPRep(sessionKey, apRepFields{ctime: v.auth.CTime, cusec: v.auth.Cusec, subkey: subkey, seq: localSeq})
 		if err != nil {
-			sendRecvauthError(conn, cfg.Principal, err, now)
 			return fmt.Errorf("recvauth: %w", err)
 		}
-		if err := WriteMessage(conn, nil); err != nil {
-			return fmt.Errorf("recvauth: accept AP-REQ: %w", err)
+		if err := writeFrame(conn, rep); err != nil {
+			return fmt.Errorf("recvauth: send AP-REP: %w", err)
 		}
-
-		sessionKey := v.ticket.Key
-		var subkey *types.EncryptionKey
-		if hsHasKey(v.auth.SubKey) {
-			k := v.auth.SubKey
-			subkey = &k
-		}
-		remoteSeq := uint32(v.auth.SeqNumber)
-		var localSeq uint32
-		if req.mutualRequired() {
-			localSeq, err = hsSeqNumber(cfg.Rand)
-			if err != nil {
-				return fmt.Errorf("recvauth: sequence number: %w", err)
-			}
-			rep, err := buildAPRep(sessionKey, apRepFields{ctime: v.auth.CTime, cusec: v.auth.Cusec, subkey: subkey, seq: localSeq})
-			if err != nil {
-				return fmt.Errorf("recvauth: %w", err)
-			}
-			if err := WriteMessage(conn, rep); err != nil {
-				return fmt.Errorf("recvauth: send AP-REP: %w", err)
-			}
-		} else {
-			// MIT's rd_req: without mutual authentication the local
-			// sequence number (still 0) is XORed with the client's.
-			localSeq ^= remoteSeq
-		}
-		key := sessionKey
-		if subkey != nil {
-			key = *subkey
-		}
-		sess, err = newSession(sessionParams{
-			role:        RoleServer,
-			rand:        cfg.Rand,
-			key:         key,
-			localSeq:    localSeq,
-			remoteSeq:   remoteSeq,
-			localAddr:   laddr,
-			client:      Principal{Name: v.ticket.CName, Realm: v.ticket.CRealm},
-			server:      cfg.Principal,
-			ticketEtype: v.etype,
-		})
-		return err
+	} else {
+		// MIT's rd_req: without mutual authentication the local
+		// sequence number (still 0) is XORed with the client's.
+		localSeq ^= remoteSeq
+	}
+	key := sessionKey
+	if subkey != nil {
+		key = *subkey
+	}
+	sess, err := newSession(sessionParams{
+		role:        roleServer,
+		rand:        cfg.Rand,
+		key:         key,
+		localSeq:    localSeq,
+		remoteSeq:   remoteSeq,
+		localAddr:   laddr,
+		client:      krb5.Principal{Name: v.ticket.CName, Realm: v.ticket.CRealm},
+		server:      cfg.Principal,
+		ticketEtype: v.etype,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return sess, nil
+	c.sess = sess
+	return nil
 }
 
 // checkAPReq decodes and verifies an AP-REQ under cfg.
-func checkAPReq(msg []byte, cfg *ServerConfig, now time.Time, skew time.Duration) (*verifiedAPReq, *apReq, error) {
+func checkAPReq(msg []byte, cfg *ServerConfig, kt *keytab.Keytab, now time.Time, skew time.Duration) (*verifiedAPReq, *apReq, error) {
 	req, err := parseAPReq(msg)
 	if err != nil {
 		return nil, nil, err
 	}
 	v, err := verifyAPReq(req, verifyParams{
-		keytab:    cfg.Keytab,
+		keytab:    kt,
 		server:    cfg.Principal,
 		anyHost:   cfg.AcceptAnyHostPrincipal,
 		permitted: cfg.PermittedEnctypes,
@@ -236,26 +256,26 @@ func readVersionFrame(r io.Reader, want string) (bool, error) {
 // recvauthWireError gives the error-code and e-text MIT's recvauth sends
 // for err: a protocol code with its message, or KRB_ERR_GENERIC with the
 // MIT library message.
-func recvauthWireError(err error) (ErrorCode, string) {
-	var c ErrorCode
+func recvauthWireError(err error) (krb5.ErrorCode, string) {
+	var c krb5.ErrorCode
 	if errors.As(err, &c) {
 		return c, c.Error()
 	}
-	var le *libError
+	var le *liberr.Error
 	if errors.As(err, &le) {
-		return ErrGeneric, le.msg
+		return krb5.ErrGeneric, le.Text
 	}
-	return ErrGeneric, err.Error()
+	return krb5.ErrGeneric, err.Error()
 }
 
 // sendRecvauthError writes the KRB-ERROR for a rejected AP-REQ. Like MIT,
 // a failure to send it is ignored: the caller reports the original error.
-func sendRecvauthError(w io.Writer, server Principal, cause error, now time.Time) {
+func sendRecvauthError(w io.Writer, server krb5.Principal, cause error, now time.Time) {
 	code, text := recvauthWireError(cause)
 	server.Name.NameType = nametype.KRB_NT_SRV_HST
 	msg, err := marshalKRBError(errorParams{code: code, text: text, server: server, stime: now})
 	if err != nil {
 		return
 	}
-	_ = WriteMessage(w, msg)
+	_ = writeFrame(w, msg)
 }

@@ -17,50 +17,52 @@ import (
 	"github.com/jcmturner/gokrb5/v8/iana/msgtype"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/krb5"
 )
 
-// hsServe starts RecvAuth with scfg on the server end of a loopback
+// serveOne starts recvauth with scfg on the server end of a loopback
 // connection and returns the client end and the server's result.
-func hsServe(t *testing.T, scfg *ServerConfig) (net.Conn, <-chan hsResult) {
+func serveOne(t *testing.T, scfg *ServerConfig) (net.Conn, <-chan handshakeResult) {
 	t.Helper()
-	cc, sc := hsLoopback(t)
-	ch := make(chan hsResult, 1)
+	cc, sc := tcpLoopback(t)
+	ch := make(chan handshakeResult, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		s, err := RecvAuth(ctx, sc, scfg)
+		s, err := recvAuth(ctx, sc, scfg)
 		if err != nil {
 			sc.Close()
 		}
-		ch <- hsResult{s, err}
+		ch <- handshakeResult{s, err}
 	}()
 	cc.SetDeadline(time.Now().Add(10 * time.Second))
 	return cc, ch
 }
 
-// hsSendAPReq does the version exchange on cc, sends apreq and returns
+// sendAPReq does the version exchange on cc, sends apreq and returns
 // the server's answer frame.
-func hsSendAPReq(t *testing.T, cc net.Conn, apreq []byte) []byte {
+func sendAPReq(t *testing.T, cc net.Conn, apreq []byte) []byte {
 	t.Helper()
-	if err := writeVersions(cc, DefaultApplVersion); err != nil {
+	if err := writeVersions(cc, testApplVersion); err != nil {
 		t.Fatal(err)
 	}
 	var ans [1]byte
 	if _, err := io.ReadFull(cc, ans[:]); err != nil || ans[0] != 0 {
 		t.Fatalf("version answer %d, %v", ans[0], err)
 	}
-	if err := WriteMessage(cc, apreq); err != nil {
+	if err := writeFrame(cc, apreq); err != nil {
 		t.Fatal(err)
 	}
-	reply, err := ReadMessage(cc, 0)
+	reply, err := readFrame(cc, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return reply
 }
 
-// hsAPReq builds an AP-REQ for creds whose authenticator mod may alter.
-func hsAPReq(t testing.TB, creds *Credentials, now time.Time, mod func(*types.Authenticator)) ([]byte, types.Authenticator) {
+// makeAPReq builds an AP-REQ for creds whose authenticator mod may alter.
+func makeAPReq(t testing.TB, creds *Credentials, now time.Time, mod func(*types.Authenticator)) ([]byte, types.Authenticator) {
 	t.Helper()
 	a := newAuthenticator(creds.Client, now, 0x1234567)
 	if mod != nil {
@@ -73,11 +75,11 @@ func hsAPReq(t testing.TB, creds *Credentials, now time.Time, mod func(*types.Au
 	return b, a
 }
 
-// hsCheckRecvauthError checks a KRB-ERROR against MIT recvauth's
+// checkRecvauthError checks a KRB-ERROR against MIT recvauth's
 // conventions (MIT's recvauth.c).
-func hsCheckRecvauthError(t *testing.T, msg []byte, server Principal, code ErrorCode, text string) {
+func checkRecvauthError(t *testing.T, msg []byte, server krb5.Principal, code krb5.ErrorCode, text string) {
 	t.Helper()
-	re, ok := ParseError(msg)
+	re, ok := parseKRBError(msg)
 	if !ok {
 		t.Fatalf("answer is not a KRB-ERROR: % x", msg[:min(len(msg), 16)])
 	}
@@ -94,7 +96,7 @@ func hsCheckRecvauthError(t *testing.T, msg []byte, server Principal, code Error
 	if d := time.Since(e.STime); d < -2*time.Second || d > 10*time.Second {
 		t.Errorf("stime %v", e.STime)
 	}
-	if got := (Principal{Name: e.SName, Realm: e.Realm}); !got.Equal(server) || e.SName.NameType != 3 {
+	if got := (krb5.Principal{Name: e.SName, Realm: e.Realm}); !got.Equal(server) || e.SName.NameType != 3 {
 		t.Errorf("server %v (name-type %d)", got, e.SName.NameType)
 	}
 	if !strings.HasSuffix(e.EText, "\x00") {
@@ -103,83 +105,83 @@ func hsCheckRecvauthError(t *testing.T, msg []byte, server Principal, code Error
 }
 
 func TestRecvAuthRejects(t *testing.T) {
-	et := EnctypeAES256CTSSHA1
-	svc := hsRandomKey(t, et)
-	kt := hsKeytab(t, hsKTEntry{hsServerPrinc, 3, svc})
+	et := krb5.EnctypeAES256CTSSHA1
+	svc := randomKey(t, et)
+	kt := newKeytab(t, ktEntry{Principal: serverPrinc, KVNO: 3, Key: svc})
 	now := time.Now()
-	good := hsTicketSpec{client: hsClientPrinc, server: hsServerPrinc, serviceKey: svc, kvno: 3, sessionKey: hsRandomKey(t, et)}
-	with := func(f func(*hsTicketSpec)) hsTicketSpec {
+	good := ticketSpec{Client: clientPrinc, Server: serverPrinc, ServiceKey: svc, KVNO: 3, SessionKey: randomKey(t, et)}
+	with := func(f func(*ticketSpec)) ticketSpec {
 		s := good
 		f(&s)
 		return s
 	}
-	otherClient := HostPrincipal("host", "intruder.example.org", hsRealm)
+	otherClient := krb5.HostPrincipal("host", "intruder.example.org", testRealm)
 
 	for _, tc := range []struct {
 		name      string
-		ticket    hsTicketSpec
-		client    *Principal // authenticator client, if not the ticket's
-		now       time.Time  // authenticator time, if not now
+		ticket    ticketSpec
+		client    *krb5.Principal // authenticator client, if not the ticket's
+		now       time.Time       // authenticator time, if not now
 		mod       func(*types.Authenticator)
 		raw       []byte // sent instead of an AP-REQ
-		permitted []int32
-		server    *Principal
-		code      ErrorCode
+		permitted []krb5.Enctype
+		server    *krb5.Principal
+		code      krb5.ErrorCode
 		text      string
 		is        error
 	}{
-		{name: "wrong service key", ticket: with(func(s *hsTicketSpec) { s.serviceKey = hsRandomKey(t, et) }),
-			code: ErrBadIntegrity, text: "Decrypt integrity check failed", is: ErrBadIntegrity},
-		{name: "wrong key, ticket for another server", ticket: with(func(s *hsTicketSpec) {
-			s.serviceKey = hsRandomKey(t, et)
-			s.server = hsAltHostPrinc
-		}), code: ErrNotUs, text: "The ticket isn't for us", is: ErrNotUs},
-		{name: "kvno not in keytab", ticket: with(func(s *hsTicketSpec) { s.kvno = 9 }),
-			code: ErrBadKeyVer, text: "Key version is not available", is: ErrBadKeyVer},
-		{name: "kvno not in keytab, ticket for another server", ticket: with(func(s *hsTicketSpec) { s.kvno = 9; s.server = hsAltHostPrinc }),
-			code: ErrNotUs, text: "The ticket isn't for us", is: ErrNotUs},
-		{name: "no key for our principal", ticket: good, server: &hsAltHostPrinc,
-			code: ErrNoKey, text: "Service key not available", is: ErrNoKey},
-		{name: "enctype not in keytab", ticket: with(func(s *hsTicketSpec) { s.serviceKey = hsRandomKey(t, EnctypeAES128CTSSHA1) }),
-			code: ErrNoKey, text: "Service key not available", is: ErrNoKey},
-		{name: "expired ticket", ticket: with(func(s *hsTicketSpec) { s.endTime = now.Add(-301 * time.Second) }),
-			code: ErrTktExpired, text: "Ticket expired", is: ErrTktExpired},
-		{name: "ticket not yet valid", ticket: with(func(s *hsTicketSpec) { s.startTime = now.Add(302 * time.Second) }),
-			code: ErrTktNotYetValid, text: "Ticket not yet valid", is: ErrTktNotYetValid},
+		{name: "wrong service key", ticket: with(func(s *ticketSpec) { s.ServiceKey = randomKey(t, et) }),
+			code: krb5.ErrBadIntegrity, text: "Decrypt integrity check failed", is: krb5.ErrBadIntegrity},
+		{name: "wrong key, ticket for another server", ticket: with(func(s *ticketSpec) {
+			s.ServiceKey = randomKey(t, et)
+			s.Server = altHostPrinc
+		}), code: krb5.ErrNotUs, text: "The ticket isn't for us", is: krb5.ErrNotUs},
+		{name: "kvno not in keytab", ticket: with(func(s *ticketSpec) { s.KVNO = 9 }),
+			code: krb5.ErrBadKeyVer, text: "Key version is not available", is: krb5.ErrBadKeyVer},
+		{name: "kvno not in keytab, ticket for another server", ticket: with(func(s *ticketSpec) { s.KVNO = 9; s.Server = altHostPrinc }),
+			code: krb5.ErrNotUs, text: "The ticket isn't for us", is: krb5.ErrNotUs},
+		{name: "no key for our principal", ticket: good, server: &altHostPrinc,
+			code: krb5.ErrNoKey, text: "Service key not available", is: krb5.ErrNoKey},
+		{name: "enctype not in keytab", ticket: with(func(s *ticketSpec) { s.ServiceKey = randomKey(t, krb5.EnctypeAES128CTSSHA1) }),
+			code: krb5.ErrNoKey, text: "Service key not available", is: krb5.ErrNoKey},
+		{name: "expired ticket", ticket: with(func(s *ticketSpec) { s.EndTime = now.Add(-301 * time.Second) }),
+			code: krb5.ErrTktExpired, text: "Ticket expired", is: krb5.ErrTktExpired},
+		{name: "ticket not yet valid", ticket: with(func(s *ticketSpec) { s.StartTime = now.Add(302 * time.Second) }),
+			code: krb5.ErrTktNotYetValid, text: "Ticket not yet valid", is: krb5.ErrTktNotYetValid},
 		{name: "clock skew", ticket: good, now: now.Add(-302 * time.Second),
-			code: ErrSkew, text: "Clock skew too great", is: ErrSkew},
+			code: krb5.ErrSkew, text: "Clock skew too great", is: krb5.ErrSkew},
 		{name: "clock skew ahead", ticket: good, now: now.Add(302 * time.Second),
-			code: ErrSkew, text: "Clock skew too great", is: ErrSkew},
-		{name: "invalid flag", ticket: with(func(s *hsTicketSpec) { s.invalid = true }),
-			code: ErrGeneric, text: "Ticket has invalid flag set", is: ErrTicketInvalid},
-		{name: "enctype not permitted", ticket: good, permitted: []int32{EnctypeAES128CTSSHA1, EnctypeAES256CTSSHA384},
-			code: ErrGeneric, text: "Encryption type not permitted", is: ErrEnctypeNotPermitted},
-		{name: "subkey enctype not permitted", ticket: good, permitted: []int32{et},
-			mod:  func(a *types.Authenticator) { a.SubKey = hsRandomKey(t, EnctypeRC4HMAC) },
-			code: ErrGeneric, text: "Encryption type not permitted", is: ErrUnsupportedEnctype},
+			code: krb5.ErrSkew, text: "Clock skew too great", is: krb5.ErrSkew},
+		{name: "invalid flag", ticket: with(func(s *ticketSpec) { s.Invalid = true }),
+			code: krb5.ErrGeneric, text: "Ticket has invalid flag set", is: ErrTicketInvalid},
+		{name: "enctype not permitted", ticket: good, permitted: []krb5.Enctype{krb5.EnctypeAES128CTSSHA1, krb5.EnctypeAES256CTSSHA384},
+			code: krb5.ErrGeneric, text: "Encryption type not permitted", is: ErrEnctypeNotPermitted},
+		{name: "subkey enctype not permitted", ticket: good, permitted: []krb5.Enctype{et},
+			mod:  func(a *types.Authenticator) { a.SubKey = randomKey(t, krb5.EnctypeRC4HMAC) },
+			code: krb5.ErrGeneric, text: "Encryption type not permitted", is: krb5.ErrUnsupportedEnctype},
 		{name: "client mismatch", ticket: good, client: &otherClient,
-			code: ErrBadMatch, text: "Ticket/authenticator don't match", is: ErrBadMatch},
+			code: krb5.ErrBadMatch, text: "Ticket/authenticator don't match", is: krb5.ErrBadMatch},
 		{name: "realm mismatch", ticket: good, mod: func(a *types.Authenticator) { a.CRealm = "OTHER.ORG" },
-			code: ErrBadMatch, text: "Ticket/authenticator don't match", is: ErrBadMatch},
+			code: krb5.ErrBadMatch, text: "Ticket/authenticator don't match", is: krb5.ErrBadMatch},
 		{name: "authenticator vno", ticket: good, mod: func(a *types.Authenticator) { a.AVNO = 4 },
-			code: hsErrBadPVNO, text: "Requested protocol version not supported", is: hsErrBadPVNO},
+			code: krb5.ErrBadPVNO, text: "Requested protocol version not supported", is: krb5.ErrBadPVNO},
 		{name: "not an AP-REQ", raw: []byte{0x30, 0x00},
-			code: ErrMsgType, text: "Invalid message type", is: ErrMsgType},
+			code: krb5.ErrMsgType, text: "Invalid message type", is: krb5.ErrMsgType},
 		{name: "empty AP-REQ", raw: []byte{},
-			code: ErrMsgType, text: "Invalid message type", is: ErrMsgType},
+			code: krb5.ErrMsgType, text: "Invalid message type", is: krb5.ErrMsgType},
 		{name: "undecodable AP-REQ", raw: []byte{0x6e, 0x03, 0x02, 0x01, 0x05},
-			code: ErrGeneric, text: "ASN.1 identifier doesn't match expected value", is: ErrMalformed},
+			code: krb5.ErrGeneric, text: "ASN.1 identifier doesn't match expected value", is: ErrMalformed},
 		{name: "truncated AP-REQ", raw: []byte{0x6e, 0x10, 0x30, 0x0e},
-			code: ErrGeneric, text: "ASN.1 encoding ended unexpectedly", is: ErrMalformed},
+			code: krb5.ErrGeneric, text: "ASN.1 encoding ended unexpectedly", is: ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			scfg := &ServerConfig{Keytab: kt, Principal: hsServerPrinc, ReplayCache: NewReplayCache(), PermittedEnctypes: tc.permitted}
+			scfg := &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: serverPrinc, ReplayCache: NewReplayCache(), PermittedEnctypes: tc.permitted}
 			if tc.server != nil {
 				scfg.Principal = *tc.server
 			}
 			msg := tc.raw
 			if msg == nil {
-				creds := hsCreds(t, tc.ticket)
+				creds := mintCreds(t, tc.ticket)
 				if tc.client != nil {
 					creds.Client = *tc.client
 				}
@@ -187,15 +189,15 @@ func TestRecvAuthRejects(t *testing.T) {
 				if at.IsZero() {
 					at = time.Now()
 				}
-				msg, _ = hsAPReq(t, creds, at, tc.mod)
+				msg, _ = makeAPReq(t, creds, at, tc.mod)
 			}
-			cc, res := hsServe(t, scfg)
-			reply := hsSendAPReq(t, cc, msg)
+			cc, res := serveOne(t, scfg)
+			reply := sendAPReq(t, cc, msg)
 			r := <-res
 			if !errors.Is(r.err, tc.is) || r.sess != nil {
 				t.Errorf("server error %v, want %v", r.err, tc.is)
 			}
-			hsCheckRecvauthError(t, reply, scfg.Principal, tc.code, tc.text)
+			checkRecvauthError(t, reply, scfg.Principal, tc.code, tc.text)
 			if _, err := cc.Read(make([]byte, 1)); err != io.EOF {
 				t.Errorf("server did not hang up after the KRB-ERROR: %v", err)
 			}
@@ -206,64 +208,64 @@ func TestRecvAuthRejects(t *testing.T) {
 // TestRecvAuthRejectsThroughSendAuth runs the real client against a
 // server that must refuse it: both sides get typed errors.
 func TestRecvAuthRejectsThroughSendAuth(t *testing.T) {
-	setup := newHSSetup(t, EnctypeAES128CTSSHA1)
+	setup := newTestSetup(t, krb5.EnctypeAES128CTSSHA1)
 	scfg := setup.serverConfig()
-	scfg.Keytab = hsKeytab(t, hsKTEntry{hsServerPrinc, 3, hsRandomKey(t, EnctypeAES128CTSSHA1)})
-	cli, srv := hsRun(t, setup.clientConfig(), scfg)
-	if !errors.Is(srv.err, ErrBadIntegrity) {
+	scfg.GetKeytab = keytabFunc(newKeytab(t, ktEntry{Principal: serverPrinc, KVNO: 3, Key: randomKey(t, krb5.EnctypeAES128CTSSHA1)}))
+	cli, srv := runHandshake(t, setup.clientConfig(), scfg)
+	if !errors.Is(srv.err, krb5.ErrBadIntegrity) {
 		t.Errorf("server: %v", srv.err)
 	}
 	var re *RemoteError
-	if !errors.As(cli.err, &re) || re.Code != ErrBadIntegrity || re.Text != "Decrypt integrity check failed" {
+	if !errors.As(cli.err, &re) || re.Code != krb5.ErrBadIntegrity || re.Text != "Decrypt integrity check failed" {
 		t.Fatalf("client: %v", cli.err)
 	}
-	if !errors.Is(cli.err, ErrSendauthRejected) || CodeOf(cli.err) != ErrBadIntegrity {
+	if !errors.Is(cli.err, ErrSendauthRejected) || CodeOf(cli.err) != krb5.ErrBadIntegrity {
 		t.Errorf("client error %v does not match ErrSendauthRejected/code 31", cli.err)
 	}
 
 	// Session enctype not permitted: generic code, MIT's text.
 	scfg = setup.serverConfig()
-	scfg.PermittedEnctypes = []int32{EnctypeAES256CTSSHA1}
-	cli, srv = hsRun(t, setup.clientConfig(), scfg)
-	if !errors.Is(srv.err, ErrEnctypeNotPermitted) || !errors.As(cli.err, &re) || re.Code != ErrGeneric || re.Text != "Encryption type not permitted" {
+	scfg.PermittedEnctypes = []krb5.Enctype{krb5.EnctypeAES256CTSSHA1}
+	cli, srv = runHandshake(t, setup.clientConfig(), scfg)
+	if !errors.Is(srv.err, ErrEnctypeNotPermitted) || !errors.As(cli.err, &re) || re.Code != krb5.ErrGeneric || re.Text != "Encryption type not permitted" {
 		t.Errorf("server %v; client %v", srv.err, cli.err)
 	}
 
 	// Client clock skewed by ten minutes.
 	ccfg := setup.clientConfig()
 	ccfg.Now = func() time.Time { return time.Now().Add(10 * time.Minute) }
-	cli, srv = hsRun(t, ccfg, setup.serverConfig())
-	if !errors.Is(srv.err, ErrSkew) || !errors.As(cli.err, &re) || re.Code != ErrSkew {
+	cli, srv = runHandshake(t, ccfg, setup.serverConfig())
+	if !errors.Is(srv.err, krb5.ErrSkew) || !errors.As(cli.err, &re) || re.Code != krb5.ErrSkew {
 		t.Errorf("server %v; client %v", srv.err, cli.err)
 	}
 }
 
-// hsRecConn records what is written through it.
-type hsRecConn struct {
+// recConn records what is written through it.
+type recConn struct {
 	net.Conn
 	buf    bytes.Buffer
 	writes []int // size of each Write
 }
 
-func (c *hsRecConn) Write(p []byte) (int, error) {
+func (c *recConn) Write(p []byte) (int, error) {
 	c.buf.Write(p)
 	c.writes = append(c.writes, len(p))
 	return c.Conn.Write(p)
 }
 
 func TestRecvAuthReplay(t *testing.T) {
-	setup := newHSSetup(t, EnctypeAES256CTSSHA384)
+	setup := newTestSetup(t, krb5.EnctypeAES256CTSSHA384)
 	scfg := setup.serverConfig()
 
 	// A genuine exchange, recorded.
-	cc, sc := hsLoopback(t)
-	rec := &hsRecConn{Conn: cc}
-	res := make(chan hsResult, 1)
+	cc, sc := tcpLoopback(t)
+	rec := &recConn{Conn: cc}
+	res := make(chan handshakeResult, 1)
 	go func() {
-		s, err := RecvAuth(context.Background(), sc, scfg)
-		res <- hsResult{s, err}
+		s, err := recvAuth(context.Background(), sc, scfg)
+		res <- handshakeResult{s, err}
 	}()
-	if _, err := SendAuth(context.Background(), rec, setup.clientConfig()); err != nil {
+	if _, err := sendAuth(context.Background(), rec, setup.clientConfig()); err != nil {
 		t.Fatal(err)
 	}
 	if r := <-res; r.err != nil {
@@ -275,7 +277,7 @@ func TestRecvAuthReplay(t *testing.T) {
 	if scfg.ReplayCache.len() != 1 {
 		t.Errorf("replay cache holds %d entries", scfg.ReplayCache.len())
 	}
-	apreq, err := ReadMessage(bytes.NewReader(rec.buf.Bytes()[37:]), 0)
+	apreq, err := readFrame(bytes.NewReader(rec.buf.Bytes()[37:]), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,20 +294,20 @@ func TestRecvAuthReplay(t *testing.T) {
 	}
 
 	// The same AP-REQ again, to a server sharing the cache.
-	cc2, res2 := hsServe(t, scfg)
-	reply := hsSendAPReq(t, cc2, apreq)
-	if r := <-res2; !errors.Is(r.err, ErrReplay) {
+	cc2, res2 := serveOne(t, scfg)
+	reply := sendAPReq(t, cc2, apreq)
+	if r := <-res2; !errors.Is(r.err, krb5.ErrReplay) {
 		t.Errorf("server: %v", r.err)
 	}
-	hsCheckRecvauthError(t, reply, hsServerPrinc, ErrReplay, "Request is a replay")
-	if re, _ := ParseError(reply); re == nil || re.Code != 34 {
+	checkRecvauthError(t, reply, serverPrinc, krb5.ErrReplay, "Request is a replay")
+	if re, _ := parseKRBError(reply); re == nil || re.Code != 34 {
 		t.Errorf("client sees %v", re)
 	}
 
 	// Without a replay cache the replay is accepted (documented).
 	scfg.ReplayCache = nil
-	cc3, res3 := hsServe(t, scfg)
-	if reply := hsSendAPReq(t, cc3, apreq); len(reply) != 0 {
+	cc3, res3 := serveOne(t, scfg)
+	if reply := sendAPReq(t, cc3, apreq); len(reply) != 0 {
 		t.Errorf("without a replay cache: %x", reply)
 	}
 	if r := <-res3; r.err != nil {
@@ -313,22 +315,22 @@ func TestRecvAuthReplay(t *testing.T) {
 	}
 }
 
-// TestRecvAuthAPRep checks the AP-REP RecvAuth sends against MIT's
+// TestRecvAuthAPRep checks the AP-REP recvauth sends against MIT's
 // (MIT's mk_rep.c), and that a subkey is echoed and used.
 func TestRecvAuthAPRep(t *testing.T) {
 	for _, withSubkey := range []bool{false, true} {
-		setup := newHSSetup(t, EnctypeDES3CBCSHA1)
-		sub := hsRandomKey(t, EnctypeAES128CTSSHA1)
-		apreq, auth := hsAPReq(t, setup.creds, time.Now(), func(a *types.Authenticator) {
+		setup := newTestSetup(t, krb5.EnctypeDES3CBCSHA1)
+		sub := randomKey(t, krb5.EnctypeAES128CTSSHA1)
+		apreq, auth := makeAPReq(t, setup.creds, time.Now(), func(a *types.Authenticator) {
 			if withSubkey {
 				a.SubKey = sub
 			}
 		})
-		cc, res := hsServe(t, setup.serverConfig())
-		if reply := hsSendAPReq(t, cc, apreq); len(reply) != 0 {
+		cc, res := serveOne(t, setup.serverConfig())
+		if reply := sendAPReq(t, cc, apreq); len(reply) != 0 {
 			t.Fatalf("AP-REQ refused: %v", reply)
 		}
-		rep, err := ReadMessage(cc, 0)
+		rep, err := readFrame(cc, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -347,15 +349,15 @@ func TestRecvAuthAPRep(t *testing.T) {
 		if w.PVNO != 5 || w.MsgType != 15 {
 			t.Errorf("pvno %d msg-type %d", w.PVNO, w.MsgType)
 		}
-		hsCheckNoKVNO(t, "AP-REP", w.EncPart.Bytes)
+		checkNoKVNO(t, "AP-REP", w.EncPart.Bytes)
 		var ed types.EncryptedData
 		if _, err := asn1.Unmarshal(w.EncPart.Bytes, &ed); err != nil {
 			t.Fatal(err)
 		}
-		if ed.EType != EnctypeDES3CBCSHA1 {
+		if ed.EType != int32(krb5.EnctypeDES3CBCSHA1) {
 			t.Errorf("enc-part etype %d", ed.EType)
 		}
-		plain, err := hsDecrypt(ed, setup.creds.SessionKey, keyusage.AP_REP_ENCPART)
+		plain, err := decrypt(ed, setup.creds.SessionKey, keyusage.AP_REP_ENCPART)
 		if err != nil {
 			t.Fatalf("AP-REP does not decrypt with the ticket session key under usage 12: %v", err)
 		}
@@ -367,18 +369,18 @@ func TestRecvAuthAPRep(t *testing.T) {
 		if withSubkey {
 			wantTags = "0 1 2 3"
 		}
-		if got := hsFieldTags(t, raw.Bytes); got != wantTags {
+		if got := fieldTags(t, raw.Bytes); got != wantTags {
 			t.Errorf("EncAPRepPart fields %q, want %q", got, wantTags)
 		}
 		f, err := readAPRep(rep, setup.creds.SessionKey, auth)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.seq != r.sess.LocalSeq() || f.seq == 0 || f.seq > 0x3fffffff {
-			t.Errorf("AP-REP seq %d, server local seq %d", f.seq, r.sess.LocalSeq())
+		if f.seq != r.sess.localSeq || f.seq == 0 || f.seq > 0x3fffffff {
+			t.Errorf("AP-REP seq %d, server local seq %d", f.seq, r.sess.localSeq)
 		}
-		if r.sess.RemoteSeq() != 0x1234567 {
-			t.Errorf("server remote seq %#x", r.sess.RemoteSeq())
+		if r.sess.remoteSeq != 0x1234567 {
+			t.Errorf("server remote seq %#x", r.sess.remoteSeq)
 		}
 		wantKey := setup.creds.SessionKey
 		if withSubkey {
@@ -390,8 +392,8 @@ func TestRecvAuthAPRep(t *testing.T) {
 		if !bytes.Equal(r.sess.key.KeyValue, wantKey.KeyValue) || r.sess.key.KeyType != wantKey.KeyType {
 			t.Errorf("server session key %v, want %v", r.sess.key, wantKey)
 		}
-		if r.sess.TicketEnctype() != EnctypeDES3CBCSHA1 {
-			t.Errorf("ticket enctype %d", r.sess.TicketEnctype())
+		if krb5.Enctype(r.sess.ticketEtype) != krb5.EnctypeDES3CBCSHA1 {
+			t.Errorf("ticket enctype %d", r.sess.ticketEtype)
 		}
 	}
 }
@@ -399,10 +401,10 @@ func TestRecvAuthAPRep(t *testing.T) {
 // TestRecvAuthWithoutMutual: no AP-REP, and the server's local sequence
 // number is the client's (MIT XORs it into its zero local number).
 func TestRecvAuthWithoutMutual(t *testing.T) {
-	setup := newHSSetup(t, EnctypeAES128CTSSHA1)
+	setup := newTestSetup(t, krb5.EnctypeAES128CTSSHA1)
 	a := newAuthenticator(setup.creds.Client, time.Now(), 4242)
 	plain, _ := a.Marshal()
-	ed, err := hsEncrypt(setup.creds.SessionKey, keyusage.AP_REQ_AUTHENTICATOR, plain)
+	ed, err := encrypt(setup.creds.SessionKey, keyusage.AP_REQ_AUTHENTICATOR, plain)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,16 +413,16 @@ func TestRecvAuthWithoutMutual(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc, res := hsServe(t, setup.serverConfig())
-	if reply := hsSendAPReq(t, cc, apreq); len(reply) != 0 {
+	cc, res := serveOne(t, setup.serverConfig())
+	if reply := sendAPReq(t, cc, apreq); len(reply) != 0 {
 		t.Fatalf("refused: %x", reply)
 	}
 	r := <-res
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	if r.sess.LocalSeq() != 4242 || r.sess.RemoteSeq() != 4242 {
-		t.Errorf("seqs %d/%d", r.sess.LocalSeq(), r.sess.RemoteSeq())
+	if r.sess.localSeq != 4242 || r.sess.remoteSeq != 4242 {
+		t.Errorf("seqs %d/%d", r.sess.localSeq, r.sess.remoteSeq)
 	}
 	cc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 	if n, err := cc.Read(make([]byte, 1)); n != 0 || !isTimeout(err) {
@@ -429,7 +431,7 @@ func TestRecvAuthWithoutMutual(t *testing.T) {
 }
 
 func TestRecvAuthVersionAnswers(t *testing.T) {
-	setup := newHSSetup(t, EnctypeAES128CTSSHA1)
+	setup := newTestSetup(t, krb5.EnctypeAES128CTSSHA1)
 	frame := func(s string) []byte {
 		b := binary.BigEndian.AppendUint32(nil, uint32(len(s)))
 		return append(b, s...)
@@ -452,7 +454,7 @@ func TestRecvAuthVersionAnswers(t *testing.T) {
 		{"empty frames", append(frame(""), frame("")...), 1, ErrBadAuthVersion},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cc, res := hsServe(t, setup.serverConfig())
+			cc, res := serveOne(t, setup.serverConfig())
 			// Byte by byte: the server must not rely on segmentation.
 			for i := range tc.sent {
 				if _, err := cc.Write(tc.sent[i : i+1]); err != nil {
@@ -481,7 +483,7 @@ func TestRecvAuthVersionAnswers(t *testing.T) {
 		})
 	}
 	// A version frame of absurd length is not read at all.
-	cc, res := hsServe(t, setup.serverConfig())
+	cc, res := serveOne(t, setup.serverConfig())
 	cc.Write([]byte{0x7f, 0xff, 0xff, 0xff})
 	if r := <-res; !errors.Is(r.err, ErrMessageTooLarge) {
 		t.Errorf("huge version frame: %v", r.err)
@@ -489,46 +491,46 @@ func TestRecvAuthVersionAnswers(t *testing.T) {
 }
 
 func TestRecvAuthAcceptAnyHostPrincipal(t *testing.T) {
-	et := EnctypeAES128CTSSHA256
-	aliasKey := hsRandomKey(t, et)
-	kt := hsKeytab(t,
-		hsKTEntry{HostPrincipal("host", "other.example.org", "OTHER.ORG"), 3, hsRandomKey(t, et)},
-		hsKTEntry{HostPrincipal("ldap", "replica-alias.example.org", hsRealm), 3, hsRandomKey(t, et)},
-		hsKTEntry{hsAltHostPrinc, 5, hsRandomKey(t, EnctypeAES256CTSSHA1)},
-		hsKTEntry{hsAltHostPrinc, 4, hsRandomKey(t, et)},
-		hsKTEntry{hsAltHostPrinc, 3, aliasKey},
+	et := krb5.EnctypeAES128CTSSHA256
+	aliasKey := randomKey(t, et)
+	kt := newKeytab(t,
+		ktEntry{Principal: krb5.HostPrincipal("host", "other.example.org", "OTHER.ORG"), KVNO: 3, Key: randomKey(t, et)},
+		ktEntry{Principal: krb5.HostPrincipal("ldap", "replica-alias.example.org", testRealm), KVNO: 3, Key: randomKey(t, et)},
+		ktEntry{Principal: altHostPrinc, KVNO: 5, Key: randomKey(t, krb5.EnctypeAES256CTSSHA1)},
+		ktEntry{Principal: altHostPrinc, KVNO: 4, Key: randomKey(t, et)},
+		ktEntry{Principal: altHostPrinc, KVNO: 3, Key: aliasKey},
 	)
-	creds := hsCreds(t, hsTicketSpec{client: hsClientPrinc, server: hsAltHostPrinc, serviceKey: aliasKey, kvno: 3, sessionKey: hsRandomKey(t, et)})
+	creds := mintCreds(t, ticketSpec{Client: clientPrinc, Server: altHostPrinc, ServiceKey: aliasKey, KVNO: 3, SessionKey: randomKey(t, et)})
 
 	// Our own principal has no key: one exact lookup fails.
-	cli, srv := hsRun(t, &ClientConfig{Credentials: creds}, &ServerConfig{Keytab: kt, Principal: hsServerPrinc})
-	if !errors.Is(srv.err, ErrNoKey) || CodeOf(cli.err) != ErrNoKey {
+	cli, srv := runHandshake(t, &ClientConfig{Credentials: creds, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: serverPrinc})
+	if !errors.Is(srv.err, krb5.ErrNoKey) || CodeOf(cli.err) != krb5.ErrNoKey {
 		t.Errorf("exact lookup: server %v; client %v", srv.err, cli.err)
 	}
 	// With MIT's ignore_acceptor_hostname every host/*@REALM key is tried.
-	cli, srv = hsRun(t, &ClientConfig{Credentials: creds}, &ServerConfig{Keytab: kt, Principal: hsServerPrinc, AcceptAnyHostPrincipal: true})
+	cli, srv = runHandshake(t, &ClientConfig{Credentials: creds, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: serverPrinc, AcceptAnyHostPrincipal: true})
 	if cli.err != nil || srv.err != nil {
 		t.Fatalf("any host: server %v; client %v", srv.err, cli.err)
 	}
-	if !srv.sess.Server().Equal(hsServerPrinc) || !srv.sess.Client().Equal(hsClientPrinc) {
-		t.Errorf("session %s→%s", srv.sess.Client(), srv.sess.Server())
+	if !srv.sess.server.Equal(serverPrinc) || !srv.sess.client.Equal(clientPrinc) {
+		t.Errorf("session %s→%s", srv.sess.client, srv.sess.server)
 	}
 	// But only in our realm and for our service name.
-	for _, p := range []Principal{HostPrincipal("host", "replica.example.org", "OTHER.ORG"), HostPrincipal("ldap", "replica.example.org", hsRealm)} {
-		cli, srv = hsRun(t, &ClientConfig{Credentials: creds}, &ServerConfig{Keytab: kt, Principal: p, AcceptAnyHostPrincipal: true})
+	for _, p := range []krb5.Principal{krb5.HostPrincipal("host", "replica.example.org", "OTHER.ORG"), krb5.HostPrincipal("ldap", "replica.example.org", testRealm)} {
+		cli, srv = runHandshake(t, &ClientConfig{Credentials: creds, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: p, AcceptAnyHostPrincipal: true})
 		if srv.err == nil || cli.err == nil {
-			t.Errorf("principal %s accepted a ticket for %s", p, hsAltHostPrinc)
+			t.Errorf("principal %s accepted a ticket for %s", p, altHostPrinc)
 		}
 	}
 	// A wildcard search that finds nothing reports like MIT's iteration_error.
-	bad := hsCreds(t, hsTicketSpec{client: hsClientPrinc, server: hsAltHostPrinc, serviceKey: hsRandomKey(t, et), kvno: 3, sessionKey: hsRandomKey(t, et)})
-	_, srv = hsRun(t, &ClientConfig{Credentials: bad}, &ServerConfig{Keytab: kt, Principal: hsServerPrinc, AcceptAnyHostPrincipal: true})
-	if !errors.Is(srv.err, ErrBadIntegrity) {
+	bad := mintCreds(t, ticketSpec{Client: clientPrinc, Server: altHostPrinc, ServiceKey: randomKey(t, et), KVNO: 3, SessionKey: randomKey(t, et)})
+	_, srv = runHandshake(t, &ClientConfig{Credentials: bad, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: serverPrinc, AcceptAnyHostPrincipal: true})
+	if !errors.Is(srv.err, krb5.ErrBadIntegrity) {
 		t.Errorf("undecryptable ticket: %v", srv.err)
 	}
-	bad = hsCreds(t, hsTicketSpec{client: hsClientPrinc, server: hsAltHostPrinc, serviceKey: hsRandomKey(t, et), kvno: 7, sessionKey: hsRandomKey(t, et)})
-	_, srv = hsRun(t, &ClientConfig{Credentials: bad}, &ServerConfig{Keytab: kt, Principal: hsServerPrinc, AcceptAnyHostPrincipal: true})
-	if !errors.Is(srv.err, ErrBadKeyVer) {
+	bad = mintCreds(t, ticketSpec{Client: clientPrinc, Server: altHostPrinc, ServiceKey: randomKey(t, et), KVNO: 7, SessionKey: randomKey(t, et)})
+	_, srv = runHandshake(t, &ClientConfig{Credentials: bad, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: serverPrinc, AcceptAnyHostPrincipal: true})
+	if !errors.Is(srv.err, krb5.ErrBadKeyVer) {
 		t.Errorf("unknown kvno: %v", srv.err)
 	}
 }
@@ -536,12 +538,12 @@ func TestRecvAuthAcceptAnyHostPrincipal(t *testing.T) {
 // TestRecvAuthKVNOSelection: the key is looked up at the ticket's kvno
 // and enctype through FindKey.
 func TestRecvAuthKVNOSelection(t *testing.T) {
-	et := EnctypeAES256CTSSHA1
-	k1, k2, k2rc4 := hsRandomKey(t, et), hsRandomKey(t, et), hsRandomKey(t, EnctypeRC4HMAC)
-	kt := hsKeytab(t,
-		hsKTEntry{hsServerPrinc, 1, k1},
-		hsKTEntry{hsServerPrinc, 2, k2rc4},
-		hsKTEntry{hsServerPrinc, 2, k2},
+	et := krb5.EnctypeAES256CTSSHA1
+	k1, k2, k2rc4 := randomKey(t, et), randomKey(t, et), randomKey(t, krb5.EnctypeRC4HMAC)
+	kt := newKeytab(t,
+		ktEntry{Principal: serverPrinc, KVNO: 1, Key: k1},
+		ktEntry{Principal: serverPrinc, KVNO: 2, Key: k2rc4},
+		ktEntry{Principal: serverPrinc, KVNO: 2, Key: k2},
 	)
 	for _, tc := range []struct {
 		name string
@@ -554,12 +556,12 @@ func TestRecvAuthKVNOSelection(t *testing.T) {
 		{"kvno 2 rc4", k2rc4, 2, nil},
 		{"no kvno: newest", k2, 0, nil},
 		{"kvno 258 matches 2 by its low byte", k2, 258, nil},
-		{"kvno 2 with the kvno 1 key", k1, 2, ErrBadIntegrity},
-		{"kvno 3", k2, 3, ErrBadKeyVer},
+		{"kvno 2 with the kvno 1 key", k1, 2, krb5.ErrBadIntegrity},
+		{"kvno 3", k2, 3, krb5.ErrBadKeyVer},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			creds := hsCreds(t, hsTicketSpec{client: hsClientPrinc, server: hsServerPrinc, serviceKey: tc.key, kvno: tc.kvno, sessionKey: hsRandomKey(t, et)})
-			cli, srv := hsRun(t, &ClientConfig{Credentials: creds}, &ServerConfig{Keytab: kt, Principal: hsServerPrinc})
+			creds := mintCreds(t, ticketSpec{Client: clientPrinc, Server: serverPrinc, ServiceKey: tc.key, KVNO: tc.kvno, SessionKey: randomKey(t, et)})
+			cli, srv := runHandshake(t, &ClientConfig{Credentials: creds, ApplVersion: testApplVersion}, &ServerConfig{GetKeytab: keytabFunc(kt), ApplVersion: testApplVersion, Principal: serverPrinc})
 			if tc.want == nil {
 				if cli.err != nil || srv.err != nil {
 					t.Errorf("server %v; client %v", srv.err, cli.err)
@@ -573,32 +575,34 @@ func TestRecvAuthKVNOSelection(t *testing.T) {
 	}
 }
 
-// hsMemConn is a net.Conn reading from a fixed input and discarding what
+// discardConn is a net.Conn reading from a fixed input and discarding what
 // is written, for fuzzing without goroutines.
-type hsMemConn struct {
+type discardConn struct {
 	r       io.Reader
 	written int
 }
 
-func (c *hsMemConn) Read(p []byte) (int, error)  { return c.r.Read(p) }
-func (c *hsMemConn) Write(p []byte) (int, error) { c.written += len(p); return len(p), nil }
-func (c *hsMemConn) Close() error                { return nil }
-func (c *hsMemConn) LocalAddr() net.Addr         { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 754} }
-func (c *hsMemConn) RemoteAddr() net.Addr {
+func (c *discardConn) Read(p []byte) (int, error)  { return c.r.Read(p) }
+func (c *discardConn) Write(p []byte) (int, error) { c.written += len(p); return len(p), nil }
+func (c *discardConn) Close() error                { return nil }
+func (c *discardConn) LocalAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 754}
+}
+func (c *discardConn) RemoteAddr() net.Addr {
 	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
 }
-func (c *hsMemConn) SetDeadline(time.Time) error { return nil }
-func (c *hsMemConn) SetReadDeadline(time.Time) error {
+func (c *discardConn) SetDeadline(time.Time) error { return nil }
+func (c *discardConn) SetReadDeadline(time.Time) error {
 	return nil
 }
-func (c *hsMemConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *discardConn) SetWriteDeadline(time.Time) error { return nil }
 
-// FuzzRecvAuth feeds RecvAuth arbitrary bytes after a correct version
+// FuzzRecvAuth feeds recvauth arbitrary bytes after a correct version
 // exchange: it must return (never panic) and never allocate beyond its
 // frame limits.
 func FuzzRecvAuth(f *testing.F) {
-	setup := newHSSetup(f, EnctypeAES128CTSSHA1)
-	apreq, _ := hsAPReq(f, setup.creds, time.Now(), nil)
+	setup := newTestSetup(f, krb5.EnctypeAES128CTSSHA1)
+	apreq, _ := makeAPReq(f, setup.creds, time.Now(), nil)
 	f.Add(binary.BigEndian.AppendUint32(nil, uint32(len(apreq))), apreq)
 	f.Add([]byte{0, 0, 0, 2}, []byte{0x30, 0x00})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff}, []byte{})
@@ -609,11 +613,11 @@ func FuzzRecvAuth(f *testing.F) {
 		f.Add(binary.BigEndian.AppendUint32(nil, uint32(len(b))), b)
 	}
 	var versions bytes.Buffer
-	writeVersions(&versions, DefaultApplVersion)
+	writeVersions(&versions, testApplVersion)
 	scfg := setup.serverConfig()
 	f.Fuzz(func(t *testing.T, hdr, body []byte) {
 		in := io.MultiReader(bytes.NewReader(versions.Bytes()), bytes.NewReader(hdr), bytes.NewReader(body))
-		s, err := RecvAuth(context.Background(), &hsMemConn{r: in}, scfg)
+		s, err := recvAuth(context.Background(), &discardConn{r: in}, scfg)
 		if err == nil && s == nil {
 			t.Fatal("no session and no error")
 		}

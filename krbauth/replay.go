@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/gokprop/gokprop/internal/liberr"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // DefaultReplayCacheSize is the number of authenticators a ReplayCache
@@ -14,9 +17,9 @@ const DefaultReplayCacheSize = 1 << 16
 // entries, so an authenticator cannot be recorded and is refused (MIT's
 // KRB5_RC_IO_SPACE). Only authenticators that decrypted with a valid
 // ticket are recorded, so only authenticated clients can fill the cache.
-var ErrReplayCacheFull error = &libError{msg: "Insufficient system space to store replay information"}
+var ErrReplayCacheFull error = &liberr.Error{Text: "Insufficient system space to store replay information"}
 
-// ReplayCache remembers the authenticators RecvAuth has accepted so that
+// ReplayCache remembers the authenticators a server Conn has accepted so that
 // a captured AP-REQ cannot be replayed (KRB_AP_ERR_REPEAT, code 34).
 //
 // Like MIT krb5 1.20's replay cache it identifies an authenticator by the
@@ -49,7 +52,7 @@ func NewReplayCache() *ReplayCache {
 	return &ReplayCache{max: DefaultReplayCacheSize, entries: make(map[string]time.Time)}
 }
 
-// store records tag at time now, or fails with ErrReplay if it is already
+// store records tag at time now, or fails with krb5.ErrReplay if it is already
 // recorded and not yet expired.
 func (c *ReplayCache) store(tag []byte, now time.Time, skew time.Duration) error {
 	c.mu.Lock()
@@ -59,7 +62,7 @@ func (c *ReplayCache) store(tag []byte, now time.Time, skew time.Duration) error
 	}
 	c.expire(now)
 	if exp, ok := c.entries[string(tag)]; ok && !now.After(exp) {
-		return fmt.Errorf("authenticator already seen: %w", ErrReplay)
+		return fmt.Errorf("authenticator already seen: %w", krb5.ErrReplay)
 	}
 	limit := c.max
 	if limit <= 0 {

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gokprop/gokprop/krb5"
 )
 
 func TestReplayCache(t *testing.T) {
@@ -19,7 +21,7 @@ func TestReplayCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, at := range []time.Duration{0, time.Second, skew, 2 * skew} {
-		if err := c.store([]byte("tag-a"), t0.Add(at), skew); !errors.Is(err, ErrReplay) {
+		if err := c.store([]byte("tag-a"), t0.Add(at), skew); !errors.Is(err, krb5.ErrReplay) {
 			t.Errorf("replay %v after recording: %v", at, err)
 		}
 	}
@@ -38,7 +40,7 @@ func TestReplayCache(t *testing.T) {
 	if err := zero.store([]byte("x"), t0, skew); err != nil {
 		t.Fatalf("zero value: %v", err)
 	}
-	if err := zero.store([]byte("x"), t0, skew); !errors.Is(err, ErrReplay) {
+	if err := zero.store([]byte("x"), t0, skew); !errors.Is(err, krb5.ErrReplay) {
 		t.Errorf("zero value: replay not detected: %v", err)
 	}
 }
@@ -53,11 +55,11 @@ func TestReplayCacheBounded(t *testing.T) {
 		}
 	}
 	err := c.store([]byte("one more"), t0.Add(time.Second), skew)
-	if !errors.Is(err, ErrReplayCacheFull) || CodeOf(err) != ErrGeneric {
+	if !errors.Is(err, ErrReplayCacheFull) || CodeOf(err) != krb5.ErrGeneric {
 		t.Fatalf("full cache: %v", err)
 	}
 	// Live entries are never dropped to make room.
-	if err := c.store([]byte("tag-0"), t0.Add(time.Second), skew); !errors.Is(err, ErrReplay) {
+	if err := c.store([]byte("tag-0"), t0.Add(time.Second), skew); !errors.Is(err, krb5.ErrReplay) {
 		t.Errorf("tag-0 forgotten: %v", err)
 	}
 	// Once they expire there is room again, and the queue is compacted.
@@ -87,7 +89,7 @@ func TestReplayCacheConcurrent(t *testing.T) {
 					mu.Lock()
 					accepted++
 					mu.Unlock()
-				} else if !errors.Is(err, ErrReplay) {
+				} else if !errors.Is(err, krb5.ErrReplay) {
 					t.Errorf("goroutine %d: %v", g, err)
 				}
 			}

@@ -11,6 +11,9 @@ import (
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/gokprop/gokprop/internal/kcrypto"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // safeMsg builds KRB-SAFE {5, 20, body, {ctype, sum}} by hand.
@@ -55,12 +58,12 @@ func mitSafe(t testing.TB, key []byte, body []byte, ctype int32) []byte {
 // The size message of a captured MIT kprop run (aes256-cts-hmac-sha1-96), byte for byte up to the
 // checksum value, and the checksum is gokrb5's over the hand-zeroed bytes.
 func TestMakeSafeMatchesMITCapture(t *testing.T) {
-	key := testKey(EnctypeAES256CTSSHA1, 9)
-	s, err := newSession(sessionParams{role: RoleClient, key: key, localSeq: 414323466, localAddr: clientAddr})
+	key := testKey(krb5.EnctypeAES256CTSSHA1, 9)
+	s, err := newSession(sessionParams{role: roleClient, key: key, localSeq: 414323466, localAddr: clientAddr})
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := s.MakeSafe([]byte{0x00, 0x02, 0xac, 0xad})
+	msg, err := s.makeSafe([]byte{0x00, 0x02, 0xac, 0xad})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,19 +77,19 @@ func TestMakeSafeMatchesMITCapture(t *testing.T) {
 	if want := gokrb5Sum(t, key.KeyValue, 16, zeroed); !bytes.Equal(msg[len(head):], want) {
 		t.Fatalf("checksum %x, gokrb5 over the zeroed message gives %x", msg[len(head):], want)
 	}
-	if s.LocalSeq() != 414323467 {
-		t.Errorf("local seq %d", s.LocalSeq())
+	if s.localSeq != 414323467 {
+		t.Errorf("local seq %d", s.localSeq)
 	}
 }
 
 func TestSafeRoundTrip(t *testing.T) {
-	mandatory := map[int32]int32{17: 15, 18: 16, 19: 19, 20: 20, 16: 12, 23: -138}
+	mandatory := map[krb5.Enctype]int32{17: 15, 18: 16, 19: 19, 20: 20, 16: 12, 23: -138}
 	for _, id := range implementedEnctypes() {
-		name := EnctypeName(id)
+		name := krb5.Enctype(id).String()
 		c, s := sessionPair(t, id)
 		size := []byte{0, 2, 0xac, 0xad}
 		for i := range 3 {
-			msg, err := c.MakeSafe(size)
+			msg, err := c.makeSafe(size)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -105,18 +108,18 @@ func TestSafeRoundTrip(t *testing.T) {
 			if want := gokrb5Sum(t, c.key.KeyValue, mandatory[id], safeMsg(bodyDER, 0, nil)); !bytes.Equal(ks.Cksum.Checksum, want) {
 				t.Fatalf("%s: checksum %x, gokrb5 gives %x", name, ks.Cksum.Checksum, want)
 			}
-			got, err := s.ReadSafe(msg)
+			got, err := s.readSafe(msg)
 			if err != nil || !bytes.Equal(got, size) {
 				t.Fatalf("%s: ReadSafe: %x %v", name, got, err)
 			}
 		}
 		// The acknowledgement goes the other way.
-		ack, _ := s.MakeSafe(size)
-		if got, err := c.ReadSafe(ack); err != nil || !bytes.Equal(got, size) {
+		ack, _ := s.makeSafe(size)
+		if got, err := c.readSafe(ack); err != nil || !bytes.Equal(got, size) {
 			t.Fatalf("%s: ack: %v", name, err)
 		}
-		if s.RemoteSeq() != testSc+3 || c.RemoteSeq() != testSs+1 {
-			t.Errorf("%s: seqs %d %d", name, s.RemoteSeq(), c.RemoteSeq())
+		if s.remoteSeq != testSc+3 || c.remoteSeq != testSs+1 {
+			t.Errorf("%s: seqs %d %d", name, s.remoteSeq, c.remoteSeq)
 		}
 	}
 }
@@ -124,24 +127,24 @@ func TestSafeRoundTrip(t *testing.T) {
 // Both checksum conventions are accepted on input: MIT's (whole message,
 // zeroed checksum) and RFC 4120's (body only).
 func TestReadSafeConventions(t *testing.T) {
-	mandatory := map[int32]int32{17: 15, 18: 16, 19: 19, 20: 20, 16: 12, 23: -138}
+	mandatory := map[krb5.Enctype]int32{17: 15, 18: 16, 19: 19, 20: 20, 16: 12, 23: -138}
 	for _, id := range implementedEnctypes() {
 		_, s := sessionPair(t, id)
 		key := s.key.KeyValue
 		b1 := safeBody([]byte("mit"), derInt(testSc), clientAddr, nil)
-		if got, err := s.ReadSafe(mitSafe(t, key, b1, mandatory[id])); err != nil || string(got) != "mit" {
-			t.Errorf("%s MIT convention: %v", EnctypeName(id), err)
+		if got, err := s.readSafe(mitSafe(t, key, b1, mandatory[id])); err != nil || string(got) != "mit" {
+			t.Errorf("%s MIT convention: %v", krb5.Enctype(id).String(), err)
 		}
 		b2 := safeBody([]byte("rfc"), derInt(testSc+1), clientAddr, nil)
 		rfc := safeMsg(b2, mandatory[id], gokrb5Sum(t, key, mandatory[id], b2))
-		if got, err := s.ReadSafe(rfc); err != nil || string(got) != "rfc" {
-			t.Errorf("%s RFC convention: %v", EnctypeName(id), err)
+		if got, err := s.readSafe(rfc); err != nil || string(got) != "rfc" {
+			t.Errorf("%s RFC convention: %v", krb5.Enctype(id).String(), err)
 		}
 		// A checksum over something else is neither.
 		b3 := safeBody([]byte("bad"), derInt(testSc+2), clientAddr, nil)
 		bad := safeMsg(b3, mandatory[id], gokrb5Sum(t, key, mandatory[id], b3[1:]))
-		if _, err := s.ReadSafe(bad); !errors.Is(err, ErrModified) || CodeOf(err) != ErrModified {
-			t.Errorf("%s wrong checksum: %v", EnctypeName(id), err)
+		if _, err := s.readSafe(bad); !errors.Is(err, krb5.ErrModified) || CodeOf(err) != krb5.ErrModified {
+			t.Errorf("%s wrong checksum: %v", krb5.Enctype(id).String(), err)
 		}
 	}
 }
@@ -158,48 +161,48 @@ func md5HMAC(key, data []byte) []byte {
 
 // Which checksum types MIT lets through with which key.
 func TestReadSafeChecksumTypes(t *testing.T) {
-	_, aes128 := sessionPair(t, EnctypeAES128CTSSHA1)
-	_, rc4s := sessionPair(t, EnctypeRC4HMAC)
-	body := func(s *Session) []byte { return safeBody([]byte("d"), derInt(int64(s.remoteSeq)), clientAddr, nil) }
+	_, aes128 := sessionPair(t, krb5.EnctypeAES128CTSSHA1)
+	_, rc4s := sessionPair(t, krb5.EnctypeRC4HMAC)
+	body := func(s *session) []byte { return safeBody([]byte("d"), derInt(int64(s.remoteSeq)), clientAddr, nil) }
 	k := aes128.key.KeyValue
 	tests := []struct {
 		name string
-		s    *Session
+		s    *session
 		msg  func() []byte
 		want error // nil: accepted
-		code ErrorCode
+		code krb5.ErrorCode
 	}{
 		{"aes128-sha2 checksum with an aes128-sha1 key (same family)", aes128,
 			func() []byte { return mitSafe(t, k, body(aes128), 19) }, nil, 0},
 		{"hmac-md5-rc4 with an AES key (MIT: any key)", aes128,
 			func() []byte { return mitSafe(t, k, body(aes128), -138) }, nil, 0},
 		{"aes256 checksum with an aes128 key", aes128,
-			func() []byte { return safeMsg(body(aes128), 16, make([]byte, 12)) }, errBadEnctype, ErrGeneric},
+			func() []byte { return safeMsg(body(aes128), 16, make([]byte, 12)) }, ErrBadEnctype, krb5.ErrGeneric},
 		{"camellia checksum with an aes key", aes128,
-			func() []byte { return safeMsg(body(aes128), 17, make([]byte, 16)) }, errBadEnctype, ErrGeneric},
+			func() []byte { return safeMsg(body(aes128), 17, make([]byte, 16)) }, ErrBadEnctype, krb5.ErrGeneric},
 		{"md5-hmac-rc4 with an AES key", aes128,
-			func() []byte { return safeMsg(body(aes128), -137, make([]byte, 16)) }, errBadEnctype, ErrGeneric},
+			func() []byte { return safeMsg(body(aes128), -137, make([]byte, 16)) }, ErrBadEnctype, krb5.ErrGeneric},
 		{"md5-hmac-rc4 with an RC4 key", rc4s,
 			func() []byte {
 				b := body(rc4s)
 				return safeMsg(b, -137, md5HMAC(rc4s.key.KeyValue, safeMsg(b, 0, nil)))
 			}, nil, 0},
 		{"unkeyed rsa-md5", aes128,
-			func() []byte { return safeMsg(body(aes128), 7, make([]byte, 16)) }, ErrInappCksum, ErrInappCksum},
+			func() []byte { return safeMsg(body(aes128), 7, make([]byte, 16)) }, krb5.ErrInappCksum, krb5.ErrInappCksum},
 		{"unkeyed sha1", aes128,
-			func() []byte { return safeMsg(body(aes128), 14, make([]byte, 20)) }, ErrInappCksum, ErrInappCksum},
+			func() []byte { return safeMsg(body(aes128), 14, make([]byte, 20)) }, krb5.ErrInappCksum, krb5.ErrInappCksum},
 		{"type 0", aes128,
-			func() []byte { return safeMsg(body(aes128), 0, nil) }, errSumtypeNosupp, ErrGeneric},
+			func() []byte { return safeMsg(body(aes128), 0, nil) }, kcrypto.ErrSumtypeNosupp, krb5.ErrGeneric},
 		{"crc32 (gone from MIT 1.20)", aes128,
-			func() []byte { return safeMsg(body(aes128), 1, make([]byte, 4)) }, errSumtypeNosupp, ErrGeneric},
+			func() []byte { return safeMsg(body(aes128), 1, make([]byte, 4)) }, kcrypto.ErrSumtypeNosupp, krb5.ErrGeneric},
 		{"truncated checksum", aes128,
 			func() []byte {
 				return safeMsg(body(aes128), 15, gokrb5Sum(t, k, 15, safeMsg(body(aes128), 0, nil))[:11])
-			}, ErrModified, ErrModified},
+			}, krb5.ErrModified, krb5.ErrModified},
 	}
 	for _, tc := range tests {
 		before := tc.s.remoteSeq
-		got, err := tc.s.ReadSafe(tc.msg())
+		got, err := tc.s.readSafe(tc.msg())
 		switch {
 		case tc.want == nil && (err != nil || string(got) != "d"):
 			t.Errorf("%s: %v", tc.name, err)
@@ -214,66 +217,66 @@ func TestReadSafeChecksumTypes(t *testing.T) {
 func TestReadSafeTamper(t *testing.T) {
 	for _, id := range implementedEnctypes() {
 		c, s := sessionPair(t, id)
-		msg, _ := c.MakeSafe([]byte{0, 0, 0x10, 0})
+		msg, _ := c.makeSafe([]byte{0, 0, 0x10, 0})
 		for _, off := range []int{22, 25, len(msg) - 1, len(msg) - 5} {
 			bad := bytes.Clone(msg)
 			bad[off] ^= 0x04
-			if _, err := s.ReadSafe(bad); !errors.Is(err, ErrModified) {
-				t.Errorf("%s byte %d: %v", EnctypeName(id), off, err)
+			if _, err := s.readSafe(bad); !errors.Is(err, krb5.ErrModified) {
+				t.Errorf("%s byte %d: %v", krb5.Enctype(id).String(), off, err)
 			}
 		}
-		if _, err := s.ReadSafe(msg); err != nil {
-			t.Errorf("%s genuine after tampering: %v", EnctypeName(id), err)
+		if _, err := s.readSafe(msg); err != nil {
+			t.Errorf("%s genuine after tampering: %v", krb5.Enctype(id).String(), err)
 		}
 	}
 }
 
 func TestReadSafeAddressesAndOrder(t *testing.T) {
-	c, s := sessionPair(t, EnctypeAES256CTSSHA384)
+	c, s := sessionPair(t, krb5.EnctypeAES256CTSSHA384)
 	k := s.key.KeyValue
 	ours, theirs := serverAddr, clientAddr
-	if _, err := s.ReadSafe(mitSafe(t, k, safeBody([]byte("a"), derInt(testSc), clientAddr, &theirs), 20)); !errors.Is(err, ErrBadAddr) || CodeOf(err) != ErrBadAddr {
+	if _, err := s.readSafe(mitSafe(t, k, safeBody([]byte("a"), derInt(testSc), clientAddr, &theirs), 20)); !errors.Is(err, krb5.ErrBadAddr) || CodeOf(err) != krb5.ErrBadAddr {
 		t.Errorf("wrong r-address: %v", err)
 	}
 	// MIT checks the address before the checksum.
-	if _, err := s.ReadSafe(safeMsg(safeBody([]byte("a"), derInt(testSc), clientAddr, &theirs), 20, make([]byte, 24))); !errors.Is(err, ErrBadAddr) {
+	if _, err := s.readSafe(safeMsg(safeBody([]byte("a"), derInt(testSc), clientAddr, &theirs), 20, make([]byte, 24))); !errors.Is(err, krb5.ErrBadAddr) {
 		t.Errorf("wrong r-address, bad checksum: %v", err)
 	}
-	if got, err := s.ReadSafe(mitSafe(t, k, safeBody([]byte("a"), derInt(testSc), types.HostAddress{AddrType: 2, Address: []byte{10, 1, 2, 3}}, &ours), 20)); err != nil || string(got) != "a" {
+	if got, err := s.readSafe(mitSafe(t, k, safeBody([]byte("a"), derInt(testSc), types.HostAddress{AddrType: 2, Address: []byte{10, 1, 2, 3}}, &ours), 20)); err != nil || string(got) != "a" {
 		t.Errorf("right r-address, bogus s-address: %v", err)
 	}
 	// s has consumed testSc; c's first message reuses that number.
-	m1, _ := c.MakeSafe([]byte("1"))
-	m2, _ := c.MakeSafe([]byte("2"))
-	m3, _ := c.MakeSafe([]byte("3"))
-	if _, err := s.ReadSafe(m1); !errors.Is(err, ErrBadOrder) || CodeOf(err) != ErrBadOrder {
+	m1, _ := c.makeSafe([]byte("1"))
+	m2, _ := c.makeSafe([]byte("2"))
+	m3, _ := c.makeSafe([]byte("3"))
+	if _, err := s.readSafe(m1); !errors.Is(err, krb5.ErrBadOrder) || CodeOf(err) != krb5.ErrBadOrder {
 		t.Errorf("replayed number: %v", err)
 	}
-	if _, err := s.ReadSafe(m3); !errors.Is(err, ErrBadOrder) {
+	if _, err := s.readSafe(m3); !errors.Is(err, krb5.ErrBadOrder) {
 		t.Errorf("reordered: %v", err)
 	}
 	for _, m := range [][]byte{m2, m3} {
-		if _, err := s.ReadSafe(m); err != nil {
+		if _, err := s.readSafe(m); err != nil {
 			t.Errorf("in order: %v", err)
 		}
 	}
-	if _, err := s.ReadSafe(m3); !errors.Is(err, ErrBadOrder) {
+	if _, err := s.readSafe(m3); !errors.Is(err, krb5.ErrBadOrder) {
 		t.Errorf("replay: %v", err)
 	}
 
-	krbErr, _ := c.MakeError(ErrGeneric, "Premature EOF found for database file!", timeZero)
-	_, err := s.ReadSafe(krbErr)
+	krbErr, _ := c.makeError(krb5.ErrGeneric, "Premature EOF found for database file!", timeZero)
+	_, err := s.readSafe(krbErr)
 	var re *RemoteError
-	if !errors.As(err, &re) || re.Text != "Premature EOF found for database file!" || CodeOf(err) != ErrGeneric {
+	if !errors.As(err, &re) || re.Text != "Premature EOF found for database file!" || CodeOf(err) != krb5.ErrGeneric {
 		t.Errorf("KRB-ERROR: %v", err)
 	}
 	for _, bad := range [][]byte{nil, {0x75, 0}, {0x54, 0}} {
-		if _, err := s.ReadSafe(bad); !errors.Is(err, ErrMsgType) && !(len(bad) > 0 && bad[0] == 0x54 && errors.Is(err, errASN1BadID)) {
+		if _, err := s.readSafe(bad); !errors.Is(err, krb5.ErrMsgType) && !(len(bad) > 0 && bad[0] == 0x54 && errors.Is(err, errASN1BadID)) {
 			t.Errorf("%x: %v", bad, err)
 		}
 	}
 	pv := tlv(idApp|tagKRBSafe, tlv(idSequence, ctx(0, derInt(4)), ctx(1, derInt(20))))
-	if _, err := s.ReadSafe(pv); CodeOf(err) != errBadPVNO {
+	if _, err := s.readSafe(pv); CodeOf(err) != krb5.ErrBadPVNO {
 		t.Errorf("pvno 4: %v", err)
 	}
 }
@@ -281,26 +284,26 @@ func TestReadSafeAddressesAndOrder(t *testing.T) {
 // An absent seq-number reads as 0; Heimdal's sign-extended encodings pass
 // and mark the peer.
 func TestReadSafeSeqEncodings(t *testing.T) {
-	key := testKey(EnctypeAES128CTSSHA1, 77)
+	key := testKey(krb5.EnctypeAES128CTSSHA1, 77)
 	k := key.KeyValue
 	s, _ := newSession(sessionParams{key: key, remoteSeq: 0, localAddr: serverAddr})
-	if got, err := s.ReadSafe(mitSafe(t, k, safeBody([]byte("0"), nil, clientAddr, nil), 15)); err != nil || string(got) != "0" {
+	if got, err := s.readSafe(mitSafe(t, k, safeBody([]byte("0"), nil, clientAddr, nil), 15)); err != nil || string(got) != "0" {
 		t.Fatalf("absent seq: %v", err)
 	}
 	s.remoteSeq = 0x80
 	heimdal := tlv(idInteger, []byte{0x80}) // 0x80 without its leading zero: reads as 0xffffff80
-	if _, err := s.ReadSafe(mitSafe(t, k, safeBody([]byte("h"), heimdal, clientAddr, nil), 15)); err != nil {
+	if _, err := s.readSafe(mitSafe(t, k, safeBody([]byte("h"), heimdal, clientAddr, nil), 15)); err != nil {
 		t.Fatalf("Heimdal 0x80: %v", err)
 	}
 	if !s.seqHeimdal || s.remoteSeq != 0x81 {
 		t.Fatalf("flags after Heimdal form: heimdal=%v seq=%#x", s.seqHeimdal, s.remoteSeq)
 	}
-	if _, err := s.ReadSafe(mitSafe(t, k, safeBody([]byte("h"), tlv(idInteger, []byte{0x81}), clientAddr, nil), 15)); err != nil {
+	if _, err := s.readSafe(mitSafe(t, k, safeBody([]byte("h"), tlv(idInteger, []byte{0x81}), clientAddr, nil), 15)); err != nil {
 		t.Fatalf("Heimdal 0x81: %v", err)
 	}
 	// A negative INTEGER below -2^31 or a 33-bit value does not decode.
 	for _, v := range [][]byte{{0xff, 0x7f, 0xff, 0xff, 0xff}, {0x01, 0, 0, 0, 0}} {
-		if _, err := s.ReadSafe(mitSafe(t, k, safeBody([]byte("o"), tlv(idInteger, v), clientAddr, nil), 15)); !errors.Is(err, errASN1Overflow) {
+		if _, err := s.readSafe(mitSafe(t, k, safeBody([]byte("o"), tlv(idInteger, v), clientAddr, nil), 15)); !errors.Is(err, errASN1Overflow) {
 			t.Errorf("seq %x: %v", v, err)
 		}
 	}

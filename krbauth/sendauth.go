@@ -1,34 +1,25 @@
 package krbauth
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"time"
 
-	"github.com/gokprop/gokprop/internal/netctx"
+	"github.com/gokprop/gokprop/internal/liberr"
+	"github.com/gokprop/gokprop/krb5"
 )
 
-// SendauthVersion is the sendauth protocol version string MIT's
+// sendauthVersion is the sendauth protocol version string MIT's
 // krb5_sendauth and krb5_recvauth exchange (sent with a trailing NUL).
-const SendauthVersion = "KRB5_SENDAUTH_V1.0"
-
-// DefaultApplVersion is kprop's application version string
-// (KPROP_PROT_VERSION in MIT's src/kprop/kprop.h), sent with a trailing NUL.
-const DefaultApplVersion = "kprop5_01"
-
-// hsDefaultSkew is MIT's default clockskew, used when a configuration
-// leaves ClockSkew at 0.
-const hsDefaultSkew = 300 * time.Second
+const sendauthVersion = "KRB5_SENDAUTH_V1.0"
 
 // ErrSendauthRejected: the server answered the AP-REQ with a KRB-ERROR
-// (MIT's KRB5_SENDAUTH_REJECTED). SendAuth wraps it together with the
-// *RemoteError holding the server's code and text.
-var ErrSendauthRejected error = &libError{msg: "Server rejected authentication (during sendauth exchange)"}
+// (MIT's KRB5_SENDAUTH_REJECTED). The client handshake wraps it together
+// with the *RemoteError holding the server's code and text.
+var ErrSendauthRejected error = &liberr.Error{Text: "Server rejected authentication (during sendauth exchange)"}
 
 // Frame size limits of the handshake.
 const (
@@ -42,28 +33,30 @@ const (
 	maxAPFrame = 64 << 10
 )
 
-// ClientConfig configures SendAuth. The zero value of every field but
-// Credentials is usable.
+// ClientConfig configures the client side of a Conn. Credentials and
+// ApplVersion are required; the zero value of every other field is usable.
 type ClientConfig struct {
 	// Credentials is the service ticket for the server's host principal
 	// and its session key, as an AS exchange returned them.
 	Credentials *Credentials
-	// ApplVersion is the application version string, without the NUL;
-	// "" means DefaultApplVersion.
+	// ApplVersion is the application version string, without the NUL
+	// (kprop's is "kprop5_01").
 	ApplVersion string
-	// ClockSkew is the tolerance when SendAuth checks, as MIT's
+	// ClockSkew is the tolerance when the handshake checks, as MIT's
 	// krb5_mk_req_extended does, that the credentials are currently valid;
-	// 0 means MIT's default of 300 seconds.
+	// 0 means krb5.DefaultClockSkew.
 	ClockSkew time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
-	// Rand is the source of the initial sequence number; nil means
-	// crypto/rand.Reader.
+	// Rand is the source of the initial sequence number and of
+	// confounders; nil means crypto/rand.Reader.
 	Rand io.Reader
+	// MaxMessageSize caps one message received after the handshake; 0
+	// means DefaultMaxMessageSize.
+	MaxMessageSize int
 }
 
-// SendAuth runs MIT's krb5_sendauth on conn as kprop does, and returns the
-// Session for the messages that follow:
+// clientHandshake runs MIT's krb5_sendauth as kprop does:
 //
 //  1. It writes the sendauth and application version strings (each
 //     NUL-terminated, each in its own frame, both in one write) and reads
@@ -76,112 +69,110 @@ type ClientConfig struct {
 //     and carries no kvno.
 //  3. An empty answer frame means the server accepted the AP-REQ; a
 //     KRB-ERROR gives an error matching ErrSendauthRejected and
-//     *RemoteError (use errors.As to read its code and text).
+//     *RemoteError.
 //  4. It reads and checks the AP-REP: it must decrypt with the session key
 //     and echo the authenticator's ctime and cusec exactly (else
-//     ErrMutualFail). Its sequence number becomes the session's remote
-//     sequence number. MIT kpropd never sends an AP-REP subkey; if a
-//     server does, the session uses it for both directions, as MIT's
+//     krb5.ErrMutualFail). Its sequence number becomes the session's
+//     remote sequence number. MIT kpropd never sends an AP-REP subkey; if
+//     a server does, the session uses it for both directions, as MIT's
 //     krb5_rd_rep arranges.
 //
 // The session's local sequence number is the authenticator's, and its
-// s-address is conn's local IP address (see ErrAddrTypeNotSupported).
-//
-// ctx bounds the whole exchange: its deadline, if any, is applied to conn
-// and cleared afterwards (replacing any deadline the caller had set), and
-// cancelling ctx interrupts a blocked read or write. SendAuth never closes
-// conn; after an error the caller should.
-func SendAuth(ctx context.Context, conn net.Conn, cfg *ClientConfig) (*Session, error) {
+// s-address is the connection's local IP address (see
+// ErrAddrTypeNotSupported).
+func (c *Conn) clientHandshake() error {
+	cfg := c.client
+	conn := c.conn
 	if cfg == nil || cfg.Credentials == nil {
-		return nil, errors.New("sendauth: no credentials")
+		return errors.New("sendauth: no credentials")
+	}
+	if cfg.ApplVersion == "" {
+		return errors.New("sendauth: no application version")
 	}
 	creds := cfg.Credentials
-	now := hsNow(cfg.Now)()
+	now := timeNow(cfg.Now)
 	skew := cfg.ClockSkew
 	if skew <= 0 {
-		skew = hsDefaultSkew
+		skew = krb5.DefaultClockSkew
 	}
-	if err := validCredTimes(creds, now, skew); err != nil {
-		return nil, fmt.Errorf("sendauth: credentials for %s: %w", creds.Server, err)
+	if err := validCredTimes(creds, now(), skew); err != nil {
+		return fmt.Errorf("sendauth: credentials for %s: %w", creds.Server, err)
 	}
 	laddr, err := localHostAddress(conn.LocalAddr())
 	if err != nil {
-		return nil, fmt.Errorf("sendauth: %w", err)
+		return fmt.Errorf("sendauth: %w", err)
 	}
-	seq, err := hsSeqNumber(cfg.Rand)
+	seq, err := seqNumber(cfg.Rand)
 	if err != nil {
-		return nil, fmt.Errorf("sendauth: sequence number: %w", err)
+		return fmt.Errorf("sendauth: sequence number: %w", err)
 	}
 
-	var sess *Session
-	err = netctx.Do(ctx, conn, func() error {
-		if err := writeVersions(conn, hsApplVersion(cfg.ApplVersion)); err != nil {
-			return fmt.Errorf("sendauth: send versions: %w", err)
-		}
-		var ans [1]byte
-		if _, err := io.ReadFull(conn, ans[:]); err != nil {
-			return fmt.Errorf("sendauth: read version answer: %w", readErr(err))
-		}
-		switch ans[0] {
-		case 0:
-		case 1:
-			return fmt.Errorf("sendauth: %w", ErrBadAuthVersion)
-		case 2:
-			return fmt.Errorf("sendauth: %w", ErrBadApplVersion)
-		default:
-			return fmt.Errorf("sendauth: answer byte %d: %w", ans[0], ErrBadResponse)
-		}
+	if err := writeVersions(conn, cfg.ApplVersion); err != nil {
+		return fmt.Errorf("sendauth: send versions: %w", err)
+	}
+	var ans [1]byte
+	if _, err := io.ReadFull(conn, ans[:]); err != nil {
+		return fmt.Errorf("sendauth: read version answer: %w", readErr(err))
+	}
+	switch ans[0] {
+	case 0:
+	case 1:
+		return fmt.Errorf("sendauth: %w", ErrBadAuthVersion)
+	case 2:
+		return fmt.Errorf("sendauth: %w", ErrBadApplVersion)
+	default:
+		return fmt.Errorf("sendauth: answer byte %d: %w", ans[0], ErrBadResponse)
+	}
 
-		// MIT timestamps the authenticator when it builds it, after the
-		// version exchange.
-		auth := newAuthenticator(creds.Client, hsNow(cfg.Now)(), seq)
-		req, err := buildAPReq(creds, auth)
-		if err != nil {
-			return fmt.Errorf("sendauth: %w", err)
+	// MIT timestamps the authenticator when it builds it, after the
+	// version exchange.
+	auth := newAuthenticator(creds.Client, now(), seq)
+	req, err := buildAPReq(creds, auth)
+	if err != nil {
+		return fmt.Errorf("sendauth: %w", err)
+	}
+	if err := writeFrame(conn, req); err != nil {
+		return fmt.Errorf("sendauth: send AP-REQ: %w", err)
+	}
+	reply, err := readFrame(conn, maxAPFrame)
+	if err != nil {
+		return fmt.Errorf("sendauth: read AP-REQ answer: %w", err)
+	}
+	if len(reply) != 0 {
+		if re, ok := parseKRBError(reply); ok {
+			return fmt.Errorf("%w: %w", ErrSendauthRejected, re)
 		}
-		if err := WriteMessage(conn, req); err != nil {
-			return fmt.Errorf("sendauth: send AP-REQ: %w", err)
-		}
-		reply, err := ReadMessage(conn, maxAPFrame)
-		if err != nil {
-			return fmt.Errorf("sendauth: read AP-REQ answer: %w", err)
-		}
-		if len(reply) != 0 {
-			if re, ok := ParseError(reply); ok {
-				return fmt.Errorf("%w: %w", ErrSendauthRejected, re)
-			}
-			return fmt.Errorf("sendauth: answer to AP-REQ is neither empty nor a KRB-ERROR: %w",
-				&libError{msg: "ASN.1 identifier doesn't match expected value", is: ErrMalformed})
-		}
-		rep, err := ReadMessage(conn, maxAPFrame)
-		if err != nil {
-			return fmt.Errorf("sendauth: read AP-REP: %w", err)
-		}
-		f, err := readAPRep(rep, creds.SessionKey, auth)
-		if err != nil {
-			return fmt.Errorf("sendauth: %w", err)
-		}
-		key := creds.SessionKey
-		if f.subkey != nil {
-			key = *f.subkey
-		}
-		sess, err = newSession(sessionParams{
-			role:        RoleClient,
-			rand:        cfg.Rand,
-			key:         key,
-			localSeq:    seq,
-			remoteSeq:   f.seq,
-			localAddr:   laddr,
-			client:      creds.Client,
-			server:      creds.Server,
-			ticketEtype: creds.Ticket.EncPart.EType,
-		})
-		return err
+		return fmt.Errorf("sendauth: answer to AP-REQ is neither empty nor a KRB-ERROR: %w",
+			&liberr.Error{Text: "ASN.1 identifier doesn't match expected value", Err: ErrMalformed})
+	}
+	rep, err := readFrame(conn, maxAPFrame)
+	if err != nil {
+		return fmt.Errorf("sendauth: read AP-REP: %w", err)
+	}
+	f, err := readAPRep(rep, creds.SessionKey, auth)
+	if err != nil {
+		return fmt.Errorf("sendauth: %w", err)
+	}
+	key := creds.SessionKey
+	if f.subkey != nil {
+		key = *f.subkey
+	}
+	sess, err := newSession(sessionParams{
+		role:        roleClient,
+		rand:        cfg.Rand,
+		key:         key,
+		localSeq:    seq,
+		remoteSeq:   f.seq,
+		localAddr:   laddr,
+		client:      creds.Client,
+		server:      creds.Server,
+		ticketEtype: creds.Ticket.EncPart.EType,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return sess, nil
+	c.sess = sess
+	return nil
 }
 
 // validCredTimes is the check MIT's krb5_mk_req_extended makes on the
@@ -193,10 +184,10 @@ func validCredTimes(c *Credentials, now time.Time, skew time.Duration) error {
 	}
 	n, s := now.Unix(), int64(skew/time.Second)
 	if !start.IsZero() && start.Unix() > n+s {
-		return fmt.Errorf("valid from %s: %w", start.UTC().Format(time.RFC3339), ErrTktNotYetValid)
+		return fmt.Errorf("valid from %s: %w", start.UTC().Format(time.RFC3339), krb5.ErrTktNotYetValid)
 	}
 	if n > c.EndTime.Unix()+s {
-		return fmt.Errorf("expired %s: %w", c.EndTime.UTC().Format(time.RFC3339), ErrTktExpired)
+		return fmt.Errorf("expired %s: %w", c.EndTime.UTC().Format(time.RFC3339), krb5.ErrTktExpired)
 	}
 	return nil
 }
@@ -204,8 +195,8 @@ func validCredTimes(c *Credentials, now time.Time, skew time.Duration) error {
 // writeVersions sends F(SendauthVersion NUL) F(appl NUL) in one write, as
 // MIT's k5_write_messages does with a single writev.
 func writeVersions(w io.Writer, appl string) error {
-	buf := make([]byte, 0, 8+len(SendauthVersion)+1+len(appl)+1)
-	for _, s := range []string{SendauthVersion, appl} {
+	buf := make([]byte, 0, 8+len(sendauthVersion)+1+len(appl)+1)
+	for _, s := range []string{sendauthVersion, appl} {
 		buf = binary.BigEndian.AppendUint32(buf, uint32(len(s)+1))
 		buf = append(buf, s...)
 		buf = append(buf, 0)
@@ -214,23 +205,16 @@ func writeVersions(w io.Writer, appl string) error {
 	return err
 }
 
-func hsApplVersion(v string) string {
-	if v == "" {
-		return DefaultApplVersion
-	}
-	return v
-}
-
-func hsNow(f func() time.Time) func() time.Time {
+func timeNow(f func() time.Time) func() time.Time {
 	if f == nil {
 		return time.Now
 	}
 	return f
 }
 
-// hsSeqNumber draws an initial sequence number as MIT's
+// seqNumber draws an initial sequence number as MIT's
 // krb5_generate_seq_number does: 32 random bits masked to 30, 0 becoming 1.
-func hsSeqNumber(r io.Reader) (uint32, error) {
+func seqNumber(r io.Reader) (uint32, error) {
 	if r == nil {
 		r = rand.Reader
 	}

@@ -8,7 +8,7 @@ import (
 	"io"
 
 	"github.com/gokprop/gokprop/dumpfmt"
-	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // forEach reads the single file argument of a command and calls fn for
@@ -126,7 +126,7 @@ func jsonRecord(rec dumpfmt.Record) any {
 		}
 		keys := []jsonKey{}
 		for _, k := range r.KeyData {
-			jk := jsonKey{Version: k.Version, Kvno: k.Kvno, Enctype: krbauth.EnctypeName(int32(k.Enctype)), Key: hex.EncodeToString(k.Key)}
+			jk := jsonKey{Version: k.Version, Kvno: k.Kvno, Enctype: krb5.Enctype(k.Enctype).String(), Key: hex.EncodeToString(k.Key)}
 			if k.Version == 2 {
 				st := k.SaltType
 				jk.SaltType, jk.Salt = &st, hex.EncodeToString(k.Salt)

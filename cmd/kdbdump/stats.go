@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/gokprop/gokprop/dumpfmt"
-	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 type enctypeStats struct {
@@ -88,7 +88,7 @@ func cmdStats(e *env, args []string) int {
 			for _, k := range r.KeyData {
 				es := enc[k.Enctype]
 				if es == nil {
-					es = &enctypeStats{Enctype: krbauth.EnctypeName(int32(k.Enctype))}
+					es = &enctypeStats{Enctype: krb5.Enctype(k.Enctype).String()}
 					enc[k.Enctype] = es
 				}
 				es.Keys++

@@ -26,7 +26,10 @@ import (
 	"github.com/gokprop/gokprop/internal/getopt"
 	"github.com/gokprop/gokprop/internal/wire"
 	"github.com/gokprop/gokprop/kprop"
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krbconf"
+	"github.com/gokprop/gokprop/krbkdc"
 )
 
 // defaultFile is Debian's KDC_DIR/replica_datatrans.
@@ -90,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	cfg, err := krbauth.LoadConfig()
+	cfg, err := krbconf.LoadConfig()
 	if err != nil {
 		return fail(err, "while initializing krb5")
 	}
@@ -103,27 +106,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	// Tickets first, as MIT kprop does: a credentials problem is reported
 	// before the dump or the network is touched.
-	canon := &krbauth.Canonicalizer{}
-	client, err := canon.Principal(ctx, cfg, wire.ServiceName, "", realm)
+	canon := &krbconf.Canonicalizer{Config: cfg}
+	client, err := canon.Principal(ctx, wire.ServiceName, "", realm)
 	if err != nil {
 		return fail(err, "while setting client principal name")
 	}
-	server, err := canon.Principal(ctx, cfg, wire.ServiceName, o.host, realm)
+	server, err := canon.Principal(ctx, wire.ServiceName, o.host, realm)
 	if err != nil {
 		return fail(err, "while setting server principal name")
 	}
 	ktName := o.keytab
 	if ktName == "" {
-		ktName = krbauth.KeytabName(cfg)
+		ktName = krbconf.KeytabName(cfg)
 	}
-	if _, err := krbauth.KeytabPath(ktName); err != nil {
+	if _, err := krbconf.KeytabPath(ktName); err != nil {
 		return fail(err, "while resolving keytab")
 	}
-	kt, err := krbauth.LoadKeytab(ktName)
+	kt, err := krbconf.LoadKeytab(ktName)
 	if err != nil {
 		return fail(err, "while getting initial credentials\n")
 	}
-	creds, err := krbauth.GetInitialCredentials(ctx, cfg, kt, client, server)
+	creds, err := (&krbkdc.KDCClient{Config: cfg}).GetInitialCredentials(ctx, kt, client, server)
 	if err != nil {
 		return fail(err, "while getting initial credentials\n")
 	}
@@ -151,11 +154,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer conn.Close()
 
-	cfgProp := &kprop.Config{Credentials: creds}
-	if o.debug > 0 {
-		cfgProp.Progress = func(sent int64) { fmt.Fprintf(stdout, "%d bytes sent.\n", sent) }
-	}
-	if _, err := kprop.Propagate(ctx, conn, cfgProp, dump, dump.Size); err != nil {
+	if _, err := kprop.Propagate(ctx, conn, propagateConfig(cfg, creds, o, stdout), dump, dump.Size); err != nil {
 		return reportPropagateError(stderr, prog, err)
 	}
 	if err := kprop.WriteLastProp(o.file, o.host); err != nil {
@@ -163,6 +162,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "Database propagation to %s: SUCCEEDED\n", o.host)
 	return 0
+}
+
+// propagateConfig is the propagation's configuration: the credentials,
+// checked with krb5.conf's clockskew as MIT's krb5_mk_req_extended checks
+// them, and with -d a progress line per chunk, as MIT kprop prints.
+func propagateConfig(cfg *krbconf.Config, creds *krbauth.Credentials, o *options, stdout io.Writer) *kprop.Config {
+	c := &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds, ClockSkew: cfg.ClockSkew()}}
+	if o.debug > 0 {
+		c.Progress = func(sent int64) { fmt.Fprintf(stdout, "%d bytes sent.\n", sent) }
+	}
+	return c
 }
 
 // reportPropagateError prints a failed propagation as MIT kprop does: a
@@ -173,10 +183,10 @@ func reportPropagateError(stderr io.Writer, prog string, err error) int {
 	var re *krbauth.RemoteError
 	if errors.As(err, &re) {
 		var op *kprop.OpError
-		if errors.As(err, &op) && op.Op == "while authenticating to server" {
-			comerr.Print(stderr, prog, krbauth.ErrSendauthRejected, "%s", op.Op)
+		if errors.As(err, &op) && op.Step == kprop.StepAuthenticate {
+			comerr.Print(stderr, prog, krbauth.ErrSendauthRejected, "%s", op.Context())
 		}
-		if re.Code == krbauth.ErrGeneric {
+		if re.Code == krb5.ErrGeneric {
 			fmt.Fprintf(stderr, "Generic remote error: %s\n", re.Text)
 		} else {
 			comerr.Print(stderr, prog, re.Code, "signalled from server")
@@ -197,7 +207,7 @@ func reportPropagateError(stderr io.Writer, prog string, err error) int {
 			comerr.Print(stderr, prog, nil, "%s", kprop.ErrPrematureEOF.Error())
 			return 1
 		}
-		comerr.Print(stderr, prog, op.Err, "%s", op.Op)
+		comerr.Print(stderr, prog, op.Err, "%s", op.Context())
 		return 1
 	}
 	comerr.Print(stderr, prog, err, "")
@@ -208,19 +218,9 @@ func reportPropagateError(stderr io.Writer, prog string, err error) int {
 // name, by default the krb5_prop service, which falls back to port 754
 // when the services database lacks it (MIT fails there).
 func dial(ctx context.Context, host, port string) (net.Conn, error) {
-	p := port
-	if p == "" {
-		p = wire.PortName
-	}
-	n, err := strconv.Atoi(p)
+	n, err := wire.LookupPort(port)
 	if err != nil {
-		n, err = net.LookupPort("tcp", p)
-		if err != nil {
-			if port != "" {
-				return nil, &net.DNSError{Err: "Servname not supported for ai_socktype", Name: host}
-			}
-			n = wire.DefaultPort
-		}
+		return nil, &net.DNSError{Err: "Servname not supported for ai_socktype", Name: host}
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(n)))

@@ -3,10 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gokprop/gokprop/krb5"
+	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krbconf"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -50,5 +56,24 @@ func TestDialPort(t *testing.T) {
 	c.Close()
 	if _, err := dial(context.Background(), "127.0.0.1", "no-such-service-name"); err == nil {
 		t.Error("unknown service name accepted")
+	}
+}
+
+// The credentials are checked with krb5.conf's clockskew, as MIT's
+// krb5_mk_req_extended checks them with the context's clockskew.
+func TestPropagateConfigClockSkew(t *testing.T) {
+	for conf, want := range map[string]time.Duration{
+		"[libdefaults]\nclockskew = 3600\n": time.Hour,
+		"[libdefaults]\nclockskew = 42\n":   42 * time.Second,
+		"":                                  krb5.DefaultClockSkew,
+	} {
+		cfg, err := krbconf.ParseConfig(strings.NewReader(conf), "krb5.conf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := propagateConfig(cfg, &krbauth.Credentials{}, &options{}, io.Discard)
+		if c.Auth.ClockSkew != want {
+			t.Errorf("%q: clock skew %v, want %v", conf, c.Auth.ClockSkew, want)
+		}
 	}
 }

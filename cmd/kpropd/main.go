@@ -17,8 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"log/syslog"
 	"net"
 	"os"
 	"os/signal"
@@ -34,7 +32,9 @@ import (
 	"github.com/gokprop/gokprop/internal/getopt"
 	"github.com/gokprop/gokprop/internal/wire"
 	"github.com/gokprop/gokprop/kpropd"
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krbconf"
 )
 
 // Debian's compiled-in defaults.
@@ -116,7 +116,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	cfg, err := krbauth.LoadKDCConfig()
+	cfg, err := krbconf.LoadKDCConfig()
 	if err != nil {
 		return fail(err, "while initializing krb5")
 	}
@@ -127,7 +127,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		}
 	}
 	ctx := context.Background()
-	me, err := (&krbauth.Canonicalizer{}).Principal(ctx, cfg, wire.ServiceName, "", realm)
+	me, err := (&krbconf.Canonicalizer{Config: cfg}).Principal(ctx, wire.ServiceName, "", realm)
 	if err != nil {
 		return fail(err, "while trying to construct my service name")
 	}
@@ -147,7 +147,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 
 	ktName := o.keytab
 	if ktName == "" {
-		ktName = krbauth.KeytabName(cfg)
+		ktName = krbconf.KeytabName(cfg)
 	}
 	loader := &kpropd.KDB5Util{Path: o.kdb5util, Realm: realm, Database: o.database}
 	if o.debug > 0 {
@@ -155,16 +155,21 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		loader.Started = func(pid int) { fmt.Fprintf(stderr, "Load PID is %d\n", pid) }
 	}
 	srv := &kpropd.Server{
-		Principal:              me,
-		Keytab:                 func() (*keytab.Keytab, error) { return krbauth.LoadKeytab(ktName) },
-		AcceptAnyHostPrincipal: cfg.IgnoreAcceptorHostname(),
-		PermittedEnctypes:      permitted,
-		ClockSkew:              cfg.ClockSkew(),
-		Authorizer:             kpropd.ACLFile(o.acl),
-		File:                   o.file,
-		Loader:                 loader,
-		Timeout:                timeout,
-		Logger:                 log,
+		Auth: &krbauth.ServerConfig{
+			GetKeytab:              func() (*keytab.Keytab, error) { return krbconf.LoadKeytab(ktName) },
+			Principal:              me,
+			AcceptAnyHostPrincipal: cfg.IgnoreAcceptorHostname(),
+			PermittedEnctypes:      permitted,
+			ClockSkew:              cfg.ClockSkew(),
+			ReplayCache:            krbauth.NewReplayCache(),
+			ApplVersion:            wire.ApplVersion,
+		},
+		Authorizer:  kpropd.ACLFile(o.acl),
+		File:        o.file,
+		Loader:      loader,
+		Timeout:     timeout,
+		Logger:      log,
+		ConnContext: withConn,
 	}
 
 	if isSocket(stdin) {
@@ -179,7 +184,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return 0
 	}
 
-	port, err := lookupPort(o.port)
+	port, err := wire.LookupPort(o.port)
 	if err != nil {
 		return fail(err, "while binding listener socket")
 	}
@@ -238,25 +243,12 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 
 // usableEnctypes is the configuration's permitted_enctypes less what we
 // cannot or may not use (des3 and rc4 need allow_des3 / allow_rc4).
-func usableEnctypes(cfg *krbauth.Config) ([]int32, error) {
+func usableEnctypes(cfg *krbconf.Config) ([]krb5.Enctype, error) {
 	list, err := cfg.PermittedEnctypes()
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(list, func(e int32) bool { return cfg.EnctypeUsable(e) != nil }), nil
-}
-
-func lookupPort(p string) (int, error) {
-	if p == "" {
-		if n, err := net.LookupPort("tcp", wire.PortName); err == nil {
-			return n, nil
-		}
-		return wire.DefaultPort, nil
-	}
-	if n, err := strconv.Atoi(p); err == nil {
-		return n, nil
-	}
-	return net.LookupPort("tcp", p)
+	return slices.DeleteFunc(list, func(e krb5.Enctype) bool { return cfg.EnctypeUsable(e) != nil }), nil
 }
 
 func isSocket(f *os.File) bool {
@@ -294,84 +286,3 @@ func waitIdle(srv *kpropd.Server) {
 	defer cancel()
 	_ = srv.Shutdown(ctx)
 }
-
-// newLogger returns the daemon's logger. Events go to syslog (facility
-// daemon, ident kpropd, as MIT's openlog); with -d MIT's debug lines also
-// go to standard error; without syslog (no /dev/log, as in many
-// containers) a foreground daemon logs to standard error instead.
-func newLogger(debug, foreground bool, stderr io.Writer) *slog.Logger {
-	var hs []slog.Handler
-	sys, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_INFO, "kpropd")
-	if err == nil {
-		hs = append(hs, &syslogHandler{w: sys})
-	}
-	switch {
-	case debug:
-		hs = append(hs, &lineHandler{w: stderr, level: slog.LevelDebug})
-	case err != nil && foreground:
-		hs = append(hs, &lineHandler{w: stderr, level: slog.LevelInfo})
-	}
-	return slog.New(multiHandler(hs))
-}
-
-// lineHandler writes each record's message as one line, as MIT's
-// fprintf(stderr, ...) debugging does.
-type lineHandler struct {
-	mu    sync.Mutex
-	w     io.Writer
-	level slog.Level
-}
-
-func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
-
-func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	_, err := fmt.Fprintln(h.w, r.Message)
-	return err
-}
-
-func (h *lineHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *lineHandler) WithGroup(string) slog.Handler      { return h }
-
-// syslogHandler sends records to syslog at the matching priority.
-type syslogHandler struct{ w *syslog.Writer }
-
-func (h *syslogHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
-
-func (h *syslogHandler) Handle(_ context.Context, r slog.Record) error {
-	switch {
-	case r.Level >= slog.LevelError:
-		return h.w.Err(r.Message)
-	case r.Level >= slog.LevelWarn:
-		return h.w.Warning(r.Message)
-	}
-	return h.w.Info(r.Message)
-}
-
-func (h *syslogHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *syslogHandler) WithGroup(string) slog.Handler      { return h }
-
-// multiHandler hands each record to every handler that wants it.
-type multiHandler []slog.Handler
-
-func (m multiHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	for _, h := range m {
-		if h.Enabled(ctx, l) {
-			return true
-		}
-	}
-	return false
-}
-
-func (m multiHandler) Handle(ctx context.Context, r slog.Record) error {
-	for _, h := range m {
-		if h.Enabled(ctx, r.Level) {
-			_ = h.Handle(ctx, r)
-		}
-	}
-	return nil
-}
-
-func (m multiHandler) WithAttrs([]slog.Attr) slog.Handler { return m }
-func (m multiHandler) WithGroup(string) slog.Handler      { return m }

@@ -2,10 +2,24 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/jcmturner/gokrb5/v8/keytab"
+
+	"github.com/gokprop/gokprop/internal/krbtest"
+	"github.com/gokprop/gokprop/kprop"
 	"github.com/gokprop/gokprop/kpropd"
+	"github.com/gokprop/gokprop/krb5"
+	"github.com/gokprop/gokprop/krbauth"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -32,12 +46,98 @@ func TestParseArgs(t *testing.T) {
 	}
 }
 
-func TestLookupPort(t *testing.T) {
-	if p, err := lookupPort("7754"); err != nil || p != 7754 {
-		t.Errorf("numeric: %d, %v", p, err)
+// The kpropd package's records come out in MIT kpropd's words, for a
+// transfer that succeeds and one whose client is refused.
+func TestMITLines(t *testing.T) {
+	const realm = "GOKPROP.TEST"
+	primary := krb5.HostPrincipal("host", "primary.test", realm)
+	replica := krb5.HostPrincipal("host", "replica.test", realm)
+	kt, err := krbtest.Keytab(krbtest.Key{Principal: replica, KVNO: 1, Enctype: krb5.EnctypeAES256CTSSHA1, Password: "k"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	// krb5_prop from services(5), or 754 where it is missing.
-	if p, err := lookupPort(""); err != nil || p != 754 {
-		t.Errorf("default: %d, %v", p, err)
+	var out syncBuffer
+	allow := true
+	done := make(chan struct{}, 4)
+	srv := &kpropd.Server{
+		Auth: &krbauth.ServerConfig{
+			GetKeytab: func() (*keytab.Keytab, error) { return kt, nil },
+			Principal: replica,
+		},
+		Authorizer: kpropd.AuthorizerFunc(func(_ context.Context, p *kpropd.Peer) error {
+			if !allow {
+				return fmt.Errorf("%w %s", kpropd.ErrNotAuthorized, p.Client)
+			}
+			return nil
+		}),
+		File:        filepath.Join(t.TempDir(), "from_master"),
+		Loader:      kpropd.LoaderFunc(func(context.Context, string) error { return nil }),
+		Logger:      slog.New(mitHandler{next: &lineHandler{w: &out, level: slog.LevelDebug}}),
+		ConnContext: withConn,
+		ConnState: func(_ net.Conn, st kpropd.ConnState) {
+			if st == kpropd.StateClosed {
+				done <- struct{}{}
+			}
+		},
 	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	defer srv.Close()
+	push := func() {
+		creds, err := krbtest.Credentials[krbauth.Credentials](kt, primary, replica, krb5.EnctypeAES256CTSSHA1, 1, time.Now(), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		dump := []byte("kdb5_util load_dump version 7\n")
+		kprop.Propagate(context.Background(), conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds}}, bytes.NewReader(dump), int64(len(dump)))
+		conn.Close()
+		<-done
+	}
+	push()
+	allow = false
+	push()
+	want := `waiting for a kprop connection
+(waiting for a kprop connection
+)?Connection from \S+
+krb5_recvauth\(\d+, kprop5_01, host/replica.test@GOKPROP.TEST, ...\)
+authenticated client: host/primary.test@GOKPROP.TEST \(etype == aes256-cts-hmac-sha1-96\)
+Full propagation transfer started.
+Full propagation transfer finished.
+calling kdb5_util to load database
+Database load process for full propagation completed.
+(waiting for a kprop connection
+)+Connection from \S+
+krb5_recvauth\(\d+, kprop5_01, host/replica.test@GOKPROP.TEST, ...\)
+authenticated client: host/primary.test@GOKPROP.TEST \(etype == aes256-cts-hmac-sha1-96\)
+Rejected connection from unauthorized principal host/primary.test@GOKPROP.TEST
+Database load process for full propagation completed.
+`
+	if got := out.String(); !regexp.MustCompile("^" + want + "$").MatchString(got) {
+		t.Errorf("lines:\n%s\nwant (as a regexp):\n%s", got, want)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

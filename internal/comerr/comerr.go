@@ -10,7 +10,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gokprop/gokprop/internal/liberr"
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
+	"github.com/gokprop/gokprop/krbkdc"
 )
 
 // Message returns the text MIT's error_message() gives for the cause of
@@ -21,7 +24,7 @@ func Message(err error) string {
 	if err == nil {
 		return ""
 	}
-	if msg, ok := krbauth.Message(err); ok {
+	if msg, ok := kerberosMessage(err); ok {
 		return msg
 	}
 	if errors.Is(err, krbauth.ErrConnAborted) {
@@ -59,4 +62,37 @@ func Print(w io.Writer, whoami string, err error, format string, args ...any) {
 func capitalize(s string) string {
 	r, n := utf8.DecodeRuneInString(s)
 	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+// kerberosMessage returns the text an MIT program prints for the cause of err: for
+// an MIT library error its error_message() text, for a KRB-ERROR received
+// from a KDC or peer MIT's text for it, for a protocol code MIT's table
+// entry. ok is false when err carries none of these.
+func kerberosMessage(err error) (msg string, ok bool) {
+	for e := err; e != nil; {
+		switch v := e.(type) {
+		case *liberr.Error:
+			return v.Text, true
+		case *krbkdc.KDCError:
+			return v.Error(), true
+		case *krbauth.RemoteError:
+			return v.Error(), true
+		case krb5.ErrorCode:
+			return v.Error(), true
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() error }:
+			e = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				if m, ok := kerberosMessage(x); ok {
+					return m, true
+				}
+			}
+			return "", false
+		default:
+			return "", false
+		}
+	}
+	return "", false
 }

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 )
 
@@ -21,8 +22,8 @@ func TestMessage(t *testing.T) {
 		{fmt.Errorf("x: %w", syscall.EPIPE), "Broken pipe"},
 		{&os.PathError{Op: "open", Path: "/x", Err: syscall.ENOENT}, "No such file or directory"},
 		{fmt.Errorf("read: %w", krbauth.ErrConnAborted), "Software caused connection abort"},
-		{fmt.Errorf("seal: %w", krbauth.ErrBadIntegrity), "Decrypt integrity check failed"},
-		{&krbauth.RemoteError{Code: krbauth.ErrGeneric, Text: "boom"}, "Generic remote error: boom"},
+		{fmt.Errorf("seal: %w", krb5.ErrBadIntegrity), "Decrypt integrity check failed"},
+		{&krbauth.RemoteError{Code: krb5.ErrGeneric, Text: "boom"}, "Generic remote error: boom"},
 		{context.DeadlineExceeded, "Connection timed out"},
 	}
 	for _, tt := range tests {

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -52,9 +51,10 @@ func buildCommand(t *testing.T, name string) string {
 	if _, err := os.Stat(out); err == nil {
 		return out
 	}
+	// go test puts GOROOT/bin first in the test's PATH.
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatal(err)
 	}
 	cmd := exec.Command(goTool, "build", "-o", out, "./cmd/"+name)
 	cmd.Dir = root

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"net"
+	"strconv"
 )
 
 const (
@@ -54,4 +56,21 @@ func DecodeSize(b []byte) (uint64, error) {
 		return size, nil
 	}
 	return 0, ErrMalformedSize
+}
+
+// LookupPort returns the kprop port for a -P argument as MIT's programs
+// resolve it: a number, or a services(5) name; "" means the krb5_prop
+// service, or DefaultPort when services(5) lacks it. An unknown name is
+// net.LookupPort's error.
+func LookupPort(name string) (int, error) {
+	if name == "" {
+		if n, err := net.LookupPort("tcp", PortName); err == nil {
+			return n, nil
+		}
+		return DefaultPort, nil
+	}
+	if n, err := strconv.Atoi(name); err == nil {
+		return n, nil
+	}
+	return net.LookupPort("tcp", name)
 }

@@ -50,3 +50,16 @@ func TestDecodeSizeRejects(t *testing.T) {
 		t.Errorf("AppendSize does not append: %x", got)
 	}
 }
+
+func TestLookupPort(t *testing.T) {
+	if p, err := LookupPort("7754"); err != nil || p != 7754 {
+		t.Errorf("numeric: %d, %v", p, err)
+	}
+	// krb5_prop from services(5), or 754 where it is missing.
+	if p, err := LookupPort(""); err != nil || p != 754 {
+		t.Errorf("default: %d, %v", p, err)
+	}
+	if _, err := LookupPort("no-such-service-name"); err == nil {
+		t.Error("unknown service name accepted")
+	}
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"log/syslog"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// newLogger returns the daemon's logger. Events go to syslog (facility
+// daemon, ident kpropd, as MIT's openlog); with -d MIT's debug lines also
+// go to standard error; without syslog (no /dev/log, as in many
+// containers) a foreground daemon logs to standard error instead. The
+// kpropd package's structured records are worded as MIT kpropd words them
+// first (mitHandler).
+func newLogger(debug, foreground bool, stderr io.Writer) *slog.Logger {
+	var hs []slog.Handler
+	sys, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_INFO, "kpropd")
+	if err == nil {
+		hs = append(hs, &syslogHandler{w: sys})
+	}
+	switch {
+	case debug:
+		hs = append(hs, &lineHandler{w: stderr, level: slog.LevelDebug})
+	case err != nil && foreground:
+		hs = append(hs, &lineHandler{w: stderr, level: slog.LevelInfo})
+	}
+	return slog.New(mitHandler{next: slog.NewMultiHandler(hs...)})
+}
+
+// mitHandler rewrites the kpropd package's records (see its package
+// documentation) into the sentences MIT kpropd writes to syslog and, with
+// -d, to standard error, and hands them on. Other records (the command's
+// own, already in MIT's words) pass unchanged.
+type mitHandler struct{ next slog.Handler }
+
+func (h mitHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
+
+func (h mitHandler) Handle(ctx context.Context, r slog.Record) error {
+	msg := mitText(ctx, r)
+	out := slog.NewRecord(r.Time, r.Level, msg, r.PC)
+	return h.next.Handle(ctx, out)
+}
+
+func (h mitHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h mitHandler) WithGroup(string) slog.Handler      { return h }
+
+// mitText is MIT kpropd's sentence for a record.
+func mitText(ctx context.Context, r slog.Record) string {
+	attr := func(key string) slog.Value {
+		var v slog.Value
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == key {
+				v = a.Value.Resolve()
+				return false
+			}
+			return true
+		})
+		return v
+	}
+	switch r.Message {
+	case "waiting for connection":
+		return "waiting for a kprop connection"
+	case "connection":
+		addr, _ := attr("peer").Any().(net.Addr)
+		return "Connection from " + peerName(ctx, addr)
+	case "authenticating":
+		return fmt.Sprintf("krb5_recvauth(%d, %s, %s, ...)", connFD(ctx), attr("appl_version"), attr("server"))
+	case "authenticated":
+		return fmt.Sprintf("authenticated client: %s (etype == %s)", attr("client"), attr("ticket_enctype"))
+	case "transfer started":
+		return "Full propagation transfer started."
+	case "transfer finished":
+		return "Full propagation transfer finished."
+	case "loading":
+		return "calling kdb5_util to load database"
+	case "transfer failed":
+		if err, ok := attr("err").Any().(error); ok {
+			return err.Error()
+		}
+	case "connection done":
+		return "Database load process for full propagation completed."
+	}
+	return r.Message
+}
+
+// connKey is the context key under which withConn stores the connection.
+type connKey struct{}
+
+// withConn is the server's ConnContext: it keeps the connection in the
+// context, where mitText finds it for MIT's debug line.
+func withConn(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// connFD is the descriptor number of the connection in ctx, for MIT's
+// debug line; -1 when it has none.
+func connFD(ctx context.Context) int {
+	sc, ok := ctx.Value(connKey{}).(syscall.Conn)
+	if !ok {
+		return -1
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	fd := -1
+	_ = raw.Control(func(f uintptr) { fd = int(f) })
+	return fd
+}
+
+// peerName names the client as MIT kpropd's log does (getnameinfo): its
+// host name when the address maps back to one, else the address.
+func peerName(ctx context.Context, a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		if a == nil {
+			return ""
+		}
+		return a.String()
+	}
+	ip := ta.IP
+	if v4 := ip.To4(); v4 != nil {
+		ip = v4
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if names, err := net.DefaultResolver.LookupAddr(ctx, ip.String()); err == nil && len(names) > 0 {
+		return strings.TrimSuffix(names[0], ".")
+	}
+	return ip.String()
+}
+
+// lineHandler writes each record's message as one line, as MIT's
+// fprintf(stderr, ...) debugging does.
+type lineHandler struct {
+	mu    sync.Mutex
+	w     io.Writer
+	level slog.Level
+}
+
+func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+
+func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := fmt.Fprintln(h.w, r.Message)
+	return err
+}
+
+func (h *lineHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *lineHandler) WithGroup(string) slog.Handler      { return h }
+
+// syslogHandler sends records to syslog at the matching priority.
+type syslogHandler struct{ w *syslog.Writer }
+
+func (h *syslogHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+
+func (h *syslogHandler) Handle(_ context.Context, r slog.Record) error {
+	switch {
+	case r.Level >= slog.LevelError:
+		return h.w.Err(r.Message)
+	case r.Level >= slog.LevelWarn:
+		return h.w.Warning(r.Message)
+	}
+	return h.w.Info(r.Message)
+}
+
+func (h *syslogHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *syslogHandler) WithGroup(string) slog.Handler      { return h }

@@ -1,0 +1,127 @@
+package kpropd
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrBusy refuses a transfer while another one to the same server is in
+// progress.
+var ErrBusy = errors.New("another propagation is in progress")
+
+// ErrNotAuthorized is the cause of every authorization refusal; its text
+// completes MIT's log line "Rejected connection from unauthorized
+// principal NAME".
+var ErrNotAuthorized = errors.New("unauthorized principal")
+
+// TooMuchDataError: the client sent more bytes than it announced.
+type TooMuchDataError struct{ Received, Expected uint64 }
+
+func (e *TooMuchDataError) Error() string {
+	return fmt.Sprintf("Received %d bytes, expected %d bytes for database file", e.Received, e.Expected)
+}
+
+// Step names a step of a transfer, for errors.
+type Step int
+
+// The steps of a transfer, in order.
+const (
+	StepReadKeytab    Step = iota + 1 // Auth.GetKeytab
+	StepAuthenticate                  // the recvauth handshake
+	StepAuthorize                     // the Authorizer
+	StepLock                          // locking File.temp (also: another transfer is running)
+	StepOpen                          // opening and truncating File.temp
+	StepReadSize                      // reading the size KRB-SAFE
+	StepDecodeSize                    // checking it
+	StepMalformedSize                 // decoding the size it carries
+	StepReadBlock                     // reading a KRB-PRIV (Offset)
+	StepDecodeBlock                   // checking and decrypting it (Offset)
+	StepTooMuchData                   // more data than announced
+	StepWriteBlock                    // writing its data to File.temp (Offset)
+	StepSync                          // flushing File.temp to stable storage
+	StepVerify                        // the Verifier
+	StepRename                        // renaming File.temp over File
+	StepDowngradeLock                 // sharing the lock for the load
+	StepLoad                          // the Loader
+	StepEncodeAck                     // building the acknowledgement
+	StepSendAck                       // sending it
+)
+
+// steps holds, for each Step, a short name and MIT kpropd's words for it
+// (com_err's context text): %d stands for the offset, %[1]s for
+// File.temp and %[2]s for File.
+var steps = [...]struct{ name, mit string }{
+	StepReadKeytab:    {"read keytab", "while reading keytab"},
+	StepAuthenticate:  {"authenticate", "in krb5_recvauth"},
+	StepAuthorize:     {"authorize", ""},
+	StepLock:          {"lock", "while trying to lock '%[1]s'"},
+	StepOpen:          {"open", "while opening database file, '%[1]s'"},
+	StepReadSize:      {"read size", "while reading database size"},
+	StepDecodeSize:    {"decode size", "while decoding database size"},
+	StepMalformedSize: {"malformed size", ""},
+	StepReadBlock:     {"read block", "while reading database block starting at offset %d"},
+	StepDecodeBlock:   {"decode block", "while decoding database block starting at offset %d"},
+	StepTooMuchData:   {"too much data", ""},
+	StepWriteBlock:    {"write block", "while writing database block starting at offset %d"},
+	StepSync:          {"sync", "while writing database file '%[1]s'"},
+	StepVerify:        {"verify", "while verifying the received database"},
+	StepRename:        {"rename", "while renaming %[1]s to %[2]s"},
+	StepDowngradeLock: {"downgrade lock", "while downgrading lock on '%[1]s'"},
+	StepLoad:          {"load", "while loading the database"},
+	StepEncodeAck:     {"encode ack", "while encoding # of received bytes"},
+	StepSendAck:       {"send ack", "while sending # of received bytes"},
+}
+
+// String returns a short name of the step ("decode block").
+func (s Step) String() string {
+	if s > 0 && int(s) < len(steps) {
+		return steps[s].name
+	}
+	return fmt.Sprintf("Step(%d)", int(s))
+}
+
+// TransferError is a failed transfer: the step that failed and the cause.
+type TransferError struct {
+	Step Step
+	// Offset is the dump offset of the block for the block steps.
+	Offset int64
+	// File is the server's dump file (Server.File) for the steps on files;
+	// the temporary file is File+".temp".
+	File string
+	// Err is the cause.
+	Err error
+}
+
+// Context returns MIT kpropd's words for the failed step, as its com_err
+// line puts them after the error's text ("while decoding database block
+// starting at offset 32768"), or "" for the steps MIT reports with the
+// error alone.
+func (e *TransferError) Context() string {
+	if e.Step <= 0 || int(e.Step) >= len(steps) {
+		return ""
+	}
+	s := steps[e.Step].mit
+	switch e.Step {
+	case StepReadBlock, StepDecodeBlock, StepWriteBlock:
+		return fmt.Sprintf(s, e.Offset)
+	case StepLock, StepOpen, StepSync, StepRename, StepDowngradeLock:
+		return fmt.Sprintf(s, e.File+".temp", e.File)
+	}
+	return s
+}
+
+// Error returns the text MIT kpropd logs for the failure: the cause
+// followed by Context, or for a refused client "Rejected connection from"
+// and the Authorizer's reason.
+func (e *TransferError) Error() string {
+	if e.Step == StepAuthorize {
+		return "Rejected connection from " + e.Err.Error()
+	}
+	if c := e.Context(); c != "" {
+		return e.Err.Error() + " " + c
+	}
+	return e.Err.Error()
+}
+
+// Unwrap returns Err.
+func (e *TransferError) Unwrap() error { return e.Err }
