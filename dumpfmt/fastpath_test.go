@@ -22,7 +22,7 @@ func slowPrincipal(line []byte) (name []byte, err error) {
 // plain reports whether a name needs no canonicalization, which the fast
 // path requires.
 func plain(name []byte) bool {
-	return bytes.IndexAny(name, "\\\t\b\n\x00") < 0
+	return !bytes.ContainsAny(name, "\\\t\b\n\x00")
 }
 
 // checkFastPath checks fastPrincipal against the Reader's parser on the
