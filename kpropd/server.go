@@ -133,7 +133,9 @@ type Peer struct {
 
 // Serve accepts connections on l and handles each in its own goroutine
 // until Shutdown or Close. It always returns a non-nil error; after
-// Shutdown or Close that error is ErrServerClosed.
+// Shutdown or Close that error is ErrServerClosed. Each connection is
+// registered with the Server before its goroutine starts, so a Shutdown
+// that follows Serve's return (a run-once daemon) waits for it.
 func (s *Server) Serve(l net.Listener) error {
 	if err := s.track(l, true); err != nil {
 		return err
@@ -158,7 +160,20 @@ func (s *Server) Serve(l net.Listener) error {
 			return err
 		}
 		delay = 0
-		go func() { _ = s.ServeConn(context.Background(), conn) }()
+		// Register here, not in the connection's goroutine: otherwise a
+		// Shutdown right after the accept could find no connection to
+		// wait for (the WaitGroup's Add racing its Wait) and the process
+		// exit with the connection still open.
+		ctx, cancel := context.WithCancel(context.Background())
+		if !s.register(conn, cancel) {
+			cancel()
+			conn.Close()
+			return ErrServerClosed
+		}
+		go func() {
+			defer cancel()
+			_ = s.serve(ctx, conn)
+		}()
 	}
 }
 
@@ -166,16 +181,23 @@ func (s *Server) Serve(l net.Listener) error {
 // elsewhere) and closes it. The error says why the transfer failed; the
 // peer has been told whatever the protocol allows.
 func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
-	if s.ConnContext != nil {
-		ctx = s.ConnContext(ctx, conn)
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout())
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if !s.register(conn, cancel) {
 		conn.Close()
 		return ErrServerClosed
 	}
+	return s.serve(ctx, conn)
+}
+
+// serve handles a registered connection, closes and unregisters it.
+func (s *Server) serve(ctx context.Context, conn net.Conn) error {
 	defer s.unregister(conn)
+	if s.ConnContext != nil {
+		ctx = s.ConnContext(ctx, conn)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout())
+	defer cancel()
 	s.setState(conn, StateNew)
 	err := s.receive(ctx, conn)
 	conn.Close()

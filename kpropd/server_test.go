@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -342,6 +343,82 @@ func TestConcurrentTransfersAreSerialisedByLock(t *testing.T) {
 	}
 	if err := <-first; err != nil {
 		t.Fatalf("first transfer: %v", err)
+	}
+}
+
+// onceListener hands out one connection, then fails, as kpropd -t's does.
+type onceListener struct {
+	net.Listener
+	done bool
+}
+
+var errOnce = errors.New("served once")
+
+func (l *onceListener) Accept() (net.Conn, error) {
+	if l.done {
+		return nil, errOnce
+	}
+	l.done = true
+	return l.Listener.Accept()
+}
+
+// A Shutdown right after Serve has returned waits for the connection
+// Serve accepted last (kpropd -t serves one connection, then shuts down):
+// the connection is registered before its goroutine starts.
+func TestShutdownAfterServeWaitsForAcceptedConnection(t *testing.T) {
+	kt, err := krbtest.Keytab(krbtest.Key{Principal: replica, KVNO: 3, Enctype: 18, Password: "replica key"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump := randomDump(t, 1000)
+	for i := range 50 {
+		var closed atomic.Bool
+		srv := &kpropd.Server{
+			Auth:       &krbauth.ServerConfig{GetKeytab: func() (*keytab.Keytab, error) { return kt, nil }, Principal: replica},
+			Authorizer: kpropd.AuthorizerFunc(func(context.Context, *kpropd.Peer) error { return nil }),
+			File:       filepath.Join(t.TempDir(), "from_master"),
+			ConnState: func(_ net.Conn, st kpropd.ConnState) {
+				if st == kpropd.StateClosed {
+					closed.Store(true)
+				}
+			},
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pushed := make(chan error, 1)
+		go func() {
+			conn, err := net.Dial("tcp", l.Addr().String())
+			if err != nil {
+				pushed <- err
+				return
+			}
+			defer conn.Close()
+			creds, err := krbtest.Credentials[krbauth.Credentials](kt, primary, replica, 18, 3, time.Now(), time.Hour)
+			if err != nil {
+				pushed <- err
+				return
+			}
+			_, err = kprop.Propagate(context.Background(), conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds}}, bytes.NewReader(dump), int64(len(dump)))
+			pushed <- err
+		}()
+		if err := srv.Serve(&onceListener{Listener: l}); !errors.Is(err, errOnce) {
+			t.Fatalf("Serve: %v", err)
+		}
+		l.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err = srv.Shutdown(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+		if !closed.Load() {
+			t.Fatalf("run %d: Shutdown returned while the accepted connection was still being served", i+1)
+		}
+		if err := <-pushed; err != nil {
+			t.Fatalf("run %d: propagation: %v", i+1, err)
+		}
 	}
 }
 
