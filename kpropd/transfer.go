@@ -11,7 +11,6 @@ import (
 	"github.com/gokprop/gokprop/internal/filelock"
 	"github.com/gokprop/gokprop/internal/netctx"
 	"github.com/gokprop/gokprop/internal/wire"
-	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 )
 
@@ -206,7 +205,9 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 
 // fail tells the client why the transfer failed, unless the client
 // itself gave up with a KRB-ERROR (then, like MIT kpropd, we do not
-// answer). It then reads and discards what the client is still sending
+// answer). The e-text names the step and the reason, never a local file
+// or an error the peer has no business seeing (see peerText); the log
+// has the whole story. It then reads and discards what the client is still sending
 // for a short while, so a client busy writing chunks gets to read the
 // error instead of a connection reset.
 func (t *transfer) fail(err error) {
@@ -216,12 +217,7 @@ func (t *transfer) fail(err error) {
 		return
 	}
 	code := krbauth.CodeOf(err)
-	text := err.Error()
-	var te *TransferError
-	if errors.As(err, &te) && code != krb5.ErrGeneric {
-		// MIT sends the bare step for protocol codes; the code says why.
-		text = te.Context()
-	}
+	text := peerText(err, t.peer)
 	if err := t.c.WriteError(code, text); err != nil {
 		return
 	}
