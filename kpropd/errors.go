@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -13,9 +14,19 @@ import (
 	"github.com/gokprop/gokprop/krbauth"
 )
 
-// ErrBusy refuses a transfer while another one to the same server is in
-// progress.
+// ErrBusy is matched (errors.Is) by the error of a transfer that waited
+// for its turn, while another transfer to the same server was receiving or
+// loading, until its Timeout ran out.
 var ErrBusy = errors.New("another propagation is in progress")
+
+// busyError is a transfer that gave up waiting for its turn.
+type busyError struct{ waited time.Duration }
+
+func (e *busyError) Error() string {
+	return fmt.Sprintf("Busy: %v (waited %v for it to finish)", ErrBusy, e.waited)
+}
+
+func (e *busyError) Unwrap() error { return ErrBusy }
 
 // ErrNotAuthorized is the cause of every authorization refusal; its text
 // completes MIT's log line "Rejected connection from unauthorized
@@ -156,7 +167,8 @@ func peerText(err error, p *Peer) string {
 		return ctx
 	}
 	r := peerReason(te.Err, te.Step)
-	if ctx == "" || errors.Is(err, ErrBusy) {
+	var be *busyError
+	if ctx == "" || errors.As(err, &be) {
 		return r
 	}
 	return r + " " + ctx
@@ -164,12 +176,13 @@ func peerText(err error, p *Peer) string {
 
 // peerReason is the short reason sent for the cause of a failed step.
 func peerReason(err error, step Step) string {
+	var be *busyError
 	var tm *TooMuchDataError
 	var le *LoadError
 	var errno syscall.Errno
 	switch {
-	case errors.Is(err, ErrBusy):
-		return err.Error()
+	case errors.As(err, &be):
+		return be.Error()
 	case errors.Is(err, filelock.ErrLocked):
 		// What MIT's krb5_lock_file reports (EAGAIN).
 		return capitalize(syscall.EAGAIN.Error())

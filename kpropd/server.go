@@ -29,10 +29,15 @@ var ErrServerClosed = errors.New("kpropd: server closed")
 // Server receives database propagations, as MIT kpropd does in its full
 // propagation mode. The zero value is not usable: Auth (with its
 // GetKeytab and Principal) and File are required. A Server serves any
-// number of listeners and connections concurrently; a transfer holds an
-// exclusive lock on File+".temp", so a second simultaneous transfer to the
-// same file is refused, as MIT's is. The fields must not be changed once
-// the Server is serving.
+// number of listeners and connections concurrently: handshakes run side by
+// side, so idle or slow clients cannot block it, but only one transfer at
+// a time receives and loads. A second authorized sender waits for its
+// turn, as MIT kpropd serves one connection after the other, and is
+// refused with a busy KRB-ERROR (ErrBusy) only if its Timeout runs out
+// first. A transfer also holds an exclusive lock on File+".temp" while it
+// receives, so a transfer of another process (another kpropd) to the same
+// file is refused, as MIT's is. The fields must not be changed once the
+// Server is serving.
 type Server struct {
 	// Auth authenticates clients: the keytab callback (called for every
 	// connection, as MIT kpropd reads its keytab for every connection, so
@@ -59,8 +64,11 @@ type Server struct {
 	// Loader installs the dump once it is in place. nil skips loading.
 	Loader Loader
 
-	// Timeout bounds a whole transfer, from accept to acknowledgement,
-	// load included; 0 means DefaultTimeout.
+	// Timeout bounds a transfer twice: once from accept until its turn
+	// comes (authentication, authorization, waiting for the transfer in
+	// progress), then from its turn until the acknowledgement, load
+	// included, as MIT's alarm bounds a connection from the moment MIT
+	// kpropd accepts it. 0 means DefaultTimeout.
 	Timeout time.Duration
 
 	// HandshakeTimeout bounds authentication; 0 means
@@ -86,7 +94,7 @@ type Server struct {
 	active    map[net.Conn]context.CancelFunc
 	wg        sync.WaitGroup
 	closed    bool
-	busy      sync.Mutex // held by the transfer in progress
+	turn      chan struct{} // holds a token while a transfer receives and loads
 }
 
 // ConnState is the state of a connection, reported to Server.ConnState.
@@ -196,8 +204,6 @@ func (s *Server) serve(ctx context.Context, conn net.Conn) error {
 	if s.ConnContext != nil {
 		ctx = s.ConnContext(ctx, conn)
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout())
-	defer cancel()
 	s.setState(conn, StateNew)
 	err := s.receive(ctx, conn)
 	conn.Close()

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -323,10 +324,64 @@ func TestSilentClientTimesOut(t *testing.T) {
 	}
 }
 
-func TestConcurrentTransfersAreSerialisedByLock(t *testing.T) {
+// A second sender that authenticates while a transfer is in progress
+// waits for its turn and is then served, as MIT kpropd serves one
+// connection after the other; the replica ends with the later dump.
+func TestConcurrentTransfersTakeTurns(t *testing.T) {
+	loading := make(chan struct{}, 2)
+	release := make(chan struct{})
+	var loaded [][]byte
+	waiting := make(chan struct{}, 1)
+	f := newFixture(t, 18, func(s *kpropd.Server) {
+		s.Logger = slog.New(recordHook{"waiting for turn", waiting})
+		s.Loader = kpropd.LoaderFunc(func(ctx context.Context, path string) error {
+			b, err := os.ReadFile(path)
+			loaded = append(loaded, b) // one load at a time: no lock needed
+			loading <- struct{}{}
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return err
+		})
+	})
+	first, second := randomDump(t, 1000), randomDump(t, 2000)
+	results := make(chan error, 2)
+	go func() { _, err := f.push(t, 18, first, nil); results <- err }()
+	<-loading // the first transfer holds the turn while it loads
+	go func() { _, err := f.push(t, 18, second, nil); results <- err }()
+	select {
+	case <-waiting:
+	case err := <-results:
+		t.Fatalf("the second transfer did not wait for its turn: %v", err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("the second transfer did not wait for its turn")
+	}
+	release <- struct{}{}
+	if err := <-results; err != nil {
+		t.Fatalf("first transfer: %v", err)
+	}
+	<-loading
+	release <- struct{}{}
+	if err := <-results; err != nil {
+		t.Fatalf("second transfer: %v", err)
+	}
+	if len(loaded) != 2 || !bytes.Equal(loaded[0], first) || !bytes.Equal(loaded[1], second) {
+		t.Fatalf("loads: %d, in order: %v", len(loaded), len(loaded) == 2 && bytes.Equal(loaded[1], second))
+	}
+	if got, _ := os.ReadFile(f.srv.File); !bytes.Equal(got, second) {
+		t.Error("the installed dump is not the later one")
+	}
+}
+
+// A transfer that waits for its turn longer than its Timeout is refused
+// with a busy KRB-ERROR. (The transfer holding the turn has a Loader that
+// ignores its context, so it outlives its own Timeout.)
+func TestWaitingTransferIsRefusedBusy(t *testing.T) {
 	loading := make(chan struct{})
 	release := make(chan struct{})
 	f := newFixture(t, 18, func(s *kpropd.Server) {
+		s.Timeout = 2 * time.Second
 		s.Loader = kpropd.LoaderFunc(func(ctx context.Context, path string) error {
 			close(loading)
 			<-release
@@ -336,17 +391,40 @@ func TestConcurrentTransfersAreSerialisedByLock(t *testing.T) {
 	dump := randomDump(t, 1000)
 	first := make(chan error, 1)
 	go func() { _, err := f.push(t, 18, dump, nil); first <- err }()
-	<-loading // the first transfer holds the lock while it loads
+	<-loading
 	_, err := f.push(t, 18, dump, nil)
 	close(release)
 	var re *krbauth.RemoteError
-	if !errors.As(err, &re) || re.Text != kpropd.ErrBusy.Error() {
+	if !errors.As(err, &re) || re.Code != krb5.ErrGeneric || !strings.HasPrefix(re.Text, "Busy: another propagation is in progress") {
 		t.Errorf("second transfer: %v, want a busy refusal", err)
 	}
-	if err := <-first; err != nil {
-		t.Fatalf("first transfer: %v", err)
+	if strings.Contains(re.Text, f.dir) {
+		t.Errorf("the e-text names a local path: %q", re.Text)
+	}
+	if err := <-first; err == nil {
+		t.Fatal("the first transfer outlived its Timeout and still succeeded")
 	}
 }
+
+// recordHook is a slog.Handler that signals when a record with a given
+// message is logged.
+type recordHook struct {
+	msg string
+	hit chan struct{}
+}
+
+func (h recordHook) Enabled(context.Context, slog.Level) bool { return true }
+func (h recordHook) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		select {
+		case h.hit <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+func (h recordHook) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h recordHook) WithGroup(string) slog.Handler      { return h }
 
 // onceListener hands out one connection, then fails, as kpropd -t's does.
 type onceListener struct {

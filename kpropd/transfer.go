@@ -18,41 +18,106 @@ import (
 // handshake, authorization, the size, the chunks into File.temp, the
 // rename, the load and the acknowledgement. Any failure after the
 // handshake is reported to the client as a KRB-ERROR.
-func (s *Server) receive(ctx context.Context, conn net.Conn) error {
+//
+// The handshake, authorization and the wait for the transfer's turn run
+// under one Timeout; the transfer proper gets a Timeout of its own once its
+// turn has come, as MIT kpropd's alarm starts only when it accepts a
+// connection, after the one before it has finished.
+func (s *Server) receive(ctx context.Context, conn net.Conn) (err error) {
 	log := s.logger()
 	peer := conn.RemoteAddr()
 	log.InfoContext(ctx, "connection", "peer", peer)
 
-	stop := netctx.Bind(ctx, conn)
-	defer stop()
-
+	actx, acancel := context.WithTimeout(ctx, s.timeout())
+	defer acancel()
+	stop := netctx.Bind(actx, conn)
 	auth := s.authConfig()
 	c := krbauth.Server(conn, auth)
 	log.DebugContext(ctx, "authenticating", "peer", peer, "server", auth.Principal.String(), "appl_version", auth.ApplVersion)
-	hsCtx, hsCancel := context.WithTimeout(ctx, s.handshakeTimeout())
-	err := c.HandshakeContext(hsCtx)
+	hsCtx, hsCancel := context.WithTimeout(actx, s.handshakeTimeout())
+	err = c.HandshakeContext(hsCtx)
 	hsCancel()
-	if errors.Is(err, krbauth.ErrGetKeytab) {
-		return &TransferError{Step: StepReadKeytab, Err: err}
-	}
 	if err != nil {
+		stop()
+		if errors.Is(err, krbauth.ErrGetKeytab) {
+			return &TransferError{Step: StepReadKeytab, Err: err}
+		}
 		return &TransferError{Step: StepAuthenticate, Err: err}
 	}
 	st := c.State()
 	log.DebugContext(ctx, "authenticated", "peer", peer, "client", st.Client.String(), "ticket_enctype", st.TicketEnctype)
 	s.setState(conn, StateAuthenticated)
 
-	t := &transfer{s: s, ctx: ctx, c: c, peer: &Peer{
+	t := &transfer{s: s, ctx: actx, c: c, peer: &Peer{
 		Client:         st.Client,
 		TicketEnctype:  st.TicketEnctype,
 		SessionEnctype: st.SessionEnctype,
 		RemoteAddr:     peer,
 	}}
+	err = t.authorize()
+	if !stop() && err == nil {
+		err = &TransferError{Step: StepAuthorize, Err: actx.Err()}
+	}
+	if err != nil {
+		t.fail(err)
+		return err
+	}
+
+	// One transfer at a time. The connection is left unbound while it
+	// waits, so that the end of the wait does not break it and the client
+	// can be told why it is refused.
+	release, err := s.waitTurn(actx, t.peer)
+	if err != nil {
+		if ctx.Err() == nil {
+			// Our wait is over, not the connection: refuse it, within
+			// the time a failure gets to tell its client.
+			ectx, ecancel := context.WithTimeout(ctx, drainTime)
+			defer ecancel()
+			defer netctx.Bind(ectx, conn)()
+			t.ctx = ectx
+			err = &TransferError{Step: StepLock, File: s.File, Err: err}
+			t.fail(err)
+		}
+		return err
+	}
+	defer release()
+
+	tctx, tcancel := context.WithTimeout(ctx, s.timeout())
+	defer tcancel()
+	defer netctx.Bind(tctx, conn)()
+	t.ctx = tctx
+	s.setState(conn, StateReceiving)
 	err = t.run()
 	if err != nil {
 		t.fail(err)
 	}
 	return err
+}
+
+// waitTurn waits until no other transfer is receiving or loading, or ctx
+// ends (then it returns an error matching ErrBusy), and returns the function that
+// hands the turn on.
+func (s *Server) waitTurn(ctx context.Context, p *Peer) (release func(), err error) {
+	s.mu.Lock()
+	if s.turn == nil {
+		s.turn = make(chan struct{}, 1)
+	}
+	turn := s.turn
+	s.mu.Unlock()
+	release = func() { <-turn }
+	select {
+	case turn <- struct{}{}:
+		return release, nil
+	default:
+	}
+	s.logger().DebugContext(ctx, "waiting for turn", "peer", p.RemoteAddr, "client", p.Client.String())
+	start := time.Now()
+	select {
+	case turn <- struct{}{}:
+		return release, nil
+	case <-ctx.Done():
+		return nil, &busyError{waited: time.Since(start).Round(time.Second)}
+	}
 }
 
 // transfer is the state of one authenticated transfer.
@@ -63,7 +128,8 @@ type transfer struct {
 	peer *Peer
 }
 
-func (t *transfer) run() error {
+// authorize asks the Server's Authorizer about the client.
+func (t *transfer) authorize() error {
 	s := t.s
 	if s.Authorizer == nil {
 		return &TransferError{Step: StepAuthorize, Err: &noAuthorizerError{t.peer.Client.String()}}
@@ -71,8 +137,12 @@ func (t *transfer) run() error {
 	if err := s.Authorizer.Authorize(t.ctx, t.peer); err != nil {
 		return &TransferError{Step: StepAuthorize, Err: err}
 	}
-	s.setState(t.c.NetConn(), StateReceiving)
+	return nil
+}
 
+// run receives, installs and loads the dump and acknowledges it; the
+// caller holds the turn.
+func (t *transfer) run() error {
 	size, err := t.install()
 	if err != nil {
 		return err
@@ -100,22 +170,17 @@ func (e *noAuthorizerError) Error() string {
 func (e *noAuthorizerError) Unwrap() error { return ErrNotAuthorized }
 
 // install receives the dump into File.temp, verifies it, renames it over
-// File and loads it, holding the server's transfer lock and the file lock
-// throughout. It returns the size received.
+// File and loads it, holding the file lock throughout (the caller holds
+// the Server's turn: the lock excludes other processes while we receive,
+// but the rename moves it to the installed file, so without the turn a
+// second transfer could start while the first one is still loading). It
+// returns the size received.
 func (t *transfer) install() (uint64, error) {
 	s := t.s
 	fail := func(step Step, err error) (uint64, error) {
 		return 0, &TransferError{Step: step, File: s.File, Err: err}
 	}
 	temp := s.File + ".temp"
-	// One transfer at a time: the exclusive lock below excludes other
-	// processes while we receive, but the rename moves that lock to the
-	// installed file, so a second transfer could otherwise start while
-	// the first one is still loading.
-	if !s.busy.TryLock() {
-		return fail(StepLock, ErrBusy)
-	}
-	defer s.busy.Unlock()
 	// Mode 0600 whatever the umask (MIT sets umask 077 around this open;
 	// a process-wide umask would race with other goroutines).
 	lockf, err := os.OpenFile(temp, os.O_RDWR|os.O_CREATE, 0o600)

@@ -84,6 +84,8 @@ func mitText(ctx context.Context, r slog.Record) string {
 		if err, ok := attr("err").Any().(error); ok {
 			return err.Error()
 		}
+	case "waiting for turn":
+		return "waiting for the propagation in progress to finish"
 	case "connection done":
 		return "Database load process for full propagation completed."
 	}
