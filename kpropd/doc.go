@@ -26,7 +26,7 @@
 // client's net.Addr) and the connection's context:
 //
 //	level  message                 attributes
-//	Debug  waiting for connection
+//	Debug  waiting for connection  (none; see below)
 //	Info   connection
 //	Debug  authenticating          server (principal), appl_version
 //	Debug  authenticated           client (principal), ticket_enctype
@@ -36,7 +36,12 @@
 //	Debug  loading                 file
 //	Warn   transfer failed         step, err (a client refused by the Authorizer)
 //	Error  transfer failed         step, err (any other failure)
-//	Debug  connection done         ok
+//	Debug  connection done         ok, loaded (whether the Loader ran)
+//
+// "waiting for connection" is logged when Serve starts and whenever the
+// last connection in progress is done while the Server is still
+// listening: where MIT kpropd, which serves one connection at a time,
+// prints it before each accept.
 //
 // Flags, kdc.conf, syslog and signals belong to the kpropd command, not
 // to this package.

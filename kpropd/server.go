@@ -94,6 +94,7 @@ type Server struct {
 	active    map[net.Conn]context.CancelFunc
 	wg        sync.WaitGroup
 	closed    bool
+	waiting   bool          // "waiting for connection" logged since the last connection
 	turn      chan struct{} // holds a token while a transfer receives and loads
 }
 
@@ -151,7 +152,9 @@ func (s *Server) Serve(l net.Listener) error {
 	defer s.track(l, false)
 	var delay time.Duration
 	for {
-		s.logger().Debug("waiting for connection")
+		if s.idle() {
+			s.logger().Debug("waiting for connection")
+		}
 		conn, err := l.Accept()
 		if err != nil {
 			if s.isClosed() {
@@ -205,7 +208,7 @@ func (s *Server) serve(ctx context.Context, conn net.Conn) error {
 		ctx = s.ConnContext(ctx, conn)
 	}
 	s.setState(conn, StateNew)
-	err := s.receive(ctx, conn)
+	loaded, err := s.receive(ctx, conn)
 	conn.Close()
 	log := s.logger()
 	peer := conn.RemoteAddr()
@@ -220,7 +223,7 @@ func (s *Server) serve(ctx context.Context, conn net.Conn) error {
 	case err != nil:
 		log.ErrorContext(ctx, "transfer failed", "peer", peer, "step", step, "err", err)
 	}
-	log.DebugContext(ctx, "connection done", "peer", peer, "ok", err == nil)
+	log.DebugContext(ctx, "connection done", "peer", peer, "ok", err == nil, "loaded", loaded)
 	s.setState(conn, StateClosed)
 	return err
 }
@@ -327,14 +330,39 @@ func (s *Server) register(conn net.Conn, cancel context.CancelFunc) bool {
 		s.active = make(map[net.Conn]context.CancelFunc)
 	}
 	s.active[conn] = cancel
+	s.waiting = false
 	return true
 }
 
+// unregister forgets a finished connection. When it was the last one and
+// the Server is still listening, the Server is back to waiting for a
+// connection, which it logs as MIT kpropd does before each accept.
 func (s *Server) unregister(conn net.Conn) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	delete(s.active, conn)
+	waiting := s.idleLocked()
+	s.mu.Unlock()
+	if waiting {
+		s.logger().Debug("waiting for connection")
+	}
 	s.wg.Done()
+}
+
+// idle reports whether the Server has just become idle (listening, no
+// connection in progress, not yet logged as waiting) and marks it as
+// waiting.
+func (s *Server) idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.idleLocked()
+}
+
+func (s *Server) idleLocked() bool {
+	if s.waiting || s.closed || len(s.active) > 0 || len(s.listeners) == 0 {
+		return false
+	}
+	s.waiting = true
+	return true
 }
 
 func (s *Server) closeListeners() {

@@ -17,13 +17,14 @@ import (
 // receive runs one transfer on conn, as MIT kpropd's doit does: the
 // handshake, authorization, the size, the chunks into File.temp, the
 // rename, the load and the acknowledgement. Any failure after the
-// handshake is reported to the client as a KRB-ERROR.
+// handshake is reported to the client as a KRB-ERROR. loaded reports
+// whether the Loader ran (successfully or not).
 //
 // The handshake, authorization and the wait for the transfer's turn run
 // under one Timeout; the transfer proper gets a Timeout of its own once its
 // turn has come, as MIT kpropd's alarm starts only when it accepts a
 // connection, after the one before it has finished.
-func (s *Server) receive(ctx context.Context, conn net.Conn) (err error) {
+func (s *Server) receive(ctx context.Context, conn net.Conn) (loaded bool, err error) {
 	log := s.logger()
 	peer := conn.RemoteAddr()
 	log.InfoContext(ctx, "connection", "peer", peer)
@@ -40,9 +41,9 @@ func (s *Server) receive(ctx context.Context, conn net.Conn) (err error) {
 	if err != nil {
 		stop()
 		if errors.Is(err, krbauth.ErrGetKeytab) {
-			return &TransferError{Step: StepReadKeytab, Err: err}
+			return false, &TransferError{Step: StepReadKeytab, Err: err}
 		}
-		return &TransferError{Step: StepAuthenticate, Err: err}
+		return false, &TransferError{Step: StepAuthenticate, Err: err}
 	}
 	st := c.State()
 	log.DebugContext(ctx, "authenticated", "peer", peer, "client", st.Client.String(), "ticket_enctype", st.TicketEnctype)
@@ -60,7 +61,7 @@ func (s *Server) receive(ctx context.Context, conn net.Conn) (err error) {
 	}
 	if err != nil {
 		t.fail(err)
-		return err
+		return false, err
 	}
 
 	// One transfer at a time. The connection is left unbound while it
@@ -78,7 +79,7 @@ func (s *Server) receive(ctx context.Context, conn net.Conn) (err error) {
 			err = &TransferError{Step: StepLock, File: s.File, Err: err}
 			t.fail(err)
 		}
-		return err
+		return false, err
 	}
 	defer release()
 
@@ -91,7 +92,7 @@ func (s *Server) receive(ctx context.Context, conn net.Conn) (err error) {
 	if err != nil {
 		t.fail(err)
 	}
-	return err
+	return t.loaded, err
 }
 
 // waitTurn waits until no other transfer is receiving or loading, or ctx
@@ -122,10 +123,11 @@ func (s *Server) waitTurn(ctx context.Context, p *Peer) (release func(), err err
 
 // transfer is the state of one authenticated transfer.
 type transfer struct {
-	s    *Server
-	ctx  context.Context
-	c    *krbauth.Conn
-	peer *Peer
+	s      *Server
+	ctx    context.Context
+	c      *krbauth.Conn
+	peer   *Peer
+	loaded bool // the Loader ran
 }
 
 // authorize asks the Server's Authorizer about the client.
@@ -213,7 +215,9 @@ func (t *transfer) install() (uint64, error) {
 	if s.Loader != nil {
 		s.logger().DebugContext(t.ctx, "loading", "peer", t.peer.RemoteAddr, "file", s.File)
 		s.setState(t.c.NetConn(), StateLoading)
-		if err := s.Loader.Load(t.ctx, s.File); err != nil {
+		err := s.Loader.Load(t.ctx, s.File)
+		t.loaded = true
+		if err != nil {
 			return fail(StepLoad, err)
 		}
 	}

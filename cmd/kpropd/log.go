@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"log/syslog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"syscall"
@@ -44,6 +45,9 @@ func (h mitHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.n
 
 func (h mitHandler) Handle(ctx context.Context, r slog.Record) error {
 	msg := mitText(ctx, r)
+	if msg == "" {
+		return nil
+	}
 	out := slog.NewRecord(r.Time, r.Level, msg, r.PC)
 	return h.next.Handle(ctx, out)
 }
@@ -51,7 +55,8 @@ func (h mitHandler) Handle(ctx context.Context, r slog.Record) error {
 func (h mitHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h mitHandler) WithGroup(string) slog.Handler      { return h }
 
-// mitText is MIT kpropd's sentence for a record.
+// mitText is MIT kpropd's sentence for a record, or "" for a record MIT
+// has no line for.
 func mitText(ctx context.Context, r slog.Record) string {
 	attr := func(key string) slog.Value {
 		var v slog.Value
@@ -87,7 +92,12 @@ func mitText(ctx context.Context, r slog.Record) string {
 	case "waiting for turn":
 		return "waiting for the propagation in progress to finish"
 	case "connection done":
-		return "Database load process for full propagation completed."
+		// MIT's parent prints it when the child serving a connection
+		// has exited; we print it only when a load has run.
+		if attr("loaded").Kind() == slog.KindBool && attr("loaded").Bool() {
+			return "Database load process for full propagation completed."
+		}
+		return ""
 	}
 	return r.Message
 }
@@ -117,26 +127,59 @@ func connFD(ctx context.Context) int {
 	return fd
 }
 
-// peerName names the client as MIT kpropd's log does (getnameinfo): its
-// host name when the address maps back to one, else the address.
+// peerName names the client as MIT kpropd's log does, with getnameinfo
+// on the peer's socket address: its host name when the address maps back
+// to one, else the address. The address is the one the socket sees: a
+// kpropd listening on the IPv6 wildcard, as MIT's and ours do, sees an
+// IPv4 client as "::ffff:a.b.c.d", which is not in /etc/hosts; as with
+// glibc, only DNS maps such an address back to a name.
 func peerName(ctx context.Context, a net.Addr) string {
-	ta, ok := a.(*net.TCPAddr)
-	if !ok {
-		if a == nil {
-			return ""
+	host := socketPeer(ctx)
+	if host == "" {
+		ta, ok := a.(*net.TCPAddr)
+		if !ok {
+			if a == nil {
+				return ""
+			}
+			return a.String()
 		}
-		return a.String()
-	}
-	ip := ta.IP
-	if v4 := ip.To4(); v4 != nil {
-		ip = v4
+		ip := ta.IP
+		if v4 := ip.To4(); v4 != nil {
+			ip = v4
+		}
+		host = ip.String()
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if names, err := net.DefaultResolver.LookupAddr(ctx, ip.String()); err == nil && len(names) > 0 {
+	if names, err := net.DefaultResolver.LookupAddr(ctx, host); err == nil && len(names) > 0 {
 		return strings.TrimSuffix(names[0], ".")
 	}
-	return ip.String()
+	return host
+}
+
+// socketPeer is the numeric peer address of the connection in ctx as the
+// kernel gives it (getpeername), or "" when it has none.
+func socketPeer(ctx context.Context) string {
+	sc, ok := ctx.Value(connKey{}).(syscall.Conn)
+	if !ok {
+		return ""
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return ""
+	}
+	var sa syscall.Sockaddr
+	_ = raw.Control(func(fd uintptr) { sa, err = syscall.Getpeername(int(fd)) })
+	if err != nil {
+		return ""
+	}
+	switch sa := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return netip.AddrFrom4(sa.Addr).String()
+	case *syscall.SockaddrInet6:
+		return netip.AddrFrom16(sa.Addr).String()
+	}
+	return ""
 }
 
 // lineHandler writes each record's message as one line, as MIT's
