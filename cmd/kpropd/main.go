@@ -10,6 +10,10 @@
 // on every address. Each authenticated and authorized transfer is written
 // to FILE.temp, renamed to FILE (default /var/lib/krb5kdc/from_master) and
 // loaded with "kdb5_util load" before the primary is told it succeeded.
+// Authenticators are recorded in MIT's replay cache (KRB5RCACHENAME,
+// KRB5RCACHETYPE, default_rcache_name, else krb5_EUID.rcache2 in
+// KRB5RCACHEDIR or /var/tmp), which MIT's kpropd on the same host shares
+// and which survives restarts.
 package main
 
 import (
@@ -149,6 +153,14 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if ktName == "" {
 		ktName = krbconf.KeytabName(cfg)
 	}
+	rcName, err := krbconf.ReplayCacheName(cfg)
+	if err != nil {
+		return fail(err, "while getting the replay cache name")
+	}
+	rcache, err := krbauth.ResolveReplayCache(rcName)
+	if err != nil {
+		return fail(err, "while resolving replay cache %s", rcName)
+	}
 	loader := &kpropd.KDB5Util{Path: o.kdb5util, Realm: realm, Database: o.database}
 	if o.debug > 0 {
 		loader.Output = stderr
@@ -161,7 +173,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			AcceptAnyHostPrincipal: cfg.IgnoreAcceptorHostname(),
 			PermittedEnctypes:      permitted,
 			ClockSkew:              cfg.ClockSkew(),
-			ReplayCache:            krbauth.NewReplayCache(),
+			ReplayCache:            rcache,
 			ApplVersion:            wire.ApplVersion,
 		},
 		Authorizer:  kpropd.ACLFile(o.acl),
