@@ -11,7 +11,7 @@ RACE_PKGS = $(foreach d,$(RACE_DIRS),$(if $(wildcard $(d)),./$(d)/...))
 CI ?= 1
 export CI
 
-.PHONY: all build test vet race interop demo man
+.PHONY: all build test vet race fuzz interop demo man
 
 all: build
 
@@ -33,15 +33,23 @@ vet:
 race:
 	$(GO) test -race -count=1 $(RACE_PKGS)
 
+# Every fuzz target, FUZZTIME each, serially, from its committed corpus
+# (see scripts/fuzz.sh); make test runs it.
+FUZZTIME ?= 2s
+fuzz:
+	GO="$(GO)" FUZZTIME="$(FUZZTIME)" ./scripts/fuzz.sh
+
 # Only the tests against real MIT krb5 programs, verbosely.
 interop:
 	$(GO) test -count=1 -v ./interop
 
 # The whole suite: static checks, every test (interop tests drive real MIT
-# krb5 binaries), and the race detector on the concurrent packages.
+# krb5 binaries), the race detector on the concurrent packages, and a few
+# seconds of every fuzz target.
 test: vet
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) race
+	$(MAKE) fuzz
 
 # The README's first command: a throwaway realm with a primary and a
 # secondary KDC, a propagation with our kprop and kpropd, then a kinit
