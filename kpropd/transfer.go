@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/gokprop/gokprop/internal/filelock"
@@ -183,9 +185,7 @@ func (t *transfer) install() (uint64, error) {
 		return 0, &TransferError{Step: step, File: s.File, Err: err}
 	}
 	temp := s.File + ".temp"
-	// Mode 0600 whatever the umask (MIT sets umask 077 around this open;
-	// a process-wide umask would race with other goroutines).
-	lockf, err := os.OpenFile(temp, os.O_RDWR|os.O_CREATE, 0o600)
+	lockf, err := openTemp(temp)
 	if err != nil {
 		return fail(StepOpen, err)
 	}
@@ -304,3 +304,46 @@ const (
 	drainTime  = 10 * time.Second
 	drainLimit = 1 << 30
 )
+
+// openTemp opens File.temp for a transfer. It is created exclusively
+// (O_EXCL), mode 0600 whatever the umask (MIT sets umask 077 around its
+// open; a process-wide umask would race with other goroutines). One that
+// already exists, left by a transfer that was interrupted or in use by
+// another kpropd (whose lock then refuses us), is used only if it is a
+// regular file of ours with no other link, opened without following a
+// symbolic link, and is made mode 0600: a name planted in the replica's
+// directory never makes us write elsewhere.
+func openTemp(path string) (*os.File, error) {
+	for range 2 {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+		if err == nil || !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+		f, err = os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed in between: create it
+		}
+		if err != nil {
+			return nil, err
+		}
+		st, err := f.Stat()
+		if err == nil {
+			sys, ok := st.Sys().(*syscall.Stat_t)
+			if !st.Mode().IsRegular() || !ok || sys.Nlink != 1 || int(sys.Uid) != os.Geteuid() {
+				err = &os.PathError{Op: "open", Path: path, Err: errUnsafeTemp}
+			} else {
+				err = f.Chmod(0o600)
+			}
+		}
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return f, nil
+	}
+	return nil, &os.PathError{Op: "open", Path: path, Err: fs.ErrExist}
+}
+
+// errUnsafeTemp refuses an existing File.temp that is not a plain file of
+// ours.
+var errUnsafeTemp = errors.New("not a regular file of this user with a single link")
