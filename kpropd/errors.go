@@ -1,8 +1,10 @@
 package kpropd
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
 	"syscall"
 	"time"
 	"unicode"
@@ -191,6 +193,12 @@ func peerReason(err error, step Step) string {
 	case errors.As(err, &errno):
 		// MIT's error_message() of an errno is strerror's text.
 		return capitalize(errno.Error())
+	case errors.Is(err, krbauth.ErrConnAborted):
+		return krbauth.ErrConnAborted.Error()
+	case errors.Is(err, krbauth.ErrMessageTooLarge):
+		return capitalize(krbauth.ErrMessageTooLarge.Error())
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return capitalize(syscall.ETIMEDOUT.Error())
 	case errors.As(err, &le), step == StepLoad:
 		return "Load failed"
 	case step == StepVerify:
