@@ -11,7 +11,7 @@ RACE_PKGS = $(foreach d,$(RACE_DIRS),$(if $(wildcard $(d)),./$(d)/...))
 CI ?= 1
 export CI
 
-.PHONY: all build test vet race fuzz interop demo man
+.PHONY: all build test vet race fuzz interop reliability demo man
 
 all: build
 
@@ -38,6 +38,14 @@ race:
 FUZZTIME ?= 2s
 fuzz:
 	GO="$(GO)" FUZZTIME="$(FUZZTIME)" ./scripts/fuzz.sh
+
+# The reliability group alone (make test runs it too): one test per fault
+# family against our kpropd and MIT's, and the table of what each did.
+reliability:
+	@log=$$(mktemp); $(GO) test -count=1 -v -run '^TestReliability$$' ./interop >$$log 2>&1; status=$$?; \
+	grep -o 'RELIABILITY .*' $$log | sort; \
+	if [ $$status -ne 0 ]; then grep -E -- '--- FAIL|_test.go' $$log | grep -v RELIABILITY; fi; \
+	rm -f $$log; exit $$status
 
 # Only the tests against real MIT krb5 programs, verbosely.
 interop:

@@ -73,13 +73,14 @@ func TestKpropdConcurrentSenders(t *testing.T) {
 	w.primary.AddPrincipal(t, "second", "second password")
 	second := filepath.Join(w.primary.Dir, "second.dump")
 	w.primary.Dump(t, second)
-	d := w.replica.StartKpropdBinary(t, goProgram(t, "github.com/gokprop/gokprop/cmd/kpropd"), "-d", "-p", slowLoader(t, w.replica, "1"))
+	d := w.replica.StartKpropdBinary(t, goProgram(t, "github.com/gokprop/gokprop/cmd/kpropd"), "-d", "-p", slowLoader(t, w.replica, "3"))
 	runs := concurrentKprops(t, w, d.Port, first, second)
 	for _, r := range runs {
 		if r.status != 0 || !strings.Contains(r.stdout, mitrealm.KpropSucceeded) {
 			t.Fatalf("kprop of %s: %+v\nkpropd:\n%s", filepath.Base(r.dump), r.outcome, d.Output())
 		}
 	}
+	// The replica's log shows that they overlapped.
 	d.WaitFor(t, "waiting for the propagation in progress to finish", time.Second)
 	last := runs[len(runs)-1].dump
 	if got := w.replica.DumpString(t); !bytes.Equal([]byte(got), readFile(t, last)) {

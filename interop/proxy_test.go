@@ -17,10 +17,26 @@ import (
 // the application version, the AP-REQ, the size KRB-SAFE, then one
 // KRB-PRIV per chunk of the dump (frames 4 and on).
 
+// The frames of a kprop, by index.
+const (
+	frameAPReq = 2
+	frameSize  = 3
+	frameChunk = 4 // the first chunk
+)
+
+// proxyAction is what the proxy does after a frame.
+type proxyAction int
+
+const (
+	relayNext proxyAction = iota // go on relaying
+	relayCut                     // close both connections
+	relayHold                    // stop relaying the client, keep both open until the server closes
+)
+
 // frameEdit decides what the proxy forwards in place of client frame i
-// (0-based): the frames to send (nil drops it), and
-// whether to cut the connection after them.
-type frameEdit func(i int, frame []byte) (out [][]byte, cut bool)
+// (0-based, see frameAPReq...): the frames to send (nil drops it), and
+// what to do next.
+type frameEdit func(i int, frame []byte) (out [][]byte, next proxyAction)
 
 // proxy is a TCP relay between a kprop and a kpropd that records what the
 // client sent and may edit it frame by frame. The replica answers are
@@ -83,9 +99,14 @@ func (p *proxy) relay(c net.Conn) {
 		return
 	}
 	defer s.Close()
+	serverDone := make(chan struct{})
 	go func() {
+		// Pass the server's half-close on, as a direct connection
+		// would: the client may still be sending when the server has
+		// said its last word.
 		io.Copy(c, s)
-		c.Close()
+		c.(*net.TCPConn).CloseWrite()
+		close(serverDone)
 	}()
 	var rec []byte
 	defer func() {
@@ -108,16 +129,23 @@ func (p *proxy) relay(c net.Conn) {
 			return
 		}
 		rec = append(rec, frame...)
-		out, cut := [][]byte{frame}, false
+		out, next := [][]byte{frame}, relayNext
 		if p.edit != nil {
-			out, cut = p.edit(i, frame)
+			out, next = p.edit(i, frame)
 		}
 		for _, f := range out {
 			if _, err := s.Write(f); err != nil {
 				return
 			}
 		}
-		if cut {
+		switch next {
+		case relayCut:
+			return
+		case relayHold:
+			select {
+			case <-serverDone:
+			case <-time.After(60 * time.Second):
+			}
 			return
 		}
 	}
@@ -175,4 +203,3 @@ func replaySession(t *testing.T, port int, session []byte) replayResult {
 func (r replayResult) isReplayRefusal() bool {
 	return r.krbError != nil && r.krbError.ErrorCode == 34 && bytes.HasPrefix([]byte(r.krbError.EText), []byte("Request is a replay"))
 }
-
