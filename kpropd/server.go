@@ -75,6 +75,11 @@ type Server struct {
 	// connection's goroutine (as http.Server's ConnState is).
 	ConnState func(net.Conn, ConnState)
 
+	// Events, if set, is called with each connection's Events (the
+	// size announced, each chunk received, the outcome), in the
+	// connection's goroutine, as ConnState is.
+	Events func(Event)
+
 	// ConnContext, if set, derives the context of a new connection from
 	// the one Serve or ServeConn was given; the transfer, the Authorizer,
 	// the Verifier, the Loader and the log records get it.
@@ -193,6 +198,7 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
 		log.ErrorContext(ctx, "transfer failed", "peer", peer, "step", step, "err", err)
 	}
 	log.DebugContext(ctx, "connection done", "peer", peer, "ok", err == nil)
+	s.event(Event{Kind: EventDone, Conn: conn, Err: err})
 	s.setState(conn, StateClosed)
 	return err
 }
