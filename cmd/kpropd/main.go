@@ -51,6 +51,8 @@ type options struct {
 	realm, keytab, file, database, kdb5util, port, acl, pidFile string
 	debug, nodaemon                                             int
 	runOnce                                                     bool
+	metricsListen, logFormat                                    string
+	help                                                        bool
 }
 
 func usage(prog string, stderr io.Writer) int {
@@ -61,10 +63,20 @@ func usage(prog string, stderr io.Writer) int {
 	return 1
 }
 
+// help prints the whole usage, MIT's options and ours, for --help.
+func help(prog string, stdout io.Writer) int {
+	fmt.Fprintf(stdout, "Usage: %s [-r realm] [-s keytab] [-d] [-D] [-S]\n"+
+		"\t[-f replica_file] [-F kerberos_db_file ]\n"+
+		"\t[-p kdb5_util_pathname] [-x db_args]* [-P port]\n"+
+		"\t[-a acl_file] [-A admin_server] [--pid-file=pid_file]\n"+
+		"\t[--metrics-listen=addr] [--log-format=text|json]\n", prog)
+	return 0
+}
+
 func parseArgs(args []string, stderr io.Writer) (*options, int) {
 	prog := args[0]
 	o := &options{file: defaultFile, kdb5util: kpropd.DefaultKDB5Util, acl: defaultACL}
-	opts, operands, err := getopt.Parse(args[1:], "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file="})
+	opts, operands, err := getopt.Parse(args[1:], "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file=", "metrics-listen=", "log-format=", "help"})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return nil, usage(prog, stderr)
@@ -96,6 +108,16 @@ func parseArgs(args []string, stderr io.Writer) (*options, int) {
 			o.runOnce = true
 		case "pid-file":
 			o.pidFile = op.Arg
+		case "metrics-listen":
+			o.metricsListen = op.Arg
+		case "log-format":
+			if op.Arg != "text" && op.Arg != "json" {
+				fmt.Fprintf(stderr, "%s: --log-format is text or json, not '%s'\n", prog, op.Arg)
+				return nil, usage(prog, stderr)
+			}
+			o.logFormat = op.Arg
+		case "help":
+			o.help = true
 		case "A", "S", "x":
 			// -A names the admin server for incremental propagation,
 			// which is not supported; -S is obsolete (standalone mode is
@@ -110,6 +132,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	o, code := parseArgs(args, stderr)
 	if o == nil {
 		return code
+	}
+	if o.help {
+		return help(prog, stdout)
 	}
 	fail := func(err error, context string, a ...any) int {
 		comerr.Print(stderr, prog, err, context, a...)
@@ -140,7 +165,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return fail(err, "while initializing")
 	}
 
-	log := newLogger(o.debug > 0, o.nodaemon > 0, stderr)
+	log := newLogger(o.debug > 0, o.nodaemon > 0, o.logFormat, stderr)
 	if iprop, _ := cfg.RealmBool(realm, "iprop_enable", false); iprop {
 		log.Warn("iprop_enable is set for " + realm + ", but incremental propagation is not supported yet: serving full propagation only")
 	}
@@ -150,9 +175,14 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		ktName = krbconf.KeytabName(cfg)
 	}
 	loader := &kpropd.KDB5Util{Path: o.kdb5util, Realm: realm, Database: o.database}
-	if o.debug > 0 {
+	switch {
+	case o.debug > 0 && o.logFormat == "":
 		loader.Output = stderr
 		loader.Started = func(pid int) { fmt.Fprintf(stderr, "Load PID is %d\n", pid) }
+	case o.debug > 0:
+		// Records only on standard error; kdb5_util's last line is in
+		// the error of a failed load.
+		loader.Started = func(pid int) { log.Debug("Load PID is " + strconv.Itoa(pid)) }
 	}
 	srv := &kpropd.Server{
 		Auth: &krbauth.ServerConfig{
@@ -178,6 +208,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(err, "while checking if stdin is a socket")
 		}
+		if o.metricsListen != "" {
+			log.Warn("--metrics-listen is ignored when started from inetd")
+		}
 		if err := srv.ServeConn(ctx, conn); err != nil {
 			return 1
 		}
@@ -200,6 +233,14 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	if o.runOnce {
 		l = &onceListener{Listener: l}
+	}
+	if o.metricsListen != "" {
+		stopMetrics, err := serveMetrics(o.metricsListen, srv, log)
+		if err != nil {
+			l.Close()
+			return reportReady(fail(err, "while binding metrics listener"), comerr.Line(prog, err, "while binding metrics listener"))
+		}
+		defer stopMetrics()
 	}
 	if o.pidFile != "" {
 		if err := os.WriteFile(o.pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
