@@ -184,6 +184,7 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
 	s.setState(conn, StateNew)
 	err := s.receive(ctx, conn)
 	conn.Close()
+	s.event(Event{Kind: EventDone, Conn: conn, Err: err})
 	log := s.logger()
 	peer := conn.RemoteAddr()
 	var te *TransferError
@@ -198,7 +199,6 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
 		log.ErrorContext(ctx, "transfer failed", "peer", peer, "step", step, "err", err)
 	}
 	log.DebugContext(ctx, "connection done", "peer", peer, "ok", err == nil)
-	s.event(Event{Kind: EventDone, Conn: conn, Err: err})
 	s.setState(conn, StateClosed)
 	return err
 }
