@@ -27,8 +27,9 @@ func isTerminal(w io.Writer) bool {
 }
 
 // bars shows a progress bar per replica on a terminal: the bytes sent of
-// the dump, the percentage, the average rate and the time left, then
-// "loading" while the replica loads the dump. A bar disappears when its
+// the dump, the percentage, the average rate and the time left while
+// sending, "connecting" before and "loading" while the replica loads the
+// dump. A bar disappears when its
 // replica is done, so that the terminal is left with MIT's lines only.
 type bars struct {
 	p     *mpb.Progress
@@ -61,6 +62,7 @@ func newBars(w io.Writer, labels []string, size int64) *bars {
 			}
 			return ""
 		}
+		sending := func() bool { return st.Load() == barSending }
 		bar := b.p.AddBar(0,
 			mpb.BarRemoveOnComplete(),
 			mpb.PrependDecorators(
@@ -69,10 +71,14 @@ func newBars(w io.Writer, labels []string, size int64) *bars {
 			),
 			mpb.AppendDecorators(
 				decor.Percentage(decor.WC{W: 5}),
-				decor.AverageSpeed(decor.SizeB1024(0), "% .1f", decor.WCSyncSpace),
-				decor.Predicative(func() bool { return st.Load() == barSending },
-					decor.AverageETA(decor.ET_STYLE_GO, decor.WCSyncSpace),
+				// The rate and the time left while sending, then what the
+				// replica is doing.
+				decor.Predicative(sending,
+					decor.AverageSpeed(decor.SizeB1024(0), "% .1f", decor.WCSyncSpace),
 					decor.Any(status, decor.WCSyncSpace)),
+				decor.Predicative(sending,
+					decor.AverageETA(decor.ET_STYLE_GO, decor.WCSyncSpace),
+					decor.Any(func(decor.Statistics) string { return "" })),
 			),
 		)
 		bar.SetTotal(size, false)
