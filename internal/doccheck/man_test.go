@@ -231,15 +231,17 @@ func TestManPages(t *testing.T) {
 
 func TestDemoScriptSyntax(t *testing.T) {
 	bash := requireTool(t, "bash", "bash")
-	script := filepath.Join(root, "scripts", "demo.sh")
-	if b, err := exec.Command(bash, "-n", script).CombinedOutput(); err != nil {
-		t.Fatalf("bash -n %s: %v\n%s", script, err, b)
-	}
-	st, err := os.Stat(script)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Mode()&0o111 == 0 {
-		t.Errorf("%s is not executable; make demo runs it directly", script)
+	for _, name := range []string{"demo.sh", "bench-fanout.sh"} {
+		script := filepath.Join(root, "scripts", name)
+		if b, err := exec.Command(bash, "-n", script).CombinedOutput(); err != nil {
+			t.Fatalf("bash -n %s: %v\n%s", script, err, b)
+		}
+		st, err := os.Stat(script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode()&0o111 == 0 {
+			t.Errorf("%s is not executable; make runs it directly", script)
+		}
 	}
 }
