@@ -425,3 +425,16 @@ func (c *Context) Unwrap(tok []byte) (msg []byte, conf bool, err error) {
 	}
 	return c.tok.unwrap(tok)
 }
+
+// EnctypeSupported reports whether keys of enctype e can protect this
+// package's tokens: an enctype the module's table implements, with RFC
+// 4121 tokens (not des3-cbc-sha1 or arcfour-hmac). A caller choosing the
+// enctypes of an AS request or of Config.Enctypes filters with it.
+func EnctypeSupported(e krb5.Enctype) bool {
+	s := kcrypto.Lookup(int32(e))
+	if s == nil {
+		return false
+	}
+	_, err := newTokenKey(types.EncryptionKey{KeyType: int32(e), KeyValue: make([]byte, s.KeyLen)})
+	return err == nil
+}
