@@ -183,7 +183,6 @@ type tkRealm struct {
 	env       []string // the realm's environment (k5test's realm.env)
 	kdb5Util  string
 	kdc       *mitrealm.Daemon
-	profiles  int
 }
 
 // newTKRealm lays out and creates a realm as k5test's
