@@ -19,7 +19,9 @@
 // daemon; transfers take turns, and each runs under a timeout covering the
 // transfer and the load (MIT's iprop_resync_timeout). A sender that waits
 // for its turn longer than that is refused as busy. ConnState reports each
-// connection's progress, as http.Server's does.
+// connection's progress, as http.Server's does, and Events what a metrics
+// collector needs besides (the size announced, the bytes received, the
+// outcome; package kpropd/metrics turns them into Prometheus metrics).
 //
 // The Logger receives structured records; the kpropd command words them
 // as MIT kpropd does. Every record of a connection carries "peer" (the

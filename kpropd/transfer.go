@@ -245,6 +245,7 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 	}
 	log := t.s.logger()
 	log.DebugContext(t.ctx, "transfer started", "peer", t.peer.RemoteAddr, "size", size)
+	t.s.event(Event{Kind: EventStarted, Conn: t.c.NetConn(), Size: size})
 
 	var out []byte
 	var received uint64
@@ -264,6 +265,7 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 			return 0, &TransferError{Step: StepWriteBlock, Offset: off, Err: err}
 		}
 		received += uint64(len(out))
+		t.s.event(Event{Kind: EventReceived, Conn: t.c.NetConn(), Size: size, Received: received})
 	}
 	if err := f.Sync(); err != nil {
 		return 0, &TransferError{Step: StepSync, File: t.s.File, Err: err}

@@ -24,7 +24,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -36,7 +35,6 @@ import (
 	"github.com/gokprop/gokprop/internal/getopt"
 	"github.com/gokprop/gokprop/internal/wire"
 	"github.com/gokprop/gokprop/kpropd"
-	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 	"github.com/gokprop/gokprop/krbconf"
 )
@@ -55,6 +53,8 @@ type options struct {
 	realm, keytab, file, database, kdb5util, port, acl, pidFile string
 	debug, nodaemon                                             int
 	runOnce                                                     bool
+	metricsListen, logFormat                                    string
+	help                                                        bool
 }
 
 func usage(prog string, stderr io.Writer) int {
@@ -65,10 +65,20 @@ func usage(prog string, stderr io.Writer) int {
 	return 1
 }
 
+// help prints the whole usage, MIT's options and ours, for --help.
+func help(prog string, stdout io.Writer) int {
+	fmt.Fprintf(stdout, "Usage: %s [-r realm] [-s keytab] [-d] [-D] [-S]\n"+
+		"\t[-f replica_file] [-F kerberos_db_file ]\n"+
+		"\t[-p kdb5_util_pathname] [-x db_args]* [-P port]\n"+
+		"\t[-a acl_file] [-A admin_server] [--pid-file=pid_file]\n"+
+		"\t[--metrics-listen=addr] [--log-format=text|json]\n", prog)
+	return 0
+}
+
 func parseArgs(args []string, stderr io.Writer) (*options, int) {
 	prog := args[0]
 	o := &options{file: defaultFile, kdb5util: kpropd.DefaultKDB5Util, acl: defaultACL}
-	opts, operands, err := getopt.Parse(args[1:], "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file="})
+	opts, operands, err := getopt.Parse(args[1:], "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file=", "metrics-listen=", "log-format=", "help"})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return nil, usage(prog, stderr)
@@ -100,6 +110,16 @@ func parseArgs(args []string, stderr io.Writer) (*options, int) {
 			o.runOnce = true
 		case "pid-file":
 			o.pidFile = op.Arg
+		case "metrics-listen":
+			o.metricsListen = op.Arg
+		case "log-format":
+			if op.Arg != "text" && op.Arg != "json" {
+				fmt.Fprintf(stderr, "%s: --log-format is text or json, not '%s'\n", prog, op.Arg)
+				return nil, usage(prog, stderr)
+			}
+			o.logFormat = op.Arg
+		case "help":
+			o.help = true
 		case "A", "S", "x":
 			// -A names the admin server for incremental propagation,
 			// which is not supported; -S is obsolete (standalone mode is
@@ -114,6 +134,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	o, code := parseArgs(args, stderr)
 	if o == nil {
 		return code
+	}
+	if o.help {
+		return help(prog, stdout)
 	}
 	fail := func(err error, context string, a ...any) int {
 		comerr.Print(stderr, prog, err, context, a...)
@@ -139,12 +162,12 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err, "while initializing")
 	}
-	permitted, err := usableEnctypes(cfg)
+	permitted, err := cfg.PermittedEnctypes()
 	if err != nil {
 		return fail(err, "while initializing")
 	}
 
-	log := newLogger(o.debug > 0, o.nodaemon > 0, stderr)
+	log := newLogger(o.debug > 0, o.nodaemon > 0, o.logFormat, stderr)
 	if iprop, _ := cfg.RealmBool(realm, "iprop_enable", false); iprop {
 		log.Warn("iprop_enable is set for " + realm + ", but incremental propagation is not supported yet: serving full propagation only")
 	}
@@ -162,9 +185,14 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return fail(err, "while resolving replay cache %s", rcName)
 	}
 	loader := &kpropd.KDB5Util{Path: o.kdb5util, Realm: realm, Database: o.database}
-	if o.debug > 0 {
+	switch {
+	case o.debug > 0 && o.logFormat == "":
 		loader.Output = stderr
 		loader.Started = func(pid int) { fmt.Fprintf(stderr, "Load PID is %d\n", pid) }
+	case o.debug > 0:
+		// Records only on standard error; kdb5_util's last line is in
+		// the error of a failed load.
+		loader.Started = func(pid int) { log.Debug("Load PID is " + strconv.Itoa(pid)) }
 	}
 	srv := &kpropd.Server{
 		Auth: &krbauth.ServerConfig{
@@ -172,6 +200,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			Principal:              me,
 			AcceptAnyHostPrincipal: cfg.IgnoreAcceptorHostname(),
 			PermittedEnctypes:      permitted,
+			SessionEnctypeAllowed:  cfg.EnctypeUsable,
 			ClockSkew:              cfg.ClockSkew(),
 			ReplayCache:            rcache,
 			ApplVersion:            wire.ApplVersion,
@@ -189,6 +218,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		conn, err := net.FileConn(stdin)
 		if err != nil {
 			return fail(err, "while checking if stdin is a socket")
+		}
+		if o.metricsListen != "" {
+			log.Warn("--metrics-listen is ignored when started from inetd")
 		}
 		if err := srv.ServeConn(ctx, conn); err != nil {
 			return 1
@@ -212,6 +244,14 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	if o.runOnce {
 		l = &onceListener{Listener: l}
+	}
+	if o.metricsListen != "" {
+		stopMetrics, err := serveMetrics(o.metricsListen, srv, log)
+		if err != nil {
+			l.Close()
+			return reportReady(fail(err, "while binding metrics listener"), comerr.Line(prog, err, "while binding metrics listener"))
+		}
+		defer stopMetrics()
 	}
 	if o.pidFile != "" {
 		if err := os.WriteFile(o.pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
@@ -252,16 +292,6 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			return 0
 		}
 	}
-}
-
-// usableEnctypes is the configuration's permitted_enctypes less what we
-// cannot or may not use (des3 and rc4 need allow_des3 / allow_rc4).
-func usableEnctypes(cfg *krbconf.Config) ([]krb5.Enctype, error) {
-	list, err := cfg.PermittedEnctypes()
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(list, func(e krb5.Enctype) bool { return cfg.EnctypeUsable(e) != nil }), nil
 }
 
 func isSocket(f *os.File) bool {
