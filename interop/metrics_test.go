@@ -88,7 +88,7 @@ func TestKpropdMetricsAndJSONLog(t *testing.T) {
 	after := time.Now()
 	// kpropd acknowledges before it is done with the connection: wait for
 	// its last record, which comes after the metrics are updated.
-	w.kpropds[0].WaitFor(t, `"ok":true}`, 10*time.Second)
+	w.kpropds[0].WaitFor(t, `"ok":true,"loaded":true}`, 10*time.Second)
 	fams = scrape(t, url)
 	if got := sample(t, fams, "kpropd_last_success_bytes", "", ""); got != float64(st.Size()) {
 		t.Errorf("kpropd_last_success_bytes %v, want the dump's %d", got, st.Size())
@@ -114,7 +114,7 @@ func TestKpropdMetricsAndJSONLog(t *testing.T) {
 	if o.status != 1 {
 		t.Fatalf("a refused propagation: %+v", o)
 	}
-	w.kpropds[0].WaitFor(t, `"ok":false}`, 10*time.Second)
+	w.kpropds[0].WaitFor(t, `"ok":false,"loaded":false}`, 10*time.Second)
 	fams = scrape(t, url)
 	if got := sample(t, fams, "kpropd_failures_total", "reason", "authorize"); got != 1 {
 		t.Errorf("failures{reason=authorize} %v after a refusal, want 1", got)
