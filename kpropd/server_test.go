@@ -533,3 +533,41 @@ func TestBackToBackPropagations(t *testing.T) {
 		}
 	}
 }
+
+// A transfer waiting for its turn when the server is closed ends with the
+// close, as a cancelled transfer.
+func TestWaitingTransferEndsWithClose(t *testing.T) {
+	loading := make(chan struct{})
+	waiting := make(chan struct{}, 1)
+	errs := make(chan error, 4)
+	f := newFixture(t, 18, func(s *kpropd.Server) {
+		s.Logger = slog.New(recordHook{"waiting for turn", waiting})
+		s.Loader = kpropd.LoaderFunc(func(ctx context.Context, path string) error {
+			close(loading)
+			<-ctx.Done()
+			return ctx.Err()
+		})
+	})
+	dump := randomDump(t, 1000)
+	go func() { _, err := f.push(t, 18, dump, nil); errs <- err }()
+	<-loading
+	go func() { _, err := f.push(t, 18, dump, nil); errs <- err }()
+	select {
+	case <-waiting:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the second transfer did not wait")
+	}
+	if err := f.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		select {
+		case err := <-errs:
+			if err == nil {
+				t.Error("a transfer succeeded across Close")
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("Close left a transfer running")
+		}
+	}
+}

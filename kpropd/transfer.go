@@ -71,16 +71,18 @@ func (s *Server) receive(ctx context.Context, conn net.Conn) (loaded bool, err e
 	// can be told why it is refused.
 	release, err := s.waitTurn(actx, t.peer)
 	if err != nil {
-		if ctx.Err() == nil {
-			// Our wait is over, not the connection: refuse it, within
-			// the time a failure gets to tell its client.
-			ectx, ecancel := context.WithTimeout(ctx, drainTime)
-			defer ecancel()
-			defer netctx.Bind(ectx, conn)()
-			t.ctx = ectx
-			err = &TransferError{Step: StepLock, File: s.File, Err: err}
-			t.fail(err)
+		if ctx.Err() != nil {
+			// The connection is cancelled (Shutdown, Close).
+			return false, &TransferError{Step: StepLock, File: s.File, Err: ctx.Err()}
 		}
+		// Our wait is over, not the connection: refuse it, within the
+		// time a failure gets to tell its client.
+		ectx, ecancel := context.WithTimeout(ctx, drainTime)
+		defer ecancel()
+		defer netctx.Bind(ectx, conn)()
+		t.ctx = ectx
+		err = &TransferError{Step: StepLock, File: s.File, Err: err}
+		t.fail(err)
 		return false, err
 	}
 	defer release()
