@@ -4,12 +4,15 @@
 //	kpropd [-r realm] [-s keytab] [-d] [-D] [-S] [-f replica_file]
 //	       [-F kerberos_db_file] [-p kdb5_util_pathname] [-x db_args]*
 //	       [-P port] [-a acl_file] [-A admin_server] [--pid-file=pid_file]
+//	       [--no-verify]
 //
 // Started from inetd (standard input is a socket) it serves that one
 // connection; otherwise it listens on the kprop port (krb5_prop, else 754)
 // on every address. Each authenticated and authorized transfer is written
-// to FILE.temp, renamed to FILE (default /var/lib/krb5kdc/from_master) and
-// loaded with "kdb5_util load" before the primary is told it succeeded.
+// to FILE.temp, checked as it arrives (unless --no-verify: see
+// dumpfmt.Validator), renamed to FILE (default
+// /var/lib/krb5kdc/from_master) and loaded with "kdb5_util load" before
+// the primary is told it succeeded.
 package main
 
 import (
@@ -28,6 +31,7 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
+	"github.com/gokprop/gokprop/dumpfmt"
 	"github.com/gokprop/gokprop/internal/comerr"
 	"github.com/gokprop/gokprop/internal/getopt"
 	"github.com/gokprop/gokprop/internal/wire"
@@ -50,21 +54,22 @@ func main() {
 type options struct {
 	realm, keytab, file, database, kdb5util, port, acl, pidFile string
 	debug, nodaemon                                             int
-	runOnce                                                     bool
+	runOnce, noVerify                                           bool
 }
 
 func usage(prog string, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "\nUsage: %s [-r realm] [-s keytab] [-d] [-D] [-S]\n"+
 		"\t[-f replica_file] [-F kerberos_db_file ]\n"+
 		"\t[-p kdb5_util_pathname] [-x db_args]* [-P port]\n"+
-		"\t[-a acl_file] [-A admin_server] [--pid-file=pid_file]\n", prog)
+		"\t[-a acl_file] [-A admin_server] [--pid-file=pid_file]\n"+
+		"\t[--no-verify]\n", prog)
 	return 1
 }
 
 func parseArgs(args []string, stderr io.Writer) (*options, int) {
 	prog := args[0]
 	o := &options{file: defaultFile, kdb5util: kpropd.DefaultKDB5Util, acl: defaultACL}
-	opts, operands, err := getopt.Parse(args[1:], "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file="})
+	opts, operands, err := getopt.Parse(args[1:], "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file=", "no-verify"})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return nil, usage(prog, stderr)
@@ -96,6 +101,8 @@ func parseArgs(args []string, stderr io.Writer) (*options, int) {
 			o.runOnce = true
 		case "pid-file":
 			o.pidFile = op.Arg
+		case "no-verify":
+			o.noVerify = true
 		case "A", "S", "x":
 			// -A names the admin server for incremental propagation,
 			// which is not supported; -S is obsolete (standalone mode is
@@ -154,6 +161,13 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		loader.Output = stderr
 		loader.Started = func(pid int) { fmt.Fprintf(stderr, "Load PID is %d\n", pid) }
 	}
+	// Verify before load: a dump that is not what kdb5_util dump writes
+	// is refused before it replaces anything. MIT's dumps come sorted by
+	// principal name, which lets the check run in flat memory.
+	var validate *dumpfmt.ValidateOptions
+	if !o.noVerify {
+		validate = &dumpfmt.ValidateOptions{Duplicates: dumpfmt.DuplicatesSorted}
+	}
 	srv := &kpropd.Server{
 		Auth: &krbauth.ServerConfig{
 			GetKeytab:              func() (*keytab.Keytab, error) { return krbconf.LoadKeytab(ktName) },
@@ -166,6 +180,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		},
 		Authorizer:  kpropd.ACLFile(o.acl),
 		File:        o.file,
+		Validate:    validate,
 		Loader:      loader,
 		Timeout:     timeout,
 		Logger:      log,
