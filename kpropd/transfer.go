@@ -193,6 +193,7 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 	}
 	var invalid error // the first problem the Validator found
 	var received uint64
+	var flushed int64 // written back (started) up to here
 	if size > 0 {
 		r, err := t.c.NewPrivReader(krbauth.PrivReaderOptions{Total: int64(min(size, 1<<62))})
 		if err != nil {
@@ -221,6 +222,12 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 			if invalid == nil {
 				if _, err := f.WriteAt(out, off); err != nil {
 					return 0, &TransferError{Step: StepWriteBlock, Offset: off, Err: err}
+				}
+				// Have the disk take the data as it comes rather than all
+				// at the final fsync.
+				if end := off + int64(len(out)); end-flushed >= writebackUnit {
+					startWriteback(f, flushed, end-flushed)
+					flushed = end
 				}
 				if check != nil {
 					if _, err := check.Write(out); err != nil {
@@ -253,6 +260,10 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 	log.DebugContext(t.ctx, "transfer finished", "peer", t.peer.RemoteAddr, "bytes", received)
 	return size, nil
 }
+
+// writebackUnit is how much received data is left to the page cache
+// before its writing back is started.
+const writebackUnit = 8 << 20
 
 // fail tells the client why the transfer failed, unless the client
 // itself gave up with a KRB-ERROR (then, like MIT kpropd, we do not
