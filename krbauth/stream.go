@@ -89,6 +89,10 @@ type PrivWriter struct {
 
 	cur    *wslot // handed out by Buffer, not yet sent
 	issued int    // messages handed out
+	// The writer's vector of frames, and its backing array (WriteTo
+	// consumes the vector; it is not on the stack, where WriteTo would
+	// make it escape).
+	bufs, bufArr net.Buffers
 
 	mu     sync.Mutex
 	err    error // the first failure, a *StreamError
@@ -309,7 +313,7 @@ func (w *PrivWriter) frameOf(sl *wslot) []byte { return sl.frame[:sl.flen] }
 func (w *PrivWriter) write() {
 	defer close(w.done)
 	batch := make([]*wslot, 0, cap(w.free))
-	bufs := make(net.Buffers, 0, cap(w.free))
+	w.bufArr = make(net.Buffers, 0, cap(w.free))
 	var held *wslot // taken from writeQ, its tag not ready yet
 	for {
 		batch = batch[:0]
@@ -343,7 +347,7 @@ func (w *PrivWriter) write() {
 				break more
 			}
 		}
-		w.flush(batch, bufs)
+		w.flush(batch)
 	}
 }
 
@@ -355,9 +359,9 @@ func (w *PrivWriter) ready(sl *wslot) {
 }
 
 // flush writes a batch of slots and recycles them.
-func (w *PrivWriter) flush(batch []*wslot, bufs net.Buffers) {
+func (w *PrivWriter) flush(batch []*wslot) {
 	failed := w.failure() != nil
-	bufs = bufs[:0]
+	bufs := w.bufArr[:0]
 	for _, sl := range batch {
 		if failed {
 			break
@@ -370,7 +374,8 @@ func (w *PrivWriter) flush(batch []*wslot, bufs net.Buffers) {
 		bufs = append(bufs, w.frameOf(sl))
 	}
 	if sent := len(bufs); sent > 0 {
-		n, err := bufs.WriteTo(w.c.conn) // consumes bufs
+		w.bufs = bufs
+		n, err := w.bufs.WriteTo(w.c.conn) // consumes w.bufs
 		if err != nil {
 			// The first message not written whole is the one that failed.
 			i := 0
@@ -436,8 +441,9 @@ type PrivReader struct {
 	wg    sync.WaitGroup
 
 	slots []*rslot
-	cur   *rslot // returned by the last Next
-	err   error  // Next's sticky failure
+	hdr   [frameHeaderLen]byte // the reader's
+	cur   *rslot               // returned by the last Next
+	err   error                // Next's sticky failure
 
 	mu      sync.Mutex
 	reading bool // the reader is in a read of the connection
@@ -662,11 +668,11 @@ func (r *PrivReader) readFrame(sl *rslot) bool {
 }
 
 func (r *PrivReader) readInto(sl *rslot) error {
-	var hdr [frameHeaderLen]byte
-	if _, err := io.ReadFull(r.c.conn, hdr[:]); err != nil {
+	hdr := r.hdr[:] // not on the stack: it would escape, once a frame
+	if _, err := io.ReadFull(r.c.conn, hdr); err != nil {
 		return readErr(err)
 	}
-	n := binary.BigEndian.Uint32(hdr[:])
+	n := binary.BigEndian.Uint32(hdr)
 	if uint64(n) > uint64(r.max) {
 		return fmt.Errorf("read message: %w (%d bytes, limit %d)", ErrMessageTooLarge, n, r.max)
 	}
