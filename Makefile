@@ -11,7 +11,7 @@ RACE_PKGS = $(foreach d,$(RACE_DIRS),$(if $(wildcard $(d)),./$(d)/...))
 CI ?= 1
 export CI
 
-.PHONY: all build test vet race interop demo man
+.PHONY: all build test vet race interop demo man bench bench-large
 
 all: build
 
@@ -49,6 +49,16 @@ test: vet
 # see scripts/demo.sh).
 demo:
 	GO="$(GO)" ./scripts/demo.sh
+
+# Propagation throughput, CPU and memory of MIT's kprop/kpropd against
+# ours, alternated in one run (see scripts/bench.sh); bench-large does the
+# same with a dump over 4 GiB (about 16 GiB of free disk). Not part of
+# "make test".
+bench:
+	GO="$(GO)" ./scripts/bench.sh
+
+bench-large:
+	GO="$(GO)" ./scripts/bench.sh large
 
 # Check that the manual pages render without a groff warning; read them
 # with "man -l man/kprop.8".
