@@ -225,14 +225,21 @@ func TestKpropdParity(t *testing.T) {
 			a[3] = bad
 			return a
 		}
+		// Our kpropd refuses the dump before loading it unless told not
+		// to verify; then it is kdb5_util that fails.
+		noVerify := w.replica.StartKpropdBinary(t, goProgram(t, "github.com/gokprop/gokprop/cmd/kpropd"), "-d", "--no-verify")
 		mit := w.kprop(t, w.mitKprop, nil, args(w.mitd.Port)...)
-		ours := w.kprop(t, w.mitKprop, nil, args(w.god.Port)...)
+		ours := w.kprop(t, w.mitKprop, nil, args(noVerify.Port)...)
 		t.Logf("MIT: %+v", mit)
 		if mit.status != 1 || ours.status != 1 {
 			t.Fatalf("exit status MIT %d, ours %d", mit.status, ours.status)
 		}
 		if !strings.HasPrefix(ours.stderr, "Generic remote error: ") || !strings.Contains(ours.stderr, "kdb5_util") {
-			t.Errorf("MIT kprop against our kpropd printed %q, want a remote error naming kdb5_util", ours.stderr)
+			t.Errorf("MIT kprop against our kpropd --no-verify printed %q, want a remote error naming kdb5_util", ours.stderr)
+		}
+		verified := w.kprop(t, w.mitKprop, nil, args(w.god.Port)...)
+		if want := "Generic remote error: " + filepath.Base(w.god.File) + ":2: field len: "; verified.status != 1 || !strings.HasPrefix(verified.stderr, want) {
+			t.Errorf("MIT kprop against our kpropd printed %q, want a refusal starting %q", verified.stderr, want)
 		}
 	})
 }
