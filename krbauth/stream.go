@@ -56,12 +56,13 @@ type PrivWriterOptions struct {
 // WritePriv would send for the same data at that point of the stream,
 // with the work on successive messages overlapped: while the caller fills
 // one message's buffer (reading a dump into it), earlier messages are
-// encrypted, in order, by one goroutine (the chained cipher state fixes
-// their order), their integrity tags computed beside the encryption by
-// another (over the plaintext for aes-sha1 and des3, over the ciphertext
-// just after it for aes-sha2), and finished frames written to the
-// connection, in order, by a third, several at a time when several are
-// ready. Enctypes without a pipelined cipher (RC4) are sealed whole by
+// encrypted in place, in order, by one goroutine (the chained cipher
+// state fixes their order), and finished frames are written to the
+// connection, in order, several at a time when several are ready, by
+// another. The integrity tag is computed by the caller's goroutine in
+// Send when it covers the plaintext (aes-sha1, des3), by the writing one
+// when it covers the ciphertext (aes-sha2). Each message is built where
+// it is sent from: the caller reads its data straight into the frame. Enctypes without a pipelined cipher (RC4) are sealed whole by
 // the encrypting goroutine. At most Depth messages are in flight, in
 // buffers allocated by NewPrivWriter: the stream allocates nothing per
 // message.
@@ -77,13 +78,14 @@ type PrivWriter struct {
 	s        *session
 	pipe     kcrypto.Pipelined // nil: messages are sealed whole (sealPriv)
 	tagLen   int
-	tagPlain bool // the tag is over the plaintext: computed beside the encryption
-	max      int
-	written  func(int)
+	tagPlain bool // the tag is over the plaintext: computed in Send, before encryption
+	// callerWorker computes the tags over the plaintext, in Send.
+	callerWorker kcrypto.Worker
+	max          int
+	written      func(int)
 
 	free   chan *wslot
 	encQ   chan *wslot // to the encrypting goroutine
-	macQ   chan *wslot // to the tagging goroutine
 	writeQ chan *wslot // to the writing goroutine
 	done   chan struct{}
 
@@ -101,16 +103,15 @@ type PrivWriter struct {
 
 // wslot is one message in flight.
 type wslot struct {
-	index   int
-	n       int
-	pt      []byte // pipelined: confounder|DER|padding; else the user data
-	frame   []byte // length prefix, KRB-PRIV header, ciphertext, tag
-	flen    int    // of the finished frame
-	lay     privLayout
-	ptLen   int
-	before  kcrypto.State
-	tagDone chan struct{}
-	err     error
+	index  int
+	n      int
+	pt     []byte // not pipelined: the user data (pipelined, it is sealed in frame)
+	frame  []byte // length prefix, KRB-PRIV header, ciphertext, tag
+	flen   int    // of the finished frame
+	lay    privLayout
+	ptLen  int
+	before kcrypto.State
+	err    error
 }
 
 // NewPrivWriter starts a PrivWriter on c, whose handshake must be
@@ -130,27 +131,30 @@ func (c *Conn) NewPrivWriter(opts PrivWriterOptions) (*PrivWriter, error) {
 	s := c.sess
 	w := &PrivWriter{c: c, s: s, max: opts.MaxData, written: opts.Written,
 		free: make(chan *wslot, depth), encQ: make(chan *wslot, depth),
-		macQ: make(chan *wslot, depth), writeQ: make(chan *wslot, depth),
-		done: make(chan struct{})}
+		writeQ: make(chan *wslot, depth),
+		done:   make(chan struct{})}
 	if p, ok := s.priv.(kcrypto.Pipelined); ok && s.chained {
 		w.pipe, w.tagLen, w.tagPlain = p, p.TagLen(), p.TagOverPlaintext()
 	}
 	// The largest message: MaxData bytes, the longest sequence number.
 	big := s.layoutPriv(opts.MaxData, 1<<31)
 	for range depth {
-		sl := &wslot{frame: make([]byte, frameHeaderLen+big.total), tagDone: make(chan struct{}, 1)}
-		if w.pipe != nil {
-			sl.pt = make([]byte, big.ctLen)
-		} else {
+		sl := &wslot{frame: make([]byte, frameHeaderLen+big.total)}
+		if w.pipe == nil {
 			sl.pt = make([]byte, opts.MaxData)
 		}
 		w.free <- sl
 	}
 	go w.encrypt()
+	var wk kcrypto.Worker // the writing goroutine's, for tags over ciphertext
 	if w.pipe != nil {
-		go w.tag(w.pipe.NewWorker())
+		if w.tagPlain {
+			w.callerWorker = w.pipe.NewWorker()
+		} else {
+			wk = w.pipe.NewWorker()
+		}
 	}
-	go w.write()
+	go w.write(wk)
 	return w, nil
 }
 
@@ -191,7 +195,10 @@ func (w *PrivWriter) Buffer(n int) ([]byte, error) {
 	l := s.layoutPriv(n, s.localSeq)
 	sl.lay = l
 	sl.ptLen = l.ctLen - w.tagLen
-	pt := sl.pt[:sl.ptLen]
+	// The plaintext is built where its ciphertext goes, and encrypted in
+	// place.
+	off := frameHeaderLen + l.ctOff
+	pt := sl.frame[off : off+sl.ptLen]
 	if _, err := io.ReadFull(s.rand, pt[:l.cipherPrefix]); err != nil {
 		w.free <- sl
 		w.issued--
@@ -217,10 +224,12 @@ func (w *PrivWriter) Send() error {
 		return errors.New("krbauth: PrivWriter.Send without Buffer")
 	}
 	w.cur = nil
-	w.encQ <- sl
 	if w.pipe != nil && w.tagPlain {
-		w.macQ <- sl
+		// The tag over the plaintext, before it is encrypted in place,
+		// while the encrypting goroutine works on earlier messages.
+		w.tag(w.callerWorker, sl)
 	}
+	w.encQ <- sl
 	return w.failure()
 }
 
@@ -240,9 +249,6 @@ func (w *PrivWriter) Close() error {
 			w.free <- sl
 		}
 		close(w.encQ)
-		if w.pipe != nil && w.tagPlain {
-			close(w.macQ)
-		}
 		<-w.done
 	}
 	return w.failure()
@@ -265,11 +271,7 @@ func (w *PrivWriter) fail(index int, err error) {
 
 // encrypt is the goroutine that owns the chained cipher state.
 func (w *PrivWriter) encrypt() {
-	out := w.writeQ
-	if w.pipe != nil && !w.tagPlain {
-		out = w.macQ
-	}
-	defer close(out)
+	defer close(w.writeQ)
 	for sl := range w.encQ {
 		if w.pipe == nil {
 			frame, err := w.s.sealPriv(startFrame(sl.frame[:0]), sl.pt[:sl.n])
@@ -277,56 +279,45 @@ func (w *PrivWriter) encrypt() {
 				err = finishFrame(frame)
 			}
 			sl.frame, sl.flen, sl.err = frame[:cap(frame)], len(frame), err
-			out <- sl
+			w.writeQ <- sl
 			continue
 		}
 		off := frameHeaderLen + sl.lay.ctOff
-		sl.before = w.pipe.EncryptNext(sl.frame[off:off+sl.ptLen], sl.pt[:sl.ptLen])
-		out <- sl
+		body := sl.frame[off : off+sl.ptLen]
+		sl.before = w.pipe.EncryptNext(body, body)
+		w.writeQ <- sl
 	}
 }
 
-// tag is the goroutine that computes the integrity tags.
-func (w *PrivWriter) tag(wk kcrypto.Worker) {
-	if !w.tagPlain {
-		defer close(w.writeQ)
-	}
-	for sl := range w.macQ {
-		off := frameHeaderLen + sl.lay.ctOff
-		body := sl.frame[off : off+sl.ptLen]
-		tag := sl.frame[off+sl.ptLen : off+sl.lay.ctLen]
-		if w.tagPlain {
-			wk.Tag(tag, kcrypto.State{}, sl.pt[:sl.ptLen], nil)
-			sl.tagDone <- struct{}{}
-		} else {
-			wk.Tag(tag, sl.before, nil, body)
-			w.writeQ <- sl
-		}
+// tag computes a pipelined message's integrity tag: over the plaintext
+// before it is encrypted, or over the state and the ciphertext after.
+func (w *PrivWriter) tag(wk kcrypto.Worker, sl *wslot) {
+	off := frameHeaderLen + sl.lay.ctOff
+	body := sl.frame[off : off+sl.ptLen]
+	tag := sl.frame[off+sl.ptLen : off+sl.lay.ctLen]
+	if w.tagPlain {
+		wk.Tag(tag, kcrypto.State{}, body, nil)
+	} else {
+		wk.Tag(tag, sl.before, nil, body)
 	}
 }
 
 // frameOf returns the finished frame of a slot.
 func (w *PrivWriter) frameOf(sl *wslot) []byte { return sl.frame[:sl.flen] }
 
-// write is the goroutine that writes finished frames, in order, as many
-// in one writev as are ready.
-func (w *PrivWriter) write() {
+// write is the goroutine that writes the finished frames, in order, as
+// many in one writev as are ready, computing first the tags that cover
+// the ciphertext (while the next messages are being encrypted).
+func (w *PrivWriter) write(wk kcrypto.Worker) {
 	defer close(w.done)
 	batch := make([]*wslot, 0, cap(w.free))
 	w.bufArr = make(net.Buffers, 0, cap(w.free))
-	var held *wslot // taken from writeQ, its tag not ready yet
 	for {
-		batch = batch[:0]
-		sl := held
-		held = nil
-		if sl == nil {
-			var ok bool
-			if sl, ok = <-w.writeQ; !ok {
-				return
-			}
+		sl, ok := <-w.writeQ
+		if !ok {
+			return
 		}
-		w.ready(sl)
-		batch = append(batch, sl)
+		batch = append(batch[:0], sl)
 	more:
 		for len(batch) < cap(batch) {
 			select {
@@ -334,27 +325,17 @@ func (w *PrivWriter) write() {
 				if !ok {
 					break more
 				}
-				if w.tagPlain && w.pipe != nil {
-					select {
-					case <-next.tagDone:
-					default:
-						held = next
-						break more
-					}
-				}
 				batch = append(batch, next)
 			default:
 				break more
 			}
 		}
+		if wk != nil && w.failure() == nil {
+			for _, sl := range batch {
+				w.tag(wk, sl)
+			}
+		}
 		w.flush(batch)
-	}
-}
-
-// ready waits until a slot's tag is computed.
-func (w *PrivWriter) ready(sl *wslot) {
-	if w.pipe != nil && w.tagPlain {
-		<-sl.tagDone
 	}
 }
 
@@ -457,7 +438,7 @@ type rslot struct {
 	index         int
 	frame         []byte
 	ct            []byte // the ciphertext, in frame
-	pt            []byte
+	pt            []byte // not pipelined: the user data (pipelined, it is opened in place)
 	before, after kcrypto.State
 	data          []byte
 	seq           uint32
@@ -635,7 +616,7 @@ func (r *PrivReader) read() {
 		sl.upper = int64(len(sl.frame))
 		bound += sl.upper
 		outstanding++
-		if cap(sl.pt) < len(sl.frame) {
+		if r.pipe == nil && cap(sl.pt) < len(sl.frame) {
 			sl.pt = make([]byte, len(sl.frame))
 		}
 		r.work <- sl
@@ -690,7 +671,7 @@ func (r *PrivReader) readInto(sl *rslot) error {
 func (r *PrivReader) open(wk kcrypto.Worker) {
 	defer r.wg.Done()
 	for sl := range r.work {
-		der, err := wk.Open(sl.pt[:len(sl.ct)], sl.ct, sl.before)
+		der, err := wk.Open(sl.ct, sl.ct, sl.before) // in place
 		if err != nil {
 			sl.err = cryptoErr(err)
 		} else {
