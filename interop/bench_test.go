@@ -179,7 +179,9 @@ func benchOne(b *testing.B, primary, replica *mitrealm.Host, dump string, size i
 	// A wrapper that StartKpropdBinary can run with kpropd's arguments,
 	// and /bin/true as the loader (the last -p wins).
 	wrapper := filepath.Join(dir, "kpropd")
-	script := fmt.Sprintf("#!/bin/sh\nexec /usr/bin/time -v -o %s %s \"$@\" -p /bin/true\n", recvTime, receiver.path)
+	runs++
+	recvPerf, sendPerf := perfPrefix(b, runs, receiver, "kpropd"), perfPrefix(b, runs, sender, "kprop")
+	script := fmt.Sprintf("#!/bin/sh\nexec /usr/bin/time -v -o %s %s%s \"$@\" -p /bin/true\n", recvTime, recvPerf, receiver.path)
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		b.Fatal(err)
 	}
@@ -188,7 +190,9 @@ func benchOne(b *testing.B, primary, replica *mitrealm.Host, dump string, size i
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	args := append([]string{"-v", "-o", sendTime, sender.path}, primary.KpropArgs(dump, kpropd.Port)...)
+	args := []string{"-v", "-o", sendTime}
+	args = append(args, strings.Fields(sendPerf)...)
+	args = append(append(args, sender.path), primary.KpropArgs(dump, kpropd.Port)...)
 	cmd := exec.CommandContext(ctx, "/usr/bin/time", args...)
 	cmd.Dir = primary.Dir
 	cmd.Env = primary.Env()
@@ -216,21 +220,44 @@ func benchOne(b *testing.B, primary, replica *mitrealm.Host, dump string, size i
 		sender: parseTimeV(b, sendTime), recver: parseTimeV(b, recvTime)}
 }
 
-// stopChild sends SIGTERM to the only child of process pid.
+// runs counts the propagations of the test binary, for profile names.
+var runs int
+
+// perfPrefix returns the command prefix that profiles a program with
+// Linux perf when GOKPROP_BENCH_PERF names a directory: perf record into
+// DIR/RUN-FROM-PROG.data. The CPU times and RSS of such a run include
+// perf's own: profile and measure in separate runs.
+func perfPrefix(b *testing.B, run int, p benchProgram, prog string) string {
+	dir := os.Getenv("GOKPROP_BENCH_PERF")
+	if dir == "" {
+		return ""
+	}
+	out := filepath.Join(dir, fmt.Sprintf("%02d-%s-%s.data", run, p.name, prog))
+	return fmt.Sprintf("perf record -q -F 999 -g -o %s -- ", out)
+}
+
+// stopChild sends SIGTERM to the kpropd under process pid (time, and
+// perf when profiling): the last of a chain of only children.
 func stopChild(b *testing.B, pid int) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	if err != nil {
-		b.Fatal(err)
+	target := 0
+	for p := pid; ; {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", p, p))
+		if err != nil {
+			b.Fatal(err)
+		}
+		f := strings.Fields(string(data))
+		if len(f) != 1 {
+			break
+		}
+		if p, err = strconv.Atoi(f[0]); err != nil {
+			b.Fatal(err)
+		}
+		target = p
 	}
-	f := strings.Fields(string(data))
-	if len(f) != 1 {
-		b.Fatalf("process %d has children %q, want one", pid, f)
+	if target == 0 {
+		b.Fatalf("process %d has no child", pid)
 	}
-	child, err := strconv.Atoi(f[0])
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := syscall.Kill(child, syscall.SIGTERM); err != nil {
+	if err := syscall.Kill(target, syscall.SIGTERM); err != nil {
 		b.Fatal(err)
 	}
 }
