@@ -18,7 +18,9 @@
 // transfer runs under a timeout covering the transfer and the load
 // (MIT's iprop_resync_timeout) and authentication under a shorter one, so
 // no connection can block the daemon. ConnState reports each connection's
-// progress, as http.Server's does.
+// progress, as http.Server's does, and Events what a metrics collector
+// needs besides (the size announced, the bytes received, the outcome;
+// package kpropd/metrics turns them into Prometheus metrics).
 //
 // The Logger receives structured records; the kpropd command words them
 // as MIT kpropd does. Every record of a connection carries "peer" (the

@@ -87,6 +87,11 @@ type Server struct {
 	// connection's goroutine (as http.Server's ConnState is).
 	ConnState func(net.Conn, ConnState)
 
+	// Events, if set, is called with each connection's Events (the
+	// size announced, each chunk received, the outcome), in the
+	// connection's goroutine, as ConnState is.
+	Events func(Event)
+
 	// ConnContext, if set, derives the context of a new connection from
 	// the one Serve or ServeConn was given; the transfer, the Authorizer,
 	// the Verifier, the Loader and the log records get it.
@@ -191,6 +196,7 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
 	s.setState(conn, StateNew)
 	err := s.receive(ctx, conn)
 	conn.Close()
+	s.event(Event{Kind: EventDone, Conn: conn, Err: err})
 	log := s.logger()
 	peer := conn.RemoteAddr()
 	var te *TransferError

@@ -179,6 +179,7 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 	}
 	log := t.s.logger()
 	log.DebugContext(t.ctx, "transfer started", "peer", t.peer.RemoteAddr, "size", size)
+	t.s.event(Event{Kind: EventStarted, Conn: t.c.NetConn(), Size: size})
 
 	// The chunks come through a pipeline: while this loop writes chunk i
 	// to the file (and has it validated), later chunks are being read
@@ -236,6 +237,7 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 				}
 			}
 			received += uint64(len(out))
+			t.s.event(Event{Kind: EventReceived, Conn: t.c.NetConn(), Size: size, Received: received})
 		}
 	}
 	if check != nil && invalid == nil {

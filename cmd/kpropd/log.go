@@ -18,20 +18,53 @@ import (
 // go to standard error; without syslog (no /dev/log, as in many
 // containers) a foreground daemon logs to standard error instead. The
 // kpropd package's structured records are worded as MIT kpropd words them
-// first (mitHandler).
-func newLogger(debug, foreground bool, stderr io.Writer) *slog.Logger {
+// first (mitHandler). With --log-format (format "text" or "json") what
+// goes to standard error is instead the structured records themselves,
+// as log/slog's text or JSON handler writes them, at the info level (debug
+// with -d); syslog keeps MIT's sentences.
+func newLogger(debug, foreground bool, format string, stderr io.Writer) *slog.Logger {
 	var hs []slog.Handler
 	sys, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_INFO, "kpropd")
 	if err == nil {
 		hs = append(hs, &syslogHandler{w: sys})
 	}
-	switch {
-	case debug:
-		hs = append(hs, &lineHandler{w: stderr, level: slog.LevelDebug})
-	case err != nil && foreground:
-		hs = append(hs, &lineHandler{w: stderr, level: slog.LevelInfo})
+	level := slog.LevelInfo
+	if debug {
+		level = slog.LevelDebug
+	}
+	toStderr := debug || err != nil && foreground
+	if format != "" {
+		var mit slog.Handler = mitHandler{next: slog.NewMultiHandler(hs...)}
+		if len(hs) == 0 {
+			mit = slog.DiscardHandler
+		}
+		return slog.New(slog.NewMultiHandler(mit, structuredHandler(format, level, stderr)))
+	}
+	if toStderr {
+		hs = append(hs, &lineHandler{w: stderr, level: level})
 	}
 	return slog.New(mitHandler{next: slog.NewMultiHandler(hs...)})
+}
+
+// structuredHandler writes records as log/slog's text or JSON handler
+// does, with values that are Stringers (addresses, enctypes, principals)
+// as their strings.
+func structuredHandler(format string, level slog.Level, w io.Writer) slog.Handler {
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Value.Kind() == slog.KindAny {
+			switch v := a.Value.Any().(type) {
+			case error:
+				return slog.String(a.Key, v.Error())
+			case fmt.Stringer:
+				return slog.String(a.Key, v.String())
+			}
+		}
+		return a
+	}}
+	if format == "json" {
+		return slog.NewJSONHandler(w, opts)
+	}
+	return slog.NewTextHandler(w, opts)
 }
 
 // mitHandler rewrites the kpropd package's records (see its package

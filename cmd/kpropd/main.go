@@ -4,7 +4,9 @@
 //	kpropd [-r realm] [-s keytab] [-d] [-D] [-S] [-f replica_file]
 //	       [-F kerberos_db_file] [-p kdb5_util_pathname] [-x db_args]*
 //	       [-P port] [-a acl_file] [-A admin_server] [--pid-file=pid_file]
-//	       [--no-verify]
+//
+// and options of its own: --no-verify (see below), --metrics-listen and
+// --log-format.
 //
 // Started from inetd (standard input is a socket) it serves that one
 // connection; otherwise it listens on the kprop port (krb5_prop, else 754)
@@ -23,7 +25,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -36,7 +37,6 @@ import (
 	"github.com/gokprop/gokprop/internal/getopt"
 	"github.com/gokprop/gokprop/internal/wire"
 	"github.com/gokprop/gokprop/kpropd"
-	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 	"github.com/gokprop/gokprop/krbconf"
 )
@@ -55,21 +55,32 @@ type options struct {
 	realm, keytab, file, database, kdb5util, port, acl, pidFile string
 	debug, nodaemon                                             int
 	runOnce, noVerify                                           bool
+	metricsListen, logFormat                                    string
+	help                                                        bool
 }
 
 func usage(prog string, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "\nUsage: %s [-r realm] [-s keytab] [-d] [-D] [-S]\n"+
 		"\t[-f replica_file] [-F kerberos_db_file ]\n"+
 		"\t[-p kdb5_util_pathname] [-x db_args]* [-P port]\n"+
-		"\t[-a acl_file] [-A admin_server] [--pid-file=pid_file]\n"+
-		"\t[--no-verify]\n", prog)
+		"\t[-a acl_file] [-A admin_server] [--pid-file=pid_file]\n", prog)
 	return 1
+}
+
+// help prints the whole usage, MIT's options and ours, for --help.
+func help(prog string, stdout io.Writer) int {
+	fmt.Fprintf(stdout, "Usage: %s [-r realm] [-s keytab] [-d] [-D] [-S]\n"+
+		"\t[-f replica_file] [-F kerberos_db_file ]\n"+
+		"\t[-p kdb5_util_pathname] [-x db_args]* [-P port]\n"+
+		"\t[-a acl_file] [-A admin_server] [--pid-file=pid_file]\n"+
+		"\t[--metrics-listen=addr] [--log-format=text|json] [--no-verify]\n", prog)
+	return 0
 }
 
 func parseArgs(args []string, stderr io.Writer) (*options, int) {
 	prog := args[0]
 	o := &options{file: defaultFile, kdb5util: kpropd.DefaultKDB5Util, acl: defaultACL}
-	opts, operands, err := getopt.Parse(args[1:], "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file=", "no-verify"})
+	opts, operands, err := getopt.Parse(args[1:], "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file=", "metrics-listen=", "log-format=", "help", "no-verify"})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return nil, usage(prog, stderr)
@@ -103,6 +114,16 @@ func parseArgs(args []string, stderr io.Writer) (*options, int) {
 			o.pidFile = op.Arg
 		case "no-verify":
 			o.noVerify = true
+		case "metrics-listen":
+			o.metricsListen = op.Arg
+		case "log-format":
+			if op.Arg != "text" && op.Arg != "json" {
+				fmt.Fprintf(stderr, "%s: --log-format is text or json, not '%s'\n", prog, op.Arg)
+				return nil, usage(prog, stderr)
+			}
+			o.logFormat = op.Arg
+		case "help":
+			o.help = true
 		case "A", "S", "x":
 			// -A names the admin server for incremental propagation,
 			// which is not supported; -S is obsolete (standalone mode is
@@ -117,6 +138,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	o, code := parseArgs(args, stderr)
 	if o == nil {
 		return code
+	}
+	if o.help {
+		return help(prog, stdout)
 	}
 	fail := func(err error, context string, a ...any) int {
 		comerr.Print(stderr, prog, err, context, a...)
@@ -142,12 +166,12 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err, "while initializing")
 	}
-	permitted, err := usableEnctypes(cfg)
+	permitted, err := cfg.PermittedEnctypes()
 	if err != nil {
 		return fail(err, "while initializing")
 	}
 
-	log := newLogger(o.debug > 0, o.nodaemon > 0, stderr)
+	log := newLogger(o.debug > 0, o.nodaemon > 0, o.logFormat, stderr)
 	if iprop, _ := cfg.RealmBool(realm, "iprop_enable", false); iprop {
 		log.Warn("iprop_enable is set for " + realm + ", but incremental propagation is not supported yet: serving full propagation only")
 	}
@@ -157,9 +181,14 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		ktName = krbconf.KeytabName(cfg)
 	}
 	loader := &kpropd.KDB5Util{Path: o.kdb5util, Realm: realm, Database: o.database}
-	if o.debug > 0 {
+	switch {
+	case o.debug > 0 && o.logFormat == "":
 		loader.Output = stderr
 		loader.Started = func(pid int) { fmt.Fprintf(stderr, "Load PID is %d\n", pid) }
+	case o.debug > 0:
+		// Records only on standard error; kdb5_util's last line is in
+		// the error of a failed load.
+		loader.Started = func(pid int) { log.Debug("Load PID is " + strconv.Itoa(pid)) }
 	}
 	// Verify before load: a dump that is not what kdb5_util dump writes
 	// is refused before it replaces anything. MIT's dumps come sorted by
@@ -174,6 +203,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			Principal:              me,
 			AcceptAnyHostPrincipal: cfg.IgnoreAcceptorHostname(),
 			PermittedEnctypes:      permitted,
+			SessionEnctypeAllowed:  cfg.EnctypeUsable,
 			ClockSkew:              cfg.ClockSkew(),
 			ReplayCache:            krbauth.NewReplayCache(),
 			ApplVersion:            wire.ApplVersion,
@@ -192,6 +222,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		conn, err := net.FileConn(stdin)
 		if err != nil {
 			return fail(err, "while checking if stdin is a socket")
+		}
+		if o.metricsListen != "" {
+			log.Warn("--metrics-listen is ignored when started from inetd")
 		}
 		if err := srv.ServeConn(ctx, conn); err != nil {
 			return 1
@@ -215,6 +248,14 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	if o.runOnce {
 		l = &onceListener{Listener: l}
+	}
+	if o.metricsListen != "" {
+		stopMetrics, err := serveMetrics(o.metricsListen, srv, log)
+		if err != nil {
+			l.Close()
+			return reportReady(fail(err, "while binding metrics listener"), comerr.Line(prog, err, "while binding metrics listener"))
+		}
+		defer stopMetrics()
 	}
 	if o.pidFile != "" {
 		if err := os.WriteFile(o.pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
@@ -254,16 +295,6 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			return 0
 		}
 	}
-}
-
-// usableEnctypes is the configuration's permitted_enctypes less what we
-// cannot or may not use (des3 and rc4 need allow_des3 / allow_rc4).
-func usableEnctypes(cfg *krbconf.Config) ([]krb5.Enctype, error) {
-	list, err := cfg.PermittedEnctypes()
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(list, func(e krb5.Enctype) bool { return cfg.EnctypeUsable(e) != nil }), nil
 }
 
 func isSocket(f *os.File) bool {
