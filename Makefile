@@ -11,7 +11,7 @@ RACE_PKGS = $(foreach d,$(RACE_DIRS),$(if $(wildcard $(d)),./$(d)/...))
 CI ?= 1
 export CI
 
-.PHONY: all build test vet race fuzz interop reliability demo man bench bench-fanout
+.PHONY: all build test vet race fuzz interop reliability demo man bench bench-propagation bench-large bench-fanout
 
 all: build
 
@@ -66,6 +66,19 @@ test: vet
 demo:
 	GO="$(GO)" ./scripts/demo.sh
 
+# "make bench" runs the benchmarks below, one after the other; none is
+# part of "make test".
+bench: bench-propagation bench-fanout
+
+# Propagation throughput, CPU and memory of MIT's kprop/kpropd against
+# ours, alternated in one run (see scripts/bench.sh); bench-large does the
+# same with a dump over 4 GiB (about 16 GiB of free disk).
+bench-propagation:
+	GO="$(GO)" ./scripts/bench.sh
+
+bench-large:
+	GO="$(GO)" ./scripts/bench.sh large
+
 # Check that the manual pages render without a groff warning; read them
 # with "man -l man/kprop.8".
 man:
@@ -82,4 +95,3 @@ man:
 bench-fanout:
 	GO="$(GO)" ./scripts/bench-fanout.sh
 
-bench: bench-fanout
