@@ -165,9 +165,17 @@ func fastShapeError(frame []byte) error {
 	return fmt.Errorf("%w: type byte", ErrFastRecord)
 }
 
-// openFastRecord checks and decrypts one record's frame contents in place,
+// fastOpener opens records: one per goroutine, its nonce and associated
+// data buffers allocated once.
+type fastOpener struct {
+	aead  cipher.AEAD
+	nonce [12]byte
+	aad   [fastAADLen]byte
+}
+
+// open checks and decrypts one record's frame contents in place,
 // returning the user data.
-func openFastRecord(aead cipher.AEAD, frame []byte, index uint64, offset, total int64) ([]byte, error) {
+func (o *fastOpener) open(frame []byte, index uint64, offset, total int64) ([]byte, error) {
 	if len(frame) == 0 || frame[0] != fastRecordType {
 		return nil, fastShapeError(frame)
 	}
@@ -178,11 +186,9 @@ func openFastRecord(aead cipher.AEAD, frame []byte, index uint64, offset, total 
 	if n := int64(len(ct) - fastTagLen); n > total-offset {
 		return nil, fmt.Errorf("%w: %d bytes at offset %d of %d", ErrFastRecord, n, offset, total)
 	}
-	var nonce [12]byte
-	var aad [fastAADLen]byte
-	fastNonce(&nonce, index)
-	fastAAD(&aad, offset, total)
-	pt, err := aead.Open(ct[:0], nonce[:], ct, aad[:])
+	fastNonce(&o.nonce, index)
+	fastAAD(&o.aad, offset, total)
+	pt, err := o.aead.Open(ct[:0], o.nonce[:], ct, o.aad[:])
 	if err != nil {
 		return nil, fmt.Errorf("fast data record %d: %w", index, krb5.ErrBadIntegrity)
 	}

@@ -772,8 +772,9 @@ func (r *PrivReader) open(wk kcrypto.Worker) {
 // openFast is a worker goroutine of a PrivReader in the fast data phase.
 func (r *PrivReader) openFast(aead cipher.AEAD) {
 	defer r.wg.Done()
+	o := &fastOpener{aead: aead}
 	for sl := range r.work {
-		sl.data, sl.err = openFastRecord(aead, sl.frame, uint64(sl.index), sl.off, r.total)
+		sl.data, sl.err = o.open(sl.frame, uint64(sl.index), sl.off, r.total)
 		sl.done <- struct{}{}
 	}
 }
