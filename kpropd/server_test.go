@@ -155,27 +155,27 @@ func randomDump(t *testing.T, n int) []byte {
 
 // TestPropagateGoToGo propagates between our kprop and kpropd for every
 // enctype, in the fast data phase (negotiated by default, never with
-// des3) and with kprop's MITWire set (MIT's 32 KiB KRB-PRIV chunks).
+// des3) and with MITWire set on kprop's or kpropd's side (MIT's 32 KiB
+// KRB-PRIV chunks).
 func TestPropagateGoToGo(t *testing.T) {
 	for _, e := range []krb5.Enctype{17, 18, 19, 20, 16, 23} {
-		for _, mitWire := range []bool{false, true} {
-			name := krb5.Enctype(e).String() + "/fast"
-			if mitWire {
-				name = krb5.Enctype(e).String() + "/mit-wire"
-			}
-			t.Run(name, func(t *testing.T) { propagateGoToGo(t, e, mitWire) })
+		for _, w := range []struct {
+			name          string
+			kprop, kpropd bool
+		}{{"fast", false, false}, {"kprop-mit-wire", true, false}, {"kpropd-mit-wire", false, true}} {
+			t.Run(krb5.Enctype(e).String()+"/"+w.name, func(t *testing.T) { propagateGoToGo(t, e, w.kprop, w.kpropd) })
 		}
 	}
 }
 
-func propagateGoToGo(t *testing.T, e krb5.Enctype, mitWire bool) {
-	f := newFixture(t, e, nil)
+func propagateGoToGo(t *testing.T, e krb5.Enctype, kpropMIT, kpropdMIT bool) {
+	f := newFixture(t, e, func(s *kpropd.Server) { s.MITWire = kpropdMIT })
 	dump := randomDump(t, 5*32768+1234)
-	res, err := f.pushWire(t, e, dump, nil, mitWire)
+	res, err := f.pushWire(t, e, dump, nil, kpropMIT)
 	if err != nil {
 		t.Fatalf("Propagate: %v", err)
 	}
-	fast := !mitWire && e != krb5.EnctypeDES3CBCSHA1
+	fast := !kpropMIT && !kpropdMIT && e != krb5.EnctypeDES3CBCSHA1
 	chunks := 6
 	if fast {
 		chunks = 1
