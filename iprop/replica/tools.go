@@ -283,8 +283,15 @@ func (t *tools) delprincs(ctx context.Context, names []string) error {
 func checkDelprincs(prog string, names []string, stdout, stderr []byte) error {
 	done := map[string]bool{}
 	for _, l := range strings.Split(string(stdout), "\n") {
-		if i := strings.Index(l, `Principal "`); i >= 0 {
-			if name, ok := strings.CutSuffix(l[i+len(`Principal "`):], `" deleted.`); ok {
+		for {
+			rest, ok := strings.CutPrefix(l, "kadmin.local:  ")
+			if !ok {
+				break
+			}
+			l = rest
+		}
+		if rest, ok := strings.CutPrefix(l, `Principal "`); ok {
+			if name, ok := strings.CutSuffix(rest, `" deleted.`); ok {
 				done[name] = true
 			}
 		}
@@ -294,12 +301,13 @@ func checkDelprincs(prog string, names []string, stdout, stderr []byte) error {
 		if l == "" {
 			continue
 		}
-		name, ok := strings.CutPrefix(l, `delete_principal: Principal does not exist while deleting principal "`)
-		if name, ok = strings.CutSuffix(name, `"`); ok {
-			done[name] = true
-		} else {
-			other = append(other, l)
+		if name, ok := strings.CutPrefix(l, `delete_principal: Principal does not exist while deleting principal "`); ok {
+			if name, ok = strings.CutSuffix(name, `"`); ok {
+				done[name] = true
+				continue
+			}
 		}
+		other = append(other, l)
 	}
 	for _, n := range names {
 		if !done[n] {
