@@ -46,16 +46,77 @@ func mitReceiver(t testing.TB) receiver {
 		doneLine: "Database load process for full propagation completed."}
 }
 
-// runMatrix runs one parallel cell per sender, receiver and enctype, named
-// sender-to-receiver/enctype.
-func runMatrix(t *testing.T, senders []sender, receivers []receiver, enctypes []string) {
+// A cell is one propagation setting: what the sender's krb5.conf asks for
+// and which enctypes the primary's KDC must then issue.
+type cell struct {
+	name string // the subtest name
+	// libdefaults are the sender's extra [libdefaults] lines.
+	libdefaults []string
+	// hostKeys, if set, replaces the keys of both kprop host principals
+	// with random keys of exactly these enctypes before the propagation.
+	hostKeys []string
+	// noAllow leaves allow_des3 and allow_rc4 out of both hosts'
+	// krb5.conf (the KDC's, kpropd's and kprop's).
+	noAllow bool
+	// reply, ticket and session are the enctypes the KDC must log for
+	// the AS reply key, the ticket and the session key; 0 is not checked.
+	reply, ticket, session int32
+}
+
+// enctypeCell is the cell whose sender asks for exactly one enctype, so
+// that the KDC can only issue a session key and an AS reply key of that
+// type; the KDC itself and kadmin.local keep reading the host's full
+// krb5.conf.
+func enctypeCell(t testing.TB, enctype string) cell {
+	e, ok := krb5.ParseEnctype(enctype)
+	if !ok {
+		t.Fatalf("unknown enctype %q", enctype)
+	}
+	return cell{
+		name: enctype,
+		libdefaults: []string{"default_tkt_enctypes = " + enctype, "default_tgs_enctypes = " + enctype,
+			"permitted_enctypes = " + enctype},
+		reply: int32(e), session: int32(e),
+	}
+}
+
+// des3HostKeysCell is MIT 1.21's des3 pass of t_kprop.py as a matrix cell:
+// the kprop host principals have des3 keys only, nobody sets allow_des3,
+// permitted_enctypes is "des3 aes256-sha1". The des3 long-term keys
+// decrypt the AS reply and the ticket; the KDC, which will not issue a
+// des3 session key without allow_des3, issues an aes256-sha1 one.
+func des3HostKeysCell() cell {
+	return cell{
+		name:        "des3-host-keys-aes-session",
+		libdefaults: []string{"permitted_enctypes = des3-cbc-sha1 aes256-cts-hmac-sha1-96"},
+		hostKeys:    []string{mitrealm.DES3},
+		noAllow:     true,
+		reply:       int32(krb5.EnctypeDES3CBCSHA1),
+		ticket:      int32(krb5.EnctypeDES3CBCSHA1),
+		session:     int32(krb5.EnctypeAES256CTSSHA1),
+	}
+}
+
+// matrixCells are the cells of every direction of the matrix: one per
+// enctype of KpropEnctypes, and des3HostKeysCell.
+func matrixCells(t testing.TB) []cell {
+	var cells []cell
+	for _, e := range mitrealm.KpropEnctypes() {
+		cells = append(cells, enctypeCell(t, e))
+	}
+	return append(cells, des3HostKeysCell())
+}
+
+// runMatrix runs one parallel cell per sender, receiver and cell, named
+// sender-to-receiver/cell.
+func runMatrix(t *testing.T, senders []sender, receivers []receiver, cells []cell) {
 	for _, s := range senders {
 		for _, r := range receivers {
 			t.Run(s.name+"-to-"+r.name, func(t *testing.T) {
-				for _, e := range enctypes {
-					t.Run(e, func(t *testing.T) {
+				for _, c := range cells {
+					t.Run(c.name, func(t *testing.T) {
 						t.Parallel()
-						runCell(t, s, r, e)
+						runCell(t, s, r, c)
 					})
 				}
 			})
@@ -64,17 +125,24 @@ func runMatrix(t *testing.T, senders []sender, receivers []receiver, enctypes []
 }
 
 // runCell propagates the snapshot database from a fresh primary with s to a
-// fresh replica running r, with a session key of the given enctype, and
-// checks the result.
-func runCell(t *testing.T, s sender, r receiver, enctype string) {
+// fresh replica running r, in the setting of c, and checks the result.
+func runCell(t *testing.T, s sender, r receiver, c cell) {
 	mitrealm.Require(t, "kdb5_util", "kadmin.local", "krb5kdc", "kinit")
-	e, ok := krb5.ParseEnctype(enctype)
-	etype := int32(e)
-	if !ok {
-		t.Fatalf("unknown enctype %q", enctype)
-	}
 	start := time.Now()
-	primary := snap.NewPrimary(t)
+	opts := snapOptions
+	if c.noAllow {
+		opts.AllowDES3, opts.AllowRC4 = false, false
+	}
+	primary := snap.NewPrimaryWith(t, opts)
+	if c.hostKeys != nil {
+		var keysalts []string
+		for _, e := range c.hostKeys {
+			keysalts = append(keysalts, e+":normal")
+		}
+		primary.Kadmin(t,
+			"cpw -randkey -e "+strings.Join(keysalts, ",")+" "+primary.KpropPrincipal(),
+			"cpw -randkey -e "+strings.Join(keysalts, ",")+" "+primary.ReplicaPrincipal())
+	}
 	replica := primary.NewReplica(t)
 	primary.SetupKprop(t, replica)
 	primary.StartKDC(t)
@@ -83,14 +151,8 @@ func runCell(t *testing.T, s sender, r receiver, enctype string) {
 	primary.Dump(t, dump)
 	ready := time.Now()
 
-	// The sender asks for exactly one enctype, so the KDC can only issue a
-	// session key (and an AS reply key) of that type; the KDC itself and
-	// kadmin.local keep reading the host's full krb5.conf.
 	cmd := primary.Command(s.path, primary.KpropArgs(dump, kpropd.Port)...)
-	cmd.Env = primary.ClientEnv(t,
-		"default_tkt_enctypes = "+enctype,
-		"default_tgs_enctypes = "+enctype,
-		"permitted_enctypes = "+enctype)
+	cmd.Env = primary.ClientEnv(t, c.libdefaults...)
 	stdout, stderr, err := mitrealm.Exec(cmd, "")
 	if err != nil {
 		t.Fatalf("%s kprop: %v\nstdout:\n%s", s.name, err, stdout)
@@ -124,7 +186,7 @@ func runCell(t *testing.T, s sender, r receiver, enctype string) {
 		t.Errorf("the propagated dump has %d policies, want at least 4", n)
 	}
 
-	checkSessionEnctype(t, s, r, primary, replica, etype)
+	checkSessionEnctype(t, s, r, primary, replica, c)
 
 	// The replica's KDC serves the propagated database.
 	replica.StartKDC(t)
@@ -137,7 +199,7 @@ func runCell(t *testing.T, s sender, r receiver, enctype string) {
 	if !served {
 		t.Errorf("the replica's KDC log shows no ticket for %s:\n%s", pop.User, replica.KDCLog(t))
 	}
-	t.Logf("%s -> %s %s: setup %v, propagation %v, checks %v", s.name, r.name, enctype,
+	t.Logf("%s -> %s %s: setup %v, propagation %v, checks %v", s.name, r.name, c.name,
 		ready.Sub(start).Round(time.Millisecond), propagated.Sub(ready).Round(time.Millisecond),
 		time.Since(propagated).Round(time.Millisecond))
 }
@@ -150,10 +212,10 @@ var (
 	serverSessionKey = regexp.MustCompile(`AP-REQ ticket: \S+ -> \S+, session key ([^/\s]+)/`)
 )
 
-// checkSessionEnctype asserts that the propagation's ticket had a session
-// key of etype: always from the primary KDC's log, and from the trace of
-// each MIT end.
-func checkSessionEnctype(t *testing.T, s sender, r receiver, primary, replica *mitrealm.Host, etype int32) {
+// checkSessionEnctype asserts that the propagation's ticket had the
+// enctypes the cell wants: always from the primary KDC's log, and the
+// session key's from the trace of each MIT end.
+func checkSessionEnctype(t *testing.T, s sender, r receiver, primary, replica *mitrealm.Host, c cell) {
 	t.Helper()
 	var issued []mitrealm.ASIssue
 	for _, is := range primary.KDCIssues(t) {
@@ -165,9 +227,14 @@ func checkSessionEnctype(t *testing.T, s sender, r receiver, primary, replica *m
 		t.Fatalf("want one ticket %s -> %s in the primary KDC's log, found %v:\n%s",
 			primary.KpropPrincipal(), primary.ReplicaPrincipal(), issued, primary.KDCLog(t))
 	}
-	if is := issued[0]; is.Session != etype || is.Reply != etype {
-		t.Errorf("KDC issued session key enctype %d and reply enctype %d, want %d (%s)",
-			is.Session, is.Reply, etype, krb5.Enctype(etype).String())
+	is := issued[0]
+	for _, x := range []struct {
+		what      string
+		got, want int32
+	}{{"session key", is.Session, c.session}, {"AS reply key", is.Reply, c.reply}, {"ticket", is.Ticket, c.ticket}} {
+		if x.want != 0 && x.got != x.want {
+			t.Errorf("KDC issued a %s of enctype %d, want %d (%s)", x.what, x.got, x.want, krb5.Enctype(x.want))
+		}
 	}
 	check := func(who string, h *mitrealm.Host, re *regexp.Regexp) {
 		m := re.FindAllStringSubmatch(h.TraceLog(t), -1)
@@ -175,8 +242,8 @@ func checkSessionEnctype(t *testing.T, s sender, r receiver, primary, replica *m
 			t.Errorf("%s trace: want one session key line, found %d", who, len(m))
 			return
 		}
-		if got, ok := krb5.ParseEnctype(m[0][1]); !ok || int32(got) != etype {
-			t.Errorf("%s trace: session key enctype %q, want %s", who, m[0][1], krb5.Enctype(etype).String())
+		if got, ok := krb5.ParseEnctype(m[0][1]); !ok || int32(got) != c.session {
+			t.Errorf("%s trace: session key enctype %q, want %s", who, m[0][1], krb5.Enctype(c.session))
 		}
 	}
 	if s.mitTrace {

@@ -1,14 +1,11 @@
 package interop
 
-import (
-	"testing"
-
-	"github.com/gokprop/gokprop/internal/mitrealm"
-)
+import "testing"
 
 // TestMITToMITControl is the control cell row of the interop matrix: MIT
-// kprop to MIT kpropd for every session enctype. If this fails, the harness
+// kprop to MIT kpropd in every cell (every session enctype, and des3 host
+// keys with an aes session key). If this fails, the harness
 // or the machine is broken, not gokprop.
 func TestMITToMITControl(t *testing.T) {
-	runMatrix(t, []sender{mitSender(t)}, []receiver{mitReceiver(t)}, mitrealm.KpropEnctypes())
+	runMatrix(t, []sender{mitSender(t)}, []receiver{mitReceiver(t)}, matrixCells(t))
 }

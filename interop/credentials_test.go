@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -227,43 +228,64 @@ func TestGetInitialCredentialsFromMITKDC(t *testing.T) {
 
 // MIT's own client (kinit -k -S, the same library call as kprop's) asks the
 // KDC for the same enctypes, in the same order, as the Go client, except
-// for those the Go client does not implement or allow (camellia; des3 and
-// rc4 without allow_des3/allow_rc4), which it leaves out so that the KDC
-// cannot pick them for the session key.
+// that the Go client moves those it does not allow as session keys (des3
+// and rc4 without allow_des3/allow_rc4) to the end, so that the KDC picks
+// them for the session key only when it can issue nothing else.
 func TestASRequestMatchesMITClient(t *testing.T) {
 	r := newASRealm(t, mitrealm.Options{})
-	goClient, kt, _ := r.addClient(t, "go-client.test", true, mitrealm.AES128SHA256, mitrealm.AES256SHA1)
-	mitClient, _, mitKT := r.addClient(t, "mit-client.test", true, mitrealm.AES128SHA256, mitrealm.AES256SHA1)
-	for _, conf := range [][]string{nil, {"default_tkt_enctypes = aes128-sha1 aes256-sha2 aes256-sha1 aes128-sha2"}} {
-		env := r.host.ClientEnv(t, conf...)
+	for i, tc := range []struct {
+		keys []string
+		conf []string
+	}{
+		{[]string{mitrealm.AES128SHA256, mitrealm.AES256SHA1}, nil},
+		{[]string{mitrealm.AES128SHA256, mitrealm.AES256SHA1}, []string{"default_tkt_enctypes = aes128-sha1 aes256-sha2 aes256-sha1 aes128-sha2"}},
+		{[]string{mitrealm.Camellia128, mitrealm.DES3}, nil},
+		{[]string{mitrealm.DES3}, []string{"permitted_enctypes = des3 aes256-sha1"}},
+		{[]string{mitrealm.RC4, mitrealm.DES3}, []string{"allow_des3 = true"}},
+	} {
+		goClient, kt, _ := r.addClient(t, fmt.Sprintf("go-client-%d.test", i), true, tc.keys...)
+		mitClient, _, mitKT := r.addClient(t, fmt.Sprintf("mit-client-%d.test", i), true, tc.keys...)
+		env := r.host.ClientEnv(t, tc.conf...)
 		cmd := r.host.Command("kinit", "-k", "-t", mitKT, "-S", r.server.String(), mitClient.String())
 		cmd.Env = env
 		if out, stderr, err := mitrealm.Exec(cmd, ""); err != nil {
 			t.Fatalf("kinit: %v\n%s%s", err, out, stderr)
 		}
-		if _, err := r.get(t, r.clientConfig(t, conf...), kt, goClient); err != nil {
+		cfg := r.clientConfig(t, tc.conf...)
+		if _, err := r.get(t, cfg, kt, goClient); err != nil {
 			t.Fatal(err)
 		}
-		etypes := func(p krb5.Principal) [][]string {
-			var out [][]string
+		etypes := func(p krb5.Principal) [][]int32 {
+			var out [][]int32
 			for _, l := range asReqLines(t, r.host, p) {
 				m := etypesInLog.FindStringSubmatch(l)
 				if m == nil {
 					continue
 				}
-				var list []string
+				var list []int32
 				for _, e := range etypeNumber.FindAllStringSubmatch(m[1], -1) {
-					if !strings.HasPrefix(e[0], "DEPRECATED:") && !strings.HasPrefix(e[0], "camellia") {
-						list = append(list, e[1])
-					}
+					n, _ := strconv.Atoi(e[1])
+					list = append(list, int32(n))
 				}
 				out = append(out, list)
 			}
 			return out
 		}
 		g, m := etypes(goClient), etypes(mitClient)
-		if len(g) == 0 || !slices.EqualFunc(g, m, slices.Equal) {
-			t.Errorf("config %q: requested enctypes differ:\nGo:  %q\nMIT: %q", conf, g, m)
+		want := make([][]int32, len(m))
+		for j, l := range m {
+			var allowed, gated []int32
+			for _, e := range l {
+				if cfg.EnctypeUsable(krb5.Enctype(e)) != nil {
+					gated = append(gated, e)
+				} else {
+					allowed = append(allowed, e)
+				}
+			}
+			want[j] = append(allowed, gated...)
+		}
+		if len(g) == 0 || !slices.EqualFunc(g, want, slices.Equal) {
+			t.Errorf("keys %v, config %q: requested enctypes differ:\nGo:  %v\nMIT: %v (gated ones moved last: %v)", tc.keys, tc.conf, g, m, want)
 		}
 	}
 }
@@ -301,8 +323,9 @@ func TestMITKDCErrors(t *testing.T) {
 	}
 }
 
-// des3 and rc4 work only when both the KDC (Debian's allow_des3/allow_rc4)
-// and the Go client's configuration allow them.
+// des3 and rc4 session keys work only when both the KDC (Debian's
+// allow_des3/allow_rc4) and the Go client's configuration allow them;
+// des3 and rc4 long-term keys work whatever the switches say.
 func TestDeprecatedEnctypesWithMITKDC(t *testing.T) {
 	deprecated := []struct {
 		name, allow string
@@ -323,15 +346,31 @@ func TestDeprecatedEnctypesWithMITKDC(t *testing.T) {
 				}
 				r.checkCreds(t, creds, client, d.id)
 			}
-			// Without the client-side switch the Go client refuses, naming
-			// the enctype and the setting, before asking the KDC.
-			client, kt, _ := r.addClient(t, fmt.Sprintf("refused-%d.test", d.id), false, d.name)
-			_, err := r.get(t, r.clientConfig(t, "allow_des3 = false", "allow_rc4 = false"), kt, client)
-			if !errors.Is(err, krb5.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), d.name) || !strings.Contains(err.Error(), strings.Fields(d.allow)[0]) {
-				t.Errorf("%s without %s: %v", d.name, d.allow, err)
+			// Without the client-side switch the deprecated long-term key
+			// still gets credentials, as MIT's does; the Go client asks for
+			// des3 and rc4 last, so the KDC issues an AES session key.
+			client, kt, _ := r.addClient(t, fmt.Sprintf("longterm-%d.test", d.id), false, d.name)
+			noAllow := r.clientConfig(t, "allow_des3 = false", "allow_rc4 = false")
+			creds, err := r.get(t, noAllow, kt, client)
+			if err != nil {
+				t.Errorf("%s long-term key without %s: %v", d.name, d.allow, err)
+				continue
 			}
-			if lines := asReqLines(t, r.host, client); len(lines) != 0 {
-				t.Errorf("request sent anyway:\n%s", strings.Join(lines, "\n"))
+			r.checkCreds(t, creds, client, krb5.EnctypeAES256CTSSHA1)
+			var issued []mitrealm.ASIssue
+			for _, is := range r.host.KDCIssues(t) {
+				if is.Client == client.String() {
+					issued = append(issued, is)
+				}
+			}
+			if len(issued) != 1 || issued[0].Reply != int32(d.id) || issued[0].Session != int32(krb5.EnctypeAES256CTSSHA1) {
+				t.Errorf("%s long-term key: KDC issued %v", d.name, issued)
+			}
+			// Asking for nothing else, it gets a session key of that type,
+			// which it refuses, naming the enctype and the setting.
+			_, err = r.get(t, r.clientConfig(t, "allow_des3 = false", "allow_rc4 = false", "default_tkt_enctypes = "+d.name), kt, client)
+			if !errors.Is(err, krb5.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), d.name) || !strings.Contains(err.Error(), strings.Fields(d.allow)[0]) {
+				t.Errorf("%s session key without %s: %v", d.name, d.allow, err)
 			}
 		}
 	})

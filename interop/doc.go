@@ -6,9 +6,11 @@
 // Every test builds throwaway realms with the internal/mitrealm harness:
 // each host lives in t.TempDir(), every daemon listens on a free 127.0.0.1
 // port and is killed when its test ends. The propagation tests are cells of
-// one matrix, sender × receiver × session enctype, where a sender is MIT
-// kprop or a program with the same command line and a receiver is MIT
-// kpropd or a program with the same command line. Every cell pushes the
+// one matrix, sender × receiver × cell, where a sender is MIT kprop or a
+// program with the same command line, a receiver is MIT kpropd or a
+// program with the same command line, and a cell is one session enctype
+// of MIT's default list (AES, Camellia, des3, rc4) or des3 host keys with
+// an aes session key and no allow_des3. Every cell pushes the
 // same populated database (over 10,000 principals, several policies; built
 // once per test binary by a mitrealm.Snapshot) and checks that the replica
 // received the exact bytes, that its kdb5_util dump equals the primary's,
@@ -17,6 +19,12 @@
 // output on the MIT ends). TestMITToMITControl is the MIT → MIT control.
 // TestMITKpropdACL is the control for kpropd's ACL decisions (listed or
 // not, exact names, the optional enctype compared with the ticket's).
+//
+// TestMITTKprop reproduces MIT's own propagation test, src/tests/t_kprop.py
+// with the passes of src/util/k5test.py of krb5 1.20.1, 1.21.3 and 1.22.1
+// (see tkprop_test.go), with MIT's programs, our kprop, our kpropd and
+// both; TestEnctypeRefusalsMatchMIT requires MIT's messages where MIT
+// refuses an enctype.
 //
 // To add cells for another program, build it into a temporary directory
 // and pass it as a sender or receiver value to runMatrix or runACLCells.

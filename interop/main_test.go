@@ -10,9 +10,13 @@ import (
 // populated is the principal count of the propagated database.
 const populated = 10000
 
+// snapOptions are the options of snap's realm: des3 and rc4 session keys
+// must be allowed for the cells that propagate with them.
+var snapOptions = mitrealm.Options{AllowDES3: true, AllowRC4: true, Trace: true}
+
 // snap is the populated realm every propagation cell loads into a fresh
-// primary. des3 and rc4 session keys must be allowed for those cells.
-var snap = mitrealm.NewSnapshot(mitrealm.Options{AllowDES3: true, AllowRC4: true, Trace: true}, populated)
+// primary.
+var snap = mitrealm.NewSnapshot(snapOptions, populated)
 
 func TestMain(m *testing.M) {
 	code := m.Run()

@@ -1,10 +1,6 @@
 package interop
 
-import (
-	"testing"
-
-	"github.com/gokprop/gokprop/internal/mitrealm"
-)
+import "testing"
 
 func goSender(t testing.TB) sender {
 	return sender{name: "Go", path: goProgram(t, "github.com/gokprop/gokprop/cmd/kprop")}
@@ -24,7 +20,7 @@ func goReceiver(t testing.TB) receiver {
 func TestPropagationMatrix(t *testing.T) {
 	mit, gos := mitSender(t), goSender(t)
 	mitd, god := mitReceiver(t), goReceiver(t)
-	e := mitrealm.KpropEnctypes()
-	runMatrix(t, []sender{mit}, []receiver{god}, e)
-	runMatrix(t, []sender{gos}, []receiver{mitd, god}, e)
+	cells := matrixCells(t)
+	runMatrix(t, []sender{mit}, []receiver{god}, cells)
+	runMatrix(t, []sender{gos}, []receiver{mitd, god}, cells)
 }

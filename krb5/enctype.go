@@ -49,11 +49,24 @@ func ParseEnctype(name string) (Enctype, bool) {
 	return 0, false
 }
 
+// EnctypeFamily returns the enctypes a family name of an MIT enctype list
+// stands for ("aes", "des3", "rc4", "camellia", compared without regard
+// to case), in MIT's order, or nil for any other word. The slice is the
+// caller's.
+func EnctypeFamily(name string) []Enctype {
+	var out []Enctype
+	for _, id := range kcrypto.ListFamily(name) {
+		out = append(out, Enctype(id))
+	}
+	return out
+}
+
 // Known reports whether MIT 1.20 knows the enctype (krb5_c_valid_enctype).
 func (e Enctype) Known() bool { return kcrypto.Lookup(int32(e)) != nil }
 
 // Implemented reports whether this module can use the enctype for keys
-// and messages. Camellia, for one, is known but not implemented.
+// and messages: every enctype of MIT's default list is; of the others MIT
+// knows, des3-cbc-raw and arcfour-hmac-exp (weak) are not.
 func (e Enctype) Implemented() bool { return kcrypto.Lookup(int32(e)).Implemented() }
 
 // Weak reports whether MIT drops the enctype from enctype lists unless
@@ -64,8 +77,10 @@ func (e Enctype) Weak() bool {
 }
 
 // Gate returns the [libdefaults] boolean that must be true before this
-// module uses the enctype ("allow_des3" for des3-cbc-sha1, "allow_rc4"
-// for arcfour-hmac, as Debian's MIT 1.20.1 requires), or "".
+// module uses the enctype for a session key ("allow_des3" for
+// des3-cbc-sha1, "allow_rc4" for arcfour-hmac, which MIT 1.21's and
+// Debian's 1.20.1 KDC require before issuing one), or "". Long-term keys
+// of those enctypes are used without it, as in MIT.
 func (e Enctype) Gate() string {
 	if s := kcrypto.Lookup(int32(e)); s != nil {
 		return s.Gate

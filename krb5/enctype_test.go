@@ -28,7 +28,7 @@ func TestEnctypeFacts(t *testing.T) {
 		{EnctypeAES256CTSSHA384, "aes256-cts-hmac-sha384-192", 32, 20, "", false, true, true},
 		{EnctypeDES3CBCSHA1, "des3-cbc-sha1", 24, 12, "allow_des3", false, true, true},
 		{EnctypeRC4HMAC, "arcfour-hmac", 16, -138, "allow_rc4", false, true, true},
-		{EnctypeCamellia256CTSCMAC, "camellia256-cts-cmac", 32, 18, "", false, true, false},
+		{EnctypeCamellia256CTSCMAC, "camellia256-cts-cmac", 32, 18, "", false, true, true},
 		{EnctypeDES3CBCRaw, "des3-cbc-raw", 24, 0, "", true, true, false},
 		{99, "etype 99", 0, 0, "", false, false, false},
 	}

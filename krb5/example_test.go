@@ -21,6 +21,6 @@ func Example() {
 	// Output:
 	// host/kdc1.example.com@EXAMPLE.COM
 	// 20 aes256-cts-hmac-sha384-192 32 true
-	// allow_rc4 false
+	// allow_rc4 true
 	// true Decrypt integrity check failed
 }

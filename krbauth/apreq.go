@@ -167,13 +167,15 @@ type verifiedAPReq struct {
 
 // decryptTicket decrypts the ticket with the keytab key MIT's rd_req would
 // select (see ServerConfig.AcceptAnyHostPrincipal) and returns the
-// decrypted part with the keytab principal used.
-func decryptTicket(r *apReq, kt *keytab.Keytab, server krb5.Principal, anyHost bool) (messages.EncTicketPart, krb5.Principal, error) {
+// decrypted part with the keytab principal used. Any long-term key
+// enctype this package implements will do, des3 and rc4 included, if it
+// is in permitted.
+func decryptTicket(r *apReq, kt *keytab.Keytab, server krb5.Principal, anyHost bool, permitted []krb5.Enctype) (messages.EncTicketPart, krb5.Principal, error) {
 	if kt == nil {
 		return messages.EncTicketPart{}, krb5.Principal{}, fmt.Errorf("no keytab: %w", krb5.ErrNoKey)
 	}
 	if anyHost && len(server.Name.NameString) == 2 || len(server.Name.NameString) == 2 && server.Name.NameString[1] == "" {
-		return decryptTicketAnyHost(r, kt, server)
+		return decryptTicketAnyHost(r, kt, server, permitted)
 	}
 	tktServer := r.ticketServer()
 	enc := r.ticket.EncPart
@@ -188,7 +190,7 @@ func decryptTicket(r *apReq, kt *keytab.Keytab, server krb5.Principal, anyHost b
 			return messages.EncTicketPart{}, krb5.Principal{}, fmt.Errorf("ticket enctype %s: %w", krb5.Enctype(enc.EType).String(), err)
 		}
 	}
-	etp, err := decryptTicketWith(r, ent.Key)
+	etp, err := decryptTicketWith(r, ent.Key, permitted)
 	if errors.Is(err, krb5.ErrBadIntegrity) && !server.Equal(tktServer) {
 		return etp, krb5.Principal{}, fmt.Errorf("cannot decrypt ticket for %s using keytab key for %s: %w", tktServer, server, krb5.ErrNotUs)
 	}
@@ -203,7 +205,7 @@ func decryptTicket(r *apReq, kt *keytab.Keytab, server krb5.Principal, anyHost b
 // name and realm and the ticket's enctype is tried, whatever its kvno,
 // until one decrypts the ticket. Failures are reported as MIT's
 // iteration_error does.
-func decryptTicketAnyHost(r *apReq, kt *keytab.Keytab, server krb5.Principal) (messages.EncTicketPart, krb5.Principal, error) {
+func decryptTicketAnyHost(r *apReq, kt *keytab.Keytab, server krb5.Principal, permitted []krb5.Enctype) (messages.EncTicketPart, krb5.Principal, error) {
 	tktServer := r.ticketServer()
 	enc := r.ticket.EncPart
 	var mismatch, serverMatch, foundTkt, foundKVNO, higherKVNO, foundEnctype bool
@@ -230,8 +232,9 @@ func decryptTicketAnyHost(r *apReq, kt *keytab.Keytab, server krb5.Principal) (m
 		if !similar {
 			continue
 		}
-		// Like MIT, any failure (wrong key, undecodable content) moves on.
-		if etp, err := decryptTicketWith(r, e.Key); err == nil {
+		// Like MIT, any failure (wrong key, undecodable content, an
+		// enctype not permitted) moves on.
+		if etp, err := decryptTicketWith(r, e.Key, permitted); err == nil {
 			return etp, ep, nil
 		}
 	}
@@ -270,9 +273,13 @@ func hostWildcardMatch(server, p krb5.Principal) bool {
 }
 
 // decryptTicketWith decrypts and decodes the ticket's enc-part with key
-// (usage 2), as MIT's krb5_decrypt_tkt_part does.
-func decryptTicketWith(r *apReq, key types.EncryptionKey) (messages.EncTicketPart, error) {
+// (usage 2), as MIT's krb5_decrypt_tkt_part does, which first refuses a
+// ticket whose enctype is not in permitted (KRB5_NOPERM_ETYPE).
+func decryptTicketWith(r *apReq, key types.EncryptionKey, permitted []krb5.Enctype) (messages.EncTicketPart, error) {
 	enc := r.ticket.EncPart
+	if !slices.Contains(permitted, krb5.Enctype(enc.EType)) {
+		return messages.EncTicketPart{}, fmt.Errorf("ticket enctype %s: %w", krb5.Enctype(enc.EType).String(), ErrEnctypeNotPermitted)
+	}
 	// MIT coerces the keytab key to the ticket's enctype; here they are equal.
 	pt, err := decrypt(enc, key, keyusage.KDC_REP_TICKET)
 	if err != nil {
@@ -308,17 +315,22 @@ type verifyParams struct {
 	server    krb5.Principal
 	anyHost   bool
 	permitted []krb5.Enctype
+	sessionOK func(krb5.Enctype) error
 	skew      time.Duration
 	replay    *ReplayCache
 	now       time.Time
 }
 
 // verifyAPReq checks a decoded AP-REQ in the order of MIT's
-// rd_req_decoded_opt: ticket decryption, authenticator decryption, client
-// match, replay cache, ticket times, clock skew, INVALID flag, permitted
-// enctypes. No client address is checked (MIT kpropd passes none).
+// rd_req_decoded_opt: ticket decryption (its enctype permitted),
+// authenticator decryption, client match, replay cache, ticket times,
+// clock skew, INVALID flag, permitted session key enctypes. No client address is checked (MIT kpropd passes none).
 func verifyAPReq(r *apReq, p verifyParams) (*verifiedAPReq, error) {
-	etp, _, err := decryptTicket(r, p.keytab, p.server, p.anyHost)
+	permitted := p.permitted
+	if permitted == nil {
+		permitted = krb5.DefaultEnctypes()
+	}
+	etp, _, err := decryptTicket(r, p.keytab, p.server, p.anyHost, permitted)
 	if err != nil {
 		return nil, err
 	}
@@ -351,10 +363,6 @@ func verifyAPReq(r *apReq, p verifyParams) (*verifiedAPReq, error) {
 	if etp.Flags.At(flags.Invalid) == 1 {
 		return nil, ErrTicketInvalid
 	}
-	permitted := p.permitted
-	if permitted == nil {
-		permitted = krb5.DefaultEnctypes()
-	}
 	mandatory := []krb5.Enctype{krb5.Enctype(etp.Key.KeyType)}
 	if hasKey(auth.SubKey) {
 		mandatory = []krb5.Enctype{krb5.Enctype(auth.SubKey.KeyType), krb5.Enctype(etp.Key.KeyType)}
@@ -362,6 +370,11 @@ func verifyAPReq(r *apReq, p verifyParams) (*verifiedAPReq, error) {
 	for _, et := range mandatory {
 		if !slices.Contains(permitted, et) {
 			return nil, fmt.Errorf("enctype %s: %w", et, ErrEnctypeNotPermitted)
+		}
+		if p.sessionOK != nil {
+			if err := p.sessionOK(et); err != nil {
+				return nil, fmt.Errorf("session key: %v: %w", err, ErrEnctypeNotPermitted)
+			}
 		}
 	}
 	if hasKey(auth.SubKey) {

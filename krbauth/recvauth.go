@@ -36,10 +36,22 @@ type ServerConfig struct {
 	// and realm taken from Principal) with the ticket's enctype is tried,
 	// whatever its kvno, until one decrypts the ticket.
 	AcceptAnyHostPrincipal bool
-	// PermittedEnctypes lists the session key (and subkey) enctypes
-	// accepted, like MIT's permitted_enctypes; nil means
-	// krb5.DefaultEnctypes().
+	// PermittedEnctypes is MIT's permitted_enctypes: the ticket's
+	// enctype (that of the service key it is encrypted in), the session
+	// key's and any subkey's must be in it. nil means
+	// krb5.DefaultEnctypes(). A ticket of another enctype is refused
+	// before decryption, as MIT's krb5_decrypt_tkt_part does, with
+	// ErrEnctypeNotPermitted (or, under AcceptAnyHostPrincipal, the
+	// keytab scan's "cannot decrypt ticket", as in MIT).
 	PermittedEnctypes []krb5.Enctype
+	// SessionEnctypeAllowed, if set, is asked about the session key's
+	// (and any subkey's) enctype once it has passed PermittedEnctypes;
+	// an error refuses the AP-REQ with ErrEnctypeNotPermitted. It
+	// restricts session keys only, never the long-term key the ticket is
+	// encrypted in. kpropd passes krbconf's Config.EnctypeUsable, which
+	// refuses des3 and rc4 session keys without allow_des3 / allow_rc4
+	// (MIT leaves that to its KDC).
+	SessionEnctypeAllowed func(krb5.Enctype) error
 	// ClockSkew is the tolerated clock difference; 0 means
 	// krb5.DefaultClockSkew.
 	ClockSkew time.Duration
@@ -83,7 +95,8 @@ func (e *keytabError) Unwrap() []error { return []error{ErrGetKeytab, e.err} }
 //     the authenticator's client (name and realm, not name-type) is the
 //     ticket's; the authenticator is not a replay; the ticket is current;
 //     the authenticator time is within the clock skew; the ticket is not
-//     INVALID; the session key and any subkey enctype are permitted. No
+//     INVALID; the session key and any subkey enctype are permitted (and
+//     pass SessionEnctypeAllowed). No
 //     client address is checked, so NAT works, as with MIT kpropd.
 //  3. On failure it sends a KRB-ERROR as MIT's recvauth does (no ctime,
 //     stime now, no client, server = Principal as NT-SRV-HST, e-text = the
@@ -217,6 +230,7 @@ func checkAPReq(msg []byte, cfg *ServerConfig, kt *keytab.Keytab, now time.Time,
 		server:    cfg.Principal,
 		anyHost:   cfg.AcceptAnyHostPrincipal,
 		permitted: cfg.PermittedEnctypes,
+		sessionOK: cfg.SessionEnctypeAllowed,
 		skew:      skew,
 		replay:    cfg.ReplayCache,
 		now:       now,

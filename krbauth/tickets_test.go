@@ -19,6 +19,7 @@ var handshakeEnctypes = []krb5.Enctype{
 	krb5.EnctypeAES128CTSSHA1, krb5.EnctypeAES256CTSSHA1,
 	krb5.EnctypeAES128CTSSHA256, krb5.EnctypeAES256CTSSHA384,
 	krb5.EnctypeDES3CBCSHA1, krb5.EnctypeRC4HMAC,
+	krb5.EnctypeCamellia128CTSCMAC, krb5.EnctypeCamellia256CTSCMAC,
 }
 
 const testRealm = "EXAMPLE.ORG"

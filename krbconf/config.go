@@ -596,12 +596,19 @@ func (c *Config) DefaultTktEnctypes() ([]krb5.Enctype, error) {
 	return c.enctypeList("default_tkt_enctypes", "permitted_enctypes")
 }
 
-// EnctypeUsable reports whether the module can and may use enctype e for
-// keys and messages under this configuration: it must be implemented and,
-// if its row names a [libdefaults] gate (allow_des3 for des3-cbc-sha1,
-// allow_rc4 for arcfour-hmac, as on Debian's MIT, which refuses them as
-// session keys otherwise), the gate must be true. Otherwise the error
-// names the enctype and wraps krb5.ErrUnsupportedEnctype.
+// EnctypeUsable reports whether the module can and may use enctype e as a
+// session key (for KRB-SAFE and KRB-PRIV) under this configuration: it
+// must be implemented and, if its row names a [libdefaults] gate
+// (allow_des3 for des3-cbc-sha1, allow_rc4 for arcfour-hmac), the gate must
+// be true. Otherwise the error names the enctype and wraps
+// krb5.ErrUnsupportedEnctype.
+//
+// Long-term keys are not subject to it: as in MIT, a des3 or rc4 key in a
+// keytab decrypts an AS reply or a ticket wherever permitted_enctypes
+// allows its enctype. MIT 1.21 (and Debian's 1.20.1, which backported it)
+// applies allow_des3 and allow_rc4 in its KDC, which will not issue such
+// session keys without them; this module also refuses them at both ends
+// of a propagation.
 func (c *Config) EnctypeUsable(e krb5.Enctype) error {
 	switch {
 	case !e.Implemented() && e.Known() && !e.Weak():
@@ -610,7 +617,7 @@ func (c *Config) EnctypeUsable(e krb5.Enctype) error {
 		return fmt.Errorf("%s: %w", e, krb5.ErrUnsupportedEnctype)
 	case e.Gate() != "":
 		if on, _ := c.Bool(false, "libdefaults", e.Gate()); !on {
-			return fmt.Errorf("%s is deprecated and disabled (set %s = true in [libdefaults] to use it): %w", e, e.Gate(), krb5.ErrUnsupportedEnctype)
+			return fmt.Errorf("%s is deprecated and disabled for session keys (set %s = true in [libdefaults] to use it): %w", e, e.Gate(), krb5.ErrUnsupportedEnctype)
 		}
 	}
 	return nil

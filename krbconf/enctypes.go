@@ -42,18 +42,9 @@ func ParseEnctypeList(s string, allowWeak bool) ([]krb5.Enctype, error) {
 			tok = tok[1:]
 		}
 		var ids []krb5.Enctype
-		switch strings.ToLower(tok) {
-		case "default":
+		if strings.EqualFold(tok, "default") {
 			ids = krb5.DefaultEnctypes()
-		case "des3":
-			ids = []krb5.Enctype{krb5.EnctypeDES3CBCSHA1}
-		case "aes":
-			ids = []krb5.Enctype{krb5.EnctypeAES256CTSSHA1, krb5.EnctypeAES128CTSSHA1, krb5.EnctypeAES256CTSSHA384, krb5.EnctypeAES128CTSSHA256}
-		case "rc4":
-			ids = []krb5.Enctype{krb5.EnctypeRC4HMAC}
-		case "camellia":
-			ids = []krb5.Enctype{krb5.EnctypeCamellia256CTSCMAC, krb5.EnctypeCamellia128CTSCMAC}
-		default:
+		} else if ids = krb5.EnctypeFamily(tok); ids == nil {
 			if id, ok := enctypeByNameOrNumber(tok); ok {
 				ids = []krb5.Enctype{id}
 			}

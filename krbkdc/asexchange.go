@@ -84,17 +84,21 @@ const (
 //     kdc-options from kdc_default_options (renewable-ok), forwardable,
 //     proxiable, canonicalize and renew_lifetime, till = now +
 //     ticket_lifetime, no addresses (unless noaddresses = false), and the
-//     enctypes of DefaultTktEnctypes that EnctypeUsable accepts, those in
-//     the keytab first. Like MIT it carries empty PA-AS-FRESHNESS and
+//     enctypes of DefaultTktEnctypes, those in the keytab first, except
+//     that those EnctypeUsable refuses as session keys go last (see
+//     requestEnctypes). Like MIT it carries empty PA-AS-FRESHNESS and
 //     PA-REQ-ENC-PA-REP padata.
 //   - KDC_ERR_PREAUTH_REQUIRED is answered with PA-ENC-TIMESTAMP, using the
 //     ETYPE-INFO2 entry that comes first in the request's enctype order and
 //     the KDC's clock when kdc_timesync is on.
 //   - KRB_ERR_RESPONSE_TOO_BIG makes the request go again over TCP.
 //   - The AS-REP is checked as MIT checks it: enctype requested, decrypts
-//     with the keytab key (key usage 3), nonce, client, server and ticket
-//     names, end time, the enc-pa-rep checksum when flagged; the session
-//     key enctype must be usable.
+//     with the keytab key (key usage 3) of whatever enctype the KDC chose
+//     (des3 and rc4 long-term keys included, as in MIT), nonce, client,
+//     server and ticket names, end time, the enc-pa-rep checksum when
+//     flagged. Unlike MIT the session key's enctype must also pass
+//     EnctypeUsable: a des3 or rc4 session key needs allow_des3 or
+//     allow_rc4 on this side as well.
 //
 // A KRB-ERROR from the KDC is returned as a *KDCError.
 func (k *KDCClient) GetInitialCredentials(ctx context.Context, kt *keytab.Keytab, client, server krb5.Principal) (*krbauth.Credentials, error) {
@@ -126,7 +130,7 @@ func (k *KDCClient) GetInitialCredentials(ctx context.Context, kt *keytab.Keytab
 		return nil, fmt.Errorf("Keytab contains no suitable keys for %s: %w", client, krbauth.ErrKeyNotFound)
 	}
 
-	etypes, err := k.requestEnctypes(ktEtypes, client)
+	etypes, err := k.requestEnctypes(ktEtypes)
 	if err != nil {
 		return nil, err
 	}
@@ -204,41 +208,50 @@ func keytabEnctypes(kt *keytab.Keytab, p krb5.Principal) []krb5.Enctype {
 	return out
 }
 
-// requestEnctypes is DefaultTktEnctypes filtered by EnctypeUsable, with the
-// keytab's enctypes moved to the front (MIT's sort_enctypes).
-func (k *KDCClient) requestEnctypes(ktEtypes []krb5.Enctype, client krb5.Principal) ([]krb5.Enctype, error) {
+// requestEnctypes returns the enctypes of the AS request. They are the
+// ones MIT's krb5_get_init_creds_keytab asks for, DefaultTktEnctypes less
+// those this module does not implement (only weak ones), with the
+// keytab's enctypes moved to the front (MIT's sort_enctypes), in one
+// respect reordered: the enctypes this configuration does not allow as
+// session keys (EnctypeUsable: des3-cbc-sha1 without allow_des3,
+// arcfour-hmac without allow_rc4) go last. They stay in the request, as
+// in MIT, because the keytab's long-term key of such a type is a reply
+// key like any other; at the end they are what the KDC picks for the
+// session key only when it can issue none of the others, and then
+// processReply refuses the ticket.
+func (k *KDCClient) requestEnctypes(ktEtypes []krb5.Enctype) ([]krb5.Enctype, error) {
 	all, err := k.Config.DefaultTktEnctypes()
 	if err != nil {
 		return nil, err
 	}
-	var usable []krb5.Enctype
+	var front, back, gated []krb5.Enctype
 	for _, e := range all {
-		if k.Config.EnctypeUsable(e) == nil {
-			usable = append(usable, e)
-		}
-	}
-	var front, back []krb5.Enctype
-	for _, e := range usable {
-		if slices.Contains(ktEtypes, e) {
+		switch {
+		case !e.Implemented():
+		case k.Config.EnctypeUsable(e) != nil:
+			gated = append(gated, e)
+		case slices.Contains(ktEtypes, e):
 			front = append(front, e)
-		} else {
+		default:
 			back = append(back, e)
 		}
 	}
-	if len(front) == 0 {
-		// Nothing the keytab has can be used: say why for each of its enctypes.
-		var why []string
-		for _, e := range ktEtypes {
-			switch err := k.Config.EnctypeUsable(e); {
-			case err != nil:
-				why = append(why, err.Error())
-			case !slices.Contains(all, e):
-				why = append(why, e.String()+" is not in default_tkt_enctypes/permitted_enctypes")
-			}
+	// Within the gated ones, too, the keytab's come first.
+	slices.SortStableFunc(gated, func(a, b krb5.Enctype) int {
+		ia, ib := slices.Contains(ktEtypes, a), slices.Contains(ktEtypes, b)
+		switch {
+		case ia && !ib:
+			return -1
+		case ib && !ia:
+			return 1
 		}
-		return nil, fmt.Errorf("keytab keys for %s cannot be used (%s): %w", client, strings.Join(why, "; "), krb5.ErrUnsupportedEnctype)
+		return 0
+	})
+	out := append(append(front, back...), gated...)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("default_tkt_enctypes %v: %w", etypeIDs(all), ErrNoSupportedEnctypes)
 	}
-	return append(front, back...), nil
+	return out, nil
 }
 
 // asRequest is the state of one AS exchange.

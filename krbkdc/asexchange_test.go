@@ -2,6 +2,7 @@ package krbkdc
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/asn1tools"
-	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana"
 	"github.com/jcmturner/gokrb5/v8/iana/asnAppTag"
 	"github.com/jcmturner/gokrb5/v8/iana/flags"
@@ -25,6 +25,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
 
+	"github.com/gokprop/gokprop/internal/kcrypto"
+	"github.com/gokprop/gokprop/internal/krbtest"
 	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 	"github.com/gokprop/gokprop/krbconf"
@@ -55,6 +57,8 @@ type asKnobs struct {
 	rejectInfoPA   bool           // answer PREAUTH_FAILED to requests carrying padata 149/150
 	errorCode      krb5.ErrorCode // answer every request with this error
 	sessionEtype   int32          // force the session key enctype
+	allowDES3      bool           // the KDC issues des3 session keys (allow_des3)
+	allowRC4       bool           // the KDC issues rc4 session keys (allow_rc4)
 	tamper         func(*messages.EncKDCRepPart, *messages.ASRep)
 	replyKey       *types.EncryptionKey // encrypt the reply with this key instead
 	encPARep       string               // "" (honour 149), "none", "badsum", "noflagdata"
@@ -190,7 +194,7 @@ func (k *asKDC) handle(proto string, raw []byte) []byte {
 		if key == nil {
 			return k.fail(krb5.ErrPreauthFailed, nil)
 		}
-		plain, err := crypto.DecryptEncPart(ed, *key, keyusage.AS_REQ_PA_ENC_TIMESTAMP)
+		plain, err := kcrypto.Decrypt(ed, *key, keyusage.AS_REQ_PA_ENC_TIMESTAMP)
 		if err != nil {
 			return k.fail(krb5.ErrPreauthFailed, nil)
 		}
@@ -214,16 +218,26 @@ func (k *asKDC) handle(proto string, raw []byte) []byte {
 	}
 	sessEtype := kn.sessionEtype
 	if sessEtype == 0 {
+		// MIT's select_session_keytype: the first requested enctype the
+		// KDC allows (des3 and rc4 only with allow_des3 / allow_rc4, as in
+		// MIT 1.21 and Debian's 1.20.1) that the server supports, which
+		// aes256-cts-hmac-sha1-96 always is assumed to.
 		for _, e := range req.ReqBody.EType {
-			if keyFor(skeys, e) != nil {
+			if e == int32(krb5.EnctypeDES3CBCSHA1) && !kn.allowDES3 || e == int32(krb5.EnctypeRC4HMAC) && !kn.allowRC4 {
+				continue
+			}
+			if keyFor(skeys, e) != nil || e == int32(krb5.EnctypeAES256CTSSHA1) {
 				sessEtype = e
 				break
 			}
 		}
+		if sessEtype == 0 {
+			return k.fail(krb5.ErrEtypeNoSupp, nil)
+		}
 	}
-	sess := types.EncryptionKey{KeyType: sessEtype, KeyValue: make([]byte, 32)}
-	if et, err := crypto.GetEtype(sessEtype); err == nil {
-		sess, _ = types.GenerateEncryptionKey(et)
+	sess, err := kcrypto.RandomKey(sessEtype, rand.Reader)
+	if err != nil {
+		sess = types.EncryptionKey{KeyType: sessEtype, KeyValue: make([]byte, 32)}
 	}
 	skey := skeys[0]
 	now := time.Now().Add(kn.clockOffset).UTC().Truncate(time.Second)
@@ -242,7 +256,8 @@ func (k *asKDC) handle(proto string, raw []byte) []byte {
 		k.t.Fatal(err)
 	}
 	tb = asn1tools.AddASNAppTag(tb, asnAppTag.EncTicketPart)
-	ted, err := crypto.GetEncryptedData(tb, skey, keyusage.KDC_REP_TICKET, 3)
+	ted, err := kcrypto.Encrypt(skey, keyusage.KDC_REP_TICKET, tb)
+	ted.KVNO = 3
 	if err != nil {
 		k.t.Fatal(err)
 	}
@@ -260,7 +275,7 @@ func (k *asKDC) handle(proto string, raw []byte) []byte {
 	}
 	if req.PAData.Contains(paReqEncPARep) && kn.encPARep != "none" {
 		types.SetFlag(&enc.Flags, flags.EncPARep)
-		et, _ := crypto.GetEtype(replyKey.KeyType)
+		et := kcrypto.Lookup(replyKey.KeyType).EType
 		sum, err := et.GetChecksumHash(replyKey.KeyValue, raw, keyusage.KEY_USAGE_AS_REQ)
 		if err != nil {
 			k.t.Fatal(err)
@@ -290,9 +305,10 @@ func (k *asKDC) handle(proto string, raw []byte) []byte {
 	if kn.replyKey != nil {
 		key = *kn.replyKey
 	}
-	if rep.EncPart, err = crypto.GetEncryptedData(eb, key, keyusage.AS_REP_ENCPART, 2); err != nil {
+	if rep.EncPart, err = kcrypto.Encrypt(key, keyusage.AS_REP_ENCPART, eb); err != nil {
 		k.t.Fatal(err)
 	}
+	rep.EncPart.KVNO = 2
 	out, err := rep.Marshal()
 	if err != nil {
 		k.t.Fatal(err)
@@ -317,9 +333,11 @@ func addKeys(t *testing.T, kt *keytab.Keytab, p krb5.Principal, kvno uint8, etyp
 	t.Helper()
 	for _, e := range etypes {
 		pw := fmt.Sprintf("secret-%s-%d-%d", p, kvno, e)
-		if err := kt.AddEntry(strings.Join(p.Name.NameString, "/"), p.Realm, pw, time.Now(), kvno, int32(e)); err != nil {
+		more, err := krbtest.Keytab(krbtest.Key{Principal: p, KVNO: kvno, Enctype: e, Password: pw})
+		if err != nil {
 			t.Fatal(err)
 		}
+		kt.Entries = append(kt.Entries, more.Entries...)
 	}
 }
 
@@ -370,8 +388,9 @@ func TestGetInitialCredentialsLikeKprop(t *testing.T) {
 	if d := body.Till.Sub(start); d < 24*time.Hour-2*time.Second || d > 24*time.Hour+2*time.Second {
 		t.Errorf("till = now + %v", d)
 	}
-	// Keytab enctypes first, in default order; des3 and rc4 not allowed; no camellia.
-	if !slices.Equal(body.EType, []int32{17, 20, 18, 19}) {
+	// Keytab enctypes first, in default order; des3 and rc4, not allowed
+	// as session keys, last.
+	if !slices.Equal(body.EType, []int32{17, 20, 18, 19, 25, 26, 16, 23}) {
 		t.Errorf("etypes %v", body.EType)
 	}
 	var pas []int32
@@ -457,10 +476,10 @@ func TestGetInitialCredentialsPreauth(t *testing.T) {
 	}
 
 	// The KDC offers only an enctype not requested.
-	kdc.set(func(n *asKnobs) { n.offerEtypes = []int32{23} })
+	kdc.set(func(n *asKnobs) { n.offerEtypes = []int32{int32(krb5.EnctypeRC4HMACExp)} })
 	k = testClient(t, kdc.conf(""))
 	if _, err := k.GetInitialCredentials(context.Background(), ckt, testClientPrinc, testServerPrinc); !errors.Is(err, ErrNoSupportedEnctypes) {
-		t.Errorf("offer rc4 only: %v", err)
+		t.Errorf("offer arcfour-hmac-exp only: %v", err)
 	}
 	// Preauth with a key the KDC does not have.
 	kdc.set(func(n *asKnobs) { n.offerEtypes = nil })
@@ -536,7 +555,8 @@ func TestGetInitialCredentialsRejectsBadReplies(t *testing.T) {
 		}, ErrKDCReplyModified},
 		{"bad enc-pa-rep checksum", func(k *asKnobs) { k.encPARep = "badsum" }, ErrKDCReplyModified},
 		{"enc-pa-rep flag without padata", func(k *asKnobs) { k.encPARep = "noflagdata" }, ErrKDCReplyModified},
-		{"camellia session key", func(k *asKnobs) { k.sessionEtype = int32(krb5.EnctypeCamellia256CTSCMAC) }, krb5.ErrUnsupportedEnctype},
+		{"des3 session key without allow_des3", func(k *asKnobs) { k.sessionEtype = int32(krb5.EnctypeDES3CBCSHA1) }, krb5.ErrUnsupportedEnctype},
+		{"unknown session key enctype", func(k *asKnobs) { k.sessionEtype = 1 }, krb5.ErrUnsupportedEnctype},
 		{"rc4 session key without allow_rc4", func(k *asKnobs) { k.sessionEtype = int32(krb5.EnctypeRC4HMAC) }, krb5.ErrUnsupportedEnctype},
 		{"server unknown", func(k *asKnobs) { k.errorCode = krb5.ErrServerUnknown }, krb5.ErrServerUnknown},
 	}
@@ -583,47 +603,79 @@ func TestKDCErrorText(t *testing.T) {
 	}
 }
 
+// Long-term keys of every enctype are used as MIT uses them: a des3, rc4
+// or camellia keytab gets credentials, the KDC choosing the session key.
+// Only the session key is gated (allow_des3, allow_rc4).
 func TestGetInitialCredentialsEnctypePolicy(t *testing.T) {
 	ctx := context.Background()
 	skt := serverKeytab(t)
+	for _, tc := range []struct {
+		keytab      krb5.Enctype
+		conf        string
+		allowDES3   bool // the KDC's allow_des3
+		allowRC4    bool // the KDC's allow_rc4
+		wantEtypes  []int32
+		wantSession krb5.Enctype
+	}{
+		// des3 host keys, no allow_des3 anywhere (MIT 1.21's des3 pass):
+		// des3 decrypts the reply, the KDC issues an aes session key.
+		{krb5.EnctypeDES3CBCSHA1, "", false, false, []int32{18, 17, 20, 19, 25, 26, 16, 23}, krb5.EnctypeAES256CTSSHA1},
+		{krb5.EnctypeRC4HMAC, "", false, false, []int32{18, 17, 20, 19, 25, 26, 23, 16}, krb5.EnctypeAES256CTSSHA1},
+		{krb5.EnctypeDES3CBCSHA1, "permitted_enctypes = des3 aes256-sha1", false, false, []int32{18, 16}, krb5.EnctypeAES256CTSSHA1},
+		// Our side does not allow des3, the KDC does: it still picks aes.
+		{krb5.EnctypeDES3CBCSHA1, "", true, false, []int32{18, 17, 20, 19, 25, 26, 16, 23}, krb5.EnctypeAES256CTSSHA1},
+		// Both allow it (MIT 1.22's des3 pass): a des3 session key, the
+		// keytab's enctype first as in MIT (rc4, still gated, last).
+		{krb5.EnctypeDES3CBCSHA1, "allow_des3 = true", true, false, []int32{16, 18, 17, 20, 19, 25, 26, 23}, krb5.EnctypeDES3CBCSHA1},
+		{krb5.EnctypeRC4HMAC, "allow_rc4 = true\npermitted_enctypes = rc4", false, true, []int32{23}, krb5.EnctypeRC4HMAC},
+		{krb5.EnctypeCamellia256CTSCMAC, "", false, false, []int32{26, 18, 17, 20, 19, 25, 16, 23}, krb5.EnctypeAES256CTSSHA1},
+		{krb5.EnctypeCamellia128CTSCMAC, "permitted_enctypes = camellia", false, false, []int32{25, 26}, krb5.EnctypeCamellia128CTSCMAC},
+	} {
+		t.Run(fmt.Sprintf("%s/%q/kdc-des3=%v,rc4=%v", tc.keytab, tc.conf, tc.allowDES3, tc.allowRC4), func(t *testing.T) {
+			ckt := newKeytab(t, testClientPrinc, 1, tc.keytab)
+			srv := skt
+			if tc.keytab == krb5.EnctypeCamellia128CTSCMAC || tc.keytab == krb5.EnctypeCamellia256CTSCMAC {
+				srv = newKeytab(t, testServerPrinc, 3, 18, krb5.EnctypeCamellia128CTSCMAC)
+			}
+			kdc := newASKDC(t, ckt, srv)
+			kdc.set(func(n *asKnobs) { n.allowDES3, n.allowRC4 = tc.allowDES3, tc.allowRC4 })
+			creds, err := testClient(t, kdc.conf(tc.conf)).GetInitialCredentials(ctx, ckt, testClientPrinc, testServerPrinc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body := kdc.requests()[0].ReqBody; !slices.Equal(body.EType, tc.wantEtypes) {
+				t.Errorf("etypes %v, want %v", body.EType, tc.wantEtypes)
+			}
+			if krb5.Enctype(creds.SessionKey.KeyType) != tc.wantSession {
+				t.Errorf("session key %s, want %s", krb5.Enctype(creds.SessionKey.KeyType), tc.wantSession)
+			}
+		})
+	}
+
+	// The KDC can issue nothing but a des3 session key, which this side
+	// does not allow: refused, naming the enctype and the switch.
 	des3 := newKeytab(t, testClientPrinc, 1, krb5.EnctypeDES3CBCSHA1)
-	kdc := newASKDC(t, des3, skt)
-	// Refused before anything is sent, naming the enctype and the switch.
-	_, err := testClient(t, kdc.conf("")).GetInitialCredentials(ctx, des3, testClientPrinc, testServerPrinc)
+	kdc := newASKDC(t, des3, newKeytab(t, testServerPrinc, 3, krb5.EnctypeDES3CBCSHA1))
+	kdc.set(func(n *asKnobs) { n.allowDES3 = true })
+	_, err := testClient(t, kdc.conf("permitted_enctypes = des3")).GetInitialCredentials(ctx, des3, testClientPrinc, testServerPrinc)
 	if !errors.Is(err, krb5.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), "des3-cbc-sha1") || !strings.Contains(err.Error(), "allow_des3") {
-		t.Errorf("des3 without allow_des3: %v", err)
+		t.Errorf("des3 session key without allow_des3: %v", err)
 	}
-	if n := len(kdc.requests()); n != 0 {
-		t.Errorf("%d requests sent", n)
-	}
-	creds, err := testClient(t, kdc.conf("allow_des3 = true")).GetInitialCredentials(ctx, des3, testClientPrinc, testServerPrinc)
-	if err != nil {
-		t.Fatalf("des3 with allow_des3: %v", err)
-	}
-	if creds.SessionKey.KeyType != int32(krb5.EnctypeDES3CBCSHA1) {
-		t.Errorf("session key %d", creds.SessionKey.KeyType)
-	}
-	if body := kdc.requests()[0].ReqBody; !slices.Equal(body.EType, []int32{16, 18, 17, 20, 19}) {
-		t.Errorf("etypes %v", body.EType)
+	// And a KDC that will not issue it either (Debian's without
+	// allow_des3) says so, with MIT's message.
+	kdc.set(func(n *asKnobs) { n.allowDES3 = false })
+	_, err = testClient(t, kdc.conf("permitted_enctypes = des3")).GetInitialCredentials(ctx, des3, testClientPrinc, testServerPrinc)
+	var ke *KDCError
+	if !errors.As(err, &ke) || ke.Code != krb5.ErrEtypeNoSupp || err.Error() != "KDC has no support for encryption type" {
+		t.Errorf("des3 only, KDC refuses: %v", err)
 	}
 
-	rc4 := newKeytab(t, testClientPrinc, 1, krb5.EnctypeRC4HMAC)
-	kdc = newASKDC(t, rc4, skt)
-	if _, err := testClient(t, kdc.conf("")).GetInitialCredentials(ctx, rc4, testClientPrinc, testServerPrinc); !errors.Is(err, krb5.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), "allow_rc4") {
-		t.Errorf("rc4 without allow_rc4: %v", err)
-	}
-	if creds, err := testClient(t, kdc.conf("allow_rc4 = true")).GetInitialCredentials(ctx, rc4, testClientPrinc, testServerPrinc); err != nil || creds.SessionKey.KeyType != 23 {
-		t.Errorf("rc4 with allow_rc4: %v", err)
-	}
-
-	// Camellia keys cannot be used at all; explicit lists are honoured.
-	cam := newKeytab(t, testClientPrinc, 1, 18)
-	cam.Entries[0].Key.KeyType = int32(krb5.EnctypeCamellia256CTSCMAC)
-	if _, err := (&KDCClient{Config: mustParse(t, kdc.conf(""))}).GetInitialCredentials(ctx, cam, testClientPrinc, testServerPrinc); !errors.Is(err, krb5.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), "camellia256-cts-cmac") {
-		t.Errorf("camellia: %v", err)
-	}
+	// A keytab of an enctype the configuration does not list: the request
+	// goes out as MIT's would and the KDC refuses it.
 	aes128 := newKeytab(t, testClientPrinc, 1, 17)
-	if _, err := (&KDCClient{Config: mustParse(t, kdc.conf("default_tkt_enctypes = aes256-cts"))}).GetInitialCredentials(ctx, aes128, testClientPrinc, testServerPrinc); !errors.Is(err, krb5.ErrUnsupportedEnctype) || !strings.Contains(err.Error(), "not in default_tkt_enctypes") {
+	kdc = newASKDC(t, aes128, skt)
+	_, err = (&KDCClient{Config: mustParse(t, kdc.conf("default_tkt_enctypes = aes256-cts"))}).GetInitialCredentials(ctx, aes128, testClientPrinc, testServerPrinc)
+	if !errors.As(err, &ke) || ke.Code != krb5.ErrEtypeNoSupp {
 		t.Errorf("aes128 keytab, aes256-only config: %v", err)
 	}
 	if _, err := (&KDCClient{Config: mustParse(t, kdc.conf(""))}).GetInitialCredentials(ctx, aes128, krb5.HostPrincipal("host", "nobody", testRealm), testServerPrinc); !errors.Is(err, krbauth.ErrKeyNotFound) || !strings.Contains(err.Error(), "Keytab contains no suitable keys for host/nobody@TEST.REALM") {

@@ -20,7 +20,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -32,7 +31,6 @@ import (
 	"github.com/gokprop/gokprop/internal/getopt"
 	"github.com/gokprop/gokprop/internal/wire"
 	"github.com/gokprop/gokprop/kpropd"
-	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 	"github.com/gokprop/gokprop/krbconf"
 )
@@ -135,7 +133,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err, "while initializing")
 	}
-	permitted, err := usableEnctypes(cfg)
+	permitted, err := cfg.PermittedEnctypes()
 	if err != nil {
 		return fail(err, "while initializing")
 	}
@@ -160,6 +158,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			Principal:              me,
 			AcceptAnyHostPrincipal: cfg.IgnoreAcceptorHostname(),
 			PermittedEnctypes:      permitted,
+			SessionEnctypeAllowed:  cfg.EnctypeUsable,
 			ClockSkew:              cfg.ClockSkew(),
 			ReplayCache:            krbauth.NewReplayCache(),
 			ApplVersion:            wire.ApplVersion,
@@ -239,16 +238,6 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			return 0
 		}
 	}
-}
-
-// usableEnctypes is the configuration's permitted_enctypes less what we
-// cannot or may not use (des3 and rc4 need allow_des3 / allow_rc4).
-func usableEnctypes(cfg *krbconf.Config) ([]krb5.Enctype, error) {
-	list, err := cfg.PermittedEnctypes()
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(list, func(e krb5.Enctype) bool { return cfg.EnctypeUsable(e) != nil }), nil
 }
 
 func isSocket(f *os.File) bool {

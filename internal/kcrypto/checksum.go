@@ -32,8 +32,8 @@ var checksums = [...]Checksum{
 	{15, true, FamAES128, 12, dkChecksum(aes128SHA1)},
 	{16, true, FamAES256, 12, dkChecksum(aes256SHA1)},
 	{-137, true, FamRC4, 16, hmacMD5Checksum(false)},
-	{17, true, FamCamellia128, 16, nil}, // cmac-camellia128: not yet
-	{18, true, FamCamellia256, 16, nil}, // cmac-camellia256: not yet
+	{17, true, FamCamellia128, 16, dkChecksum(camellia128)}, // cmac-camellia128
+	{18, true, FamCamellia256, 16, dkChecksum(camellia256)}, // cmac-camellia256
 	{19, true, FamAES128, 16, dkChecksum(aes128SHA256)},
 	{20, true, FamAES256, 24, dkChecksum(aes256SHA384)},
 }
@@ -61,8 +61,9 @@ func (c *Checksum) Sum(key []byte, usage uint32, data []byte) ([]byte, error) {
 	return c.sum(key, usage, data)
 }
 
-// dkChecksum is the keyed checksum of enctype id: HMAC(Kc, data)
-// truncated, Kc derived for usage|0x99 by RFC 3961 or RFC 8009.
+// dkChecksum is the keyed checksum of enctype id, computed by its row's
+// RFC 3961 profile: HMAC(Kc, data) truncated (RFC 3961, RFC 8009) or
+// CMAC(Kc, data) (RFC 6803), Kc derived for usage|0x99.
 func dkChecksum(id int32) func(key []byte, usage uint32, data []byte) ([]byte, error) {
 	return func(key []byte, usage uint32, data []byte) ([]byte, error) {
 		e := Lookup(id)

@@ -12,12 +12,15 @@ import (
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
 
 	"github.com/jcmturner/gokrb5/v8/crypto/common"
 	"github.com/jcmturner/gokrb5/v8/crypto/etype"
+
+	"github.com/gokprop/gokprop/internal/rfc6803"
 )
 
 // MessageCipher is the KRB-PRIV encryption of one enctype for one session
@@ -507,4 +510,48 @@ func (c *rc4Priv) Open(pt, ct []byte, chained bool) ([]byte, error) {
 		c.pending = s
 	}
 	return p[rc4Conf:], nil
+}
+
+// ---- camellia128/256-cts-cmac (RFC 6803, MIT enc_dk_cmac.c + builtin camellia) ----
+
+// camelliaPriv adapts rfc6803.MessageCipher, which has this interface's
+// shape and MIT's cipher-state rules (see that package's documentation):
+// C = CTS(Ke, state, conf|DER) | CMAC(Ki, conf|DER), no padding. It only
+// gives rfc6803's errors this package's identities.
+type camelliaPriv struct{ *rfc6803.MessageCipher }
+
+func newCamelliaPriv(e etype.EType, key []byte, usage uint32) (MessageCipher, error) {
+	et, ok := e.(rfc6803.EType)
+	if !ok {
+		return nil, ErrUnsupported
+	}
+	c, err := et.NewMessageCipher(key, usage)
+	if err != nil {
+		return nil, camelliaErr(err)
+	}
+	return camelliaPriv{c}, nil
+}
+
+func (c camelliaPriv) Seal(ct []byte, n int, rand io.Reader, chained bool) error {
+	return camelliaErr(c.MessageCipher.Seal(ct, n, rand, chained))
+}
+
+func (c camelliaPriv) Open(pt, ct []byte, chained bool) ([]byte, error) {
+	p, err := c.MessageCipher.Open(pt, ct, chained)
+	return p, camelliaErr(err)
+}
+
+// camelliaErr maps rfc6803's errors to this package's.
+func camelliaErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, rfc6803.ErrIntegrity):
+		return ErrIntegrity
+	case errors.Is(err, rfc6803.ErrMessageSize):
+		return ErrBadMsize
+	case errors.Is(err, rfc6803.ErrKeySize):
+		return ErrBadKeysize
+	}
+	return err
 }

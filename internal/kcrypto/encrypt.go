@@ -91,6 +91,21 @@ func RandomKey(id int32, r io.Reader) (types.EncryptionKey, error) {
 	return k, nil
 }
 
+// StringToKey derives the key of a password and salt (for a principal's
+// normal salt: the realm followed by the name components) with the row's
+// string-to-key and MIT's default parameters, as kadmin and ktutil do. It
+// fails with ErrUnsupported for an unimplemented enctype.
+func (s *Spec) StringToKey(password, salt string) (types.EncryptionKey, error) {
+	if !s.Implemented() {
+		return types.EncryptionKey{}, ErrUnsupported
+	}
+	k, err := s.EType.StringToKey(password, salt, s.EType.GetDefaultStringToKeyParams())
+	if err != nil {
+		return types.EncryptionKey{}, fmt.Errorf("%s string-to-key: %w", s.Name, err)
+	}
+	return types.EncryptionKey{KeyType: s.ID, KeyValue: k}, nil
+}
+
 // name is MIT's name for id, or "etype N".
 func name(id int32) string {
 	if e := Lookup(id); e != nil {

@@ -5,6 +5,8 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/crypto/etype"
+
+	"github.com/gokprop/gokprop/internal/rfc6803"
 )
 
 // Encryption type numbers of the table (RFC 3961 section 8, RFC 8009, RFC
@@ -57,8 +59,9 @@ type Spec struct {
 	// in MIT's order.
 	Default bool
 	// Gate is the [libdefaults] boolean that must be true before this
-	// module uses the enctype ("allow_des3", "allow_rc4", as Debian's MIT
-	// 1.20.1 requires for session keys), or "".
+	// module uses the enctype for a session key ("allow_des3",
+	// "allow_rc4", which MIT 1.21's and Debian's 1.20.1 KDC require before
+	// issuing such a session key), or "". Long-term keys are never gated.
 	Gate      string
 	KeyLen    int    // protocol key length in bytes
 	Family    Family // for MIT's checksum-family rule
@@ -75,7 +78,9 @@ type Spec struct {
 
 // table lists every enctype MIT 1.20 knows, in one place: MIT's default
 // list first, in its order, then the weak ones. Adding an enctype's
-// implementation means filling in its EType and newCipher.
+// implementation means filling in its EType and newCipher (and its
+// checksum row's function in checksum.go); nothing else in the module
+// names enctypes.
 var table = [...]Spec{
 	{ID: aes256SHA1, Name: "aes256-cts-hmac-sha1-96", Aliases: []string{"aes256-cts", "aes256-sha1"},
 		Default: true, KeyLen: 32, Family: FamAES256, CksumType: 16,
@@ -96,12 +101,39 @@ var table = [...]Spec{
 		Default: true, Gate: "allow_rc4", KeyLen: 16, Family: FamRC4, CksumType: -138,
 		EType: crypto.RC4HMAC{}, newCipher: newRC4Priv},
 	{ID: camellia128, Name: "camellia128-cts-cmac", Aliases: []string{"camellia128-cts"},
-		Default: true, KeyLen: 16, Family: FamCamellia128, CksumType: 17},
+		Default: true, KeyLen: 16, Family: FamCamellia128, CksumType: 17,
+		EType: rfc6803.Camellia128CTSCMAC, newCipher: newCamelliaPriv},
 	{ID: camellia256, Name: "camellia256-cts-cmac", Aliases: []string{"camellia256-cts"},
-		Default: true, KeyLen: 32, Family: FamCamellia256, CksumType: 18},
+		Default: true, KeyLen: 32, Family: FamCamellia256, CksumType: 18,
+		EType: rfc6803.Camellia256CTSCMAC, newCipher: newCamelliaPriv},
 	{ID: des3CBCRaw, Name: "des3-cbc-raw", Weak: true, KeyLen: 24, Family: FamDES3},
 	{ID: rc4HMACExp, Name: "arcfour-hmac-exp", Aliases: []string{"rc4-hmac-exp", "arcfour-hmac-md5-exp"},
 		Weak: true, KeyLen: 16, Family: FamRC4, CksumType: -138},
+}
+
+// listFamilies are the family names MIT's enctype lists accept besides
+// DEFAULT (krb5int_parse_enctype_list in src/lib/krb5/krb/init_ctx.c),
+// each with its members in MIT's order.
+var listFamilies = [...]struct {
+	name string
+	ids  []int32
+}{
+	{"des3", []int32{des3SHA1}},
+	{"aes", []int32{aes256SHA1, aes128SHA1, aes256SHA384, aes128SHA256}},
+	{"rc4", []int32{rc4HMAC}},
+	{"camellia", []int32{camellia256, camellia128}},
+}
+
+// ListFamily returns the members of an enctype family named in an MIT
+// enctype list ("aes", "des3", "rc4" or "camellia", without regard to
+// case), in MIT's order, or nil. The result must not be modified.
+func ListFamily(name string) []int32 {
+	for _, f := range listFamilies {
+		if strings.EqualFold(f.name, name) {
+			return f.ids
+		}
+	}
+	return nil
 }
 
 // Lookup returns the row for id, or nil when MIT does not know the enctype.

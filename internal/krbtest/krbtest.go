@@ -29,17 +29,24 @@ type Key struct {
 	Password  string
 }
 
-// Keytab builds an in-memory keytab holding keys.
+// Keytab builds an in-memory keytab holding keys, each derived from its
+// password with the enctype table's string-to-key and the principal's
+// normal salt (the realm followed by the name components), as kadmin and
+// ktutil derive them.
 func Keytab(keys ...Key) (*keytab.Keytab, error) {
-	kt := keytab.New()
+	var entries []Entry
 	for _, k := range keys {
-		name := strings.Join(k.Principal.Name.NameString, "/")
-		if err := kt.AddEntry(name, k.Principal.Realm, k.Password, time.Now(), k.KVNO, int32(k.Enctype)); err != nil {
+		spec := kcrypto.Lookup(int32(k.Enctype))
+		if spec == nil {
+			return nil, fmt.Errorf("krbtest: key for %s: unknown enctype %d", k.Principal, int32(k.Enctype))
+		}
+		key, err := spec.StringToKey(k.Password, k.Principal.Realm+strings.Join(k.Principal.Name.NameString, ""))
+		if err != nil {
 			return nil, fmt.Errorf("krbtest: key for %s: %w", k.Principal, err)
 		}
-		kt.Entries[len(kt.Entries)-1].Principal.NameType = k.Principal.Name.NameType
+		entries = append(entries, Entry{Principal: k.Principal, KVNO: uint32(k.KVNO), Key: key})
 	}
-	return kt, nil
+	return KeytabOf(entries...)
 }
 
 // Entry is one keytab entry with its key given.

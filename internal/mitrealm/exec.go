@@ -31,6 +31,13 @@ func baseEnviron() []string {
 	return append(env, "LC_ALL=C")
 }
 
+// Environ returns the environment the harness starts every program with
+// before adding its own variables: the process environment without the
+// variables that steer MIT programs (KRB5*, KPROP*) or translate their
+// messages, plus LC_ALL=C. Tests that lay out their own realms start from
+// it.
+func Environ() []string { return baseEnviron() }
+
 // SetEnv returns env with each "NAME=value" in kvs replacing any earlier
 // setting of NAME.
 func SetEnv(env []string, kvs ...string) []string {

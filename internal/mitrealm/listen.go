@@ -8,6 +8,14 @@ import (
 	"time"
 )
 
+// WaitListening waits until a socket listens on TCP port, without
+// connecting to it (the kernel's socket tables are read), and fails if d
+// exits first or timeout passes. Use it after StartDaemon for daemons that
+// print their ready line before they listen, as MIT kpropd does.
+func (d *Daemon) WaitListening(port int, timeout time.Duration) error {
+	return waitListening(d, port, timeout)
+}
+
 // waitListening waits until some socket listens on TCP port (read from
 // the kernel's socket tables, so the daemon sees no probe connection), or
 // d exits, or timeout passes.

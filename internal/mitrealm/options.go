@@ -13,14 +13,18 @@ const (
 	AES128SHA1   = "aes128-cts-hmac-sha1-96"
 	AES256SHA384 = "aes256-cts-hmac-sha384-192"
 	AES128SHA256 = "aes128-cts-hmac-sha256-128"
+	Camellia256  = "camellia256-cts-cmac"
+	Camellia128  = "camellia128-cts-cmac"
 	DES3         = "des3-cbc-sha1"
 	RC4          = "arcfour-hmac"
 )
 
 // KpropEnctypes returns the session enctypes the interop matrix propagates
-// with, strongest first. The kprop host principals get keys of all of them.
+// with: every enctype of MIT's default list, the AES ones first, then
+// Camellia, then the deprecated des3 and rc4. The kprop host principals
+// get keys of all of them.
 func KpropEnctypes() []string {
-	return []string{AES256SHA1, AES128SHA1, AES256SHA384, AES128SHA256, DES3, RC4}
+	return []string{AES256SHA1, AES128SHA1, AES256SHA384, AES128SHA256, Camellia256, Camellia128, DES3, RC4}
 }
 
 // Options configure a realm. The zero value is a working realm named

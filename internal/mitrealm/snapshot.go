@@ -95,8 +95,21 @@ func (s *Snapshot) ready(t testing.TB) {
 // snapshot's master key.
 func (s *Snapshot) NewPrimary(t testing.TB) *Host {
 	t.Helper()
+	return s.NewPrimaryWith(t, s.opts)
+}
+
+// NewPrimaryWith is NewPrimary for a host with other options than the
+// snapshot's, for example without AllowDES3. Realm and MasterKeyType must
+// be the snapshot's (the database is the snapshot's, under its master
+// key); the rest, such as the [libdefaults] the KDC reads, may differ.
+func (s *Snapshot) NewPrimaryWith(t testing.TB, opts Options) *Host {
+	t.Helper()
 	s.ready(t)
-	h := newHost(t, t.TempDir(), "primary", s.opts, nil)
+	if opts.realm() != s.opts.realm() || opts.masterKeyType() != s.opts.masterKeyType() {
+		t.Fatalf("mitrealm: a primary of realm %s, master key %s from a snapshot of %s, %s",
+			opts.realm(), opts.masterKeyType(), s.opts.realm(), s.opts.masterKeyType())
+	}
+	h := newHost(t, t.TempDir(), "primary", opts, nil)
 	if err := copyFile(h.Stash, s.stash); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,5 @@
+package gsskrb5
+
+import "github.com/jcmturner/gofork/encoding/asn1"
+
+func asn1Unmarshal(b []byte, v any) ([]byte, error) { return asn1.Unmarshal(b, v) }
