@@ -10,6 +10,10 @@
 // on every address. Each authenticated and authorized transfer is written
 // to FILE.temp, renamed to FILE (default /var/lib/krb5kdc/from_master) and
 // loaded with "kdb5_util load" before the primary is told it succeeded.
+//
+// With iprop_enable in the realm's kdc.conf section, a standalone kpropd
+// also polls the primary's kadmind for incremental updates (iprop.go),
+// and loads the full resyncs the listener receives with "load -i".
 package main
 
 import (
@@ -47,6 +51,8 @@ func main() {
 
 type options struct {
 	realm, keytab, file, database, kdb5util, port, acl, pidFile string
+	adminServer                                                 string
+	dbArgs                                                      []string
 	debug, nodaemon                                             int
 	runOnce                                                     bool
 }
@@ -94,10 +100,12 @@ func parseArgs(args []string, stderr io.Writer) (*options, int) {
 			o.runOnce = true
 		case "pid-file":
 			o.pidFile = op.Arg
-		case "A", "S", "x":
-			// -A names the admin server for incremental propagation,
-			// which is not supported; -S is obsolete (standalone mode is
-			// detected); -x database arguments only matter to iprop.
+		case "A":
+			o.adminServer = op.Arg
+		case "x":
+			o.dbArgs = append(o.dbArgs, op.Arg)
+		case "S":
+			// Obsolete: standalone mode is detected.
 		}
 	}
 	return o, 0
@@ -139,15 +147,18 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 
 	log := newLogger(o.debug > 0, o.nodaemon > 0, stderr)
-	if iprop, _ := cfg.RealmBool(realm, "iprop_enable", false); iprop {
-		log.Warn("iprop_enable is set for " + realm + ", but incremental propagation is not supported yet: serving full propagation only")
+	// With iprop_enable, incremental propagation (see iprop.go).
+	ip, err := newIprop(prog, o, cfg, realm, o.debug > 0, o.nodaemon > 0, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return 1
 	}
 
 	ktName := o.keytab
 	if ktName == "" {
 		ktName = krbconf.KeytabName(cfg)
 	}
-	loader := &kpropd.KDB5Util{Path: o.kdb5util, Realm: realm, Database: o.database}
+	loader := &kpropd.KDB5Util{Path: o.kdb5util, Realm: realm, Database: o.database, Iprop: ip != nil}
 	if o.debug > 0 {
 		loader.Output = stderr
 		loader.Started = func(pid int) { fmt.Fprintf(stderr, "Load PID is %d\n", pid) }
@@ -171,8 +182,20 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		ConnContext: withConn,
 	}
 
+	if ip != nil {
+		srv.Loader = ip.loader(loader)
+		srv.ConnState = ip.connState
+	}
+
 	if isSocket(stdin) {
-		// inetd: one connection on standard input.
+		// inetd: one connection on standard input; iprop mode loads
+		// with -i but never polls.
+		if ip != nil {
+			if err := ip.open(o, realm); err != nil {
+				return fail(err, "Unable to map log!\n")
+			}
+			defer ip.db.Close()
+		}
 		conn, err := net.FileConn(stdin)
 		if err != nil {
 			return fail(err, "while checking if stdin is a socket")
@@ -197,7 +220,16 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if err != nil {
 		return reportReady(fail(err, "while binding listener socket"), comerr.Line(prog, err, "while binding listener socket"))
 	}
-	if o.runOnce {
+	if ip != nil {
+		if err := ip.open(o, realm); err != nil {
+			l.Close()
+			return reportReady(fail(err, "Unable to map log!\n"), comerr.Line(prog, err, "Unable to map log!"))
+		}
+		if _, err := ip.newPoller(ctx, cfg, realm, ktName); err != nil {
+			l.Close()
+			return reportReady(fail(err, "while trying to construct host service principal"), comerr.Line(prog, err, "while trying to construct host service principal"))
+		}
+	} else if o.runOnce {
 		l = &onceListener{Listener: l}
 	}
 	if o.pidFile != "" {
@@ -215,6 +247,11 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	if ip != nil {
+		// SIGUSR1 polls at once, as it makes MIT kpropd's poller.
+		signal.Notify(sigs, syscall.SIGQUIT, syscall.SIGUSR1)
+		return ip.serve(srv, l, sigs, stderr, o.debug > 0)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	for {
