@@ -70,6 +70,9 @@ type primary struct {
 	kprop     string // kadmind -K
 	kpropPort int    // kadmind -k: where the replicas' listeners are
 	dumpFile  string // kadmind -F
+	// clientOf, for an intermediate replica serving iprop, is the top
+	// primary, whose KDC issues the kiprop tickets.
+	clientOf *primary
 }
 
 func newPrimary(t *testing.T, ulogSize int, kprop string) *primary {
@@ -131,7 +134,11 @@ func (p *primary) newReplica(t *testing.T, name, prog, enctype string, ulogSize 
 	h := p.h.NewReplica(t)
 	h.Name = name
 	ip := h.EnableIprop(t, mitrealm.IpropConfig{Port: p.ip.Port, ULogSize: ulogSize, Relations: []string{"iprop_replica_poll = 1", "iprop_resync_timeout = 4"}})
-	p.h.Kadmin(t, fmt.Sprintf("ktadd -k %s -norandkey %s %s %s", mitrealm.Quote("FILE:"+h.Keytab),
+	top := p
+	if p.clientOf != nil {
+		top = p.clientOf
+	}
+	top.h.Kadmin(t, fmt.Sprintf("ktadd -k %s -norandkey %s %s %s", mitrealm.Quote("FILE:"+h.Keytab),
 		p.h.KipropPrincipal(), p.h.KpropPrincipal(), p.h.ReplicaPrincipal()))
 	return &replica{name: name, h: h, kpropd: prog, enctype: enctype, ulog: ip.LogFile, slots: ulogSize}
 }
@@ -170,7 +177,11 @@ func twins(t *testing.T, a, b *replica) {
 func (r *replica) env(t *testing.T, p *primary) []string {
 	t.Helper()
 	env := r.h.Env()
-	for _, kv := range p.h.ClientEnv(t, "ignore_acceptor_hostname = true", "default_tkt_enctypes = "+r.enctype) {
+	kdc := p
+	if p.clientOf != nil {
+		kdc = p.clientOf
+	}
+	for _, kv := range kdc.h.ClientEnv(t, "ignore_acceptor_hostname = true", "default_tkt_enctypes = "+r.enctype) {
 		if v, ok := strings.CutPrefix(kv, "KRB5_CONFIG="); ok {
 			env = mitrealm.SetEnv(env, "KRB5_CONFIG="+v)
 		}
