@@ -2,7 +2,7 @@
 GO ?= go
 # Packages whose code runs goroutines; they are tested again under -race
 # (those not yet present are left out).
-RACE_DIRS = krbauth krbkdc kprop kpropd oncrpc iprop ulog gsskrb5 rpcsecgss kiprop internal/mitrealm internal/netctx cmd/kpropd
+RACE_DIRS = krbauth krbkdc kprop kpropd oncrpc iprop iprop/replica ulog gsskrb5 rpcsecgss kiprop internal/mitrealm internal/netctx cmd/kpropd
 RACE_PKGS = $(foreach d,$(RACE_DIRS),$(if $(wildcard $(d)),./$(d)/...))
 
 # The interop tests skip when MIT krb5 programs are missing, unless CI is
