@@ -2,6 +2,8 @@ package replica
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"errors"
 	"strings"
 	"testing"
@@ -191,5 +193,22 @@ func TestKadminQuotingMIT(t *testing.T) {
 		if cur[n] != nil {
 			t.Errorf("%s not deleted", n)
 		}
+	}
+}
+
+// kadmin.local is found beside kdb5_util, or where an MIT build tree has
+// it.
+func TestFindKadminLocal(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"sbin", "src/kadmin/dbutil", "src/kadmin/cli"} {
+		os.MkdirAll(filepath.Join(dir, d), 0o755)
+	}
+	os.WriteFile(filepath.Join(dir, "sbin/kadmin.local"), nil, 0o755)
+	os.WriteFile(filepath.Join(dir, "src/kadmin/cli/kadmin.local"), nil, 0o755)
+	if got := findKadminLocal(filepath.Join(dir, "sbin/kdb5_util")); got != filepath.Join(dir, "sbin/kadmin.local") {
+		t.Errorf("installed: %s", got)
+	}
+	if got := findKadminLocal(filepath.Join(dir, "src/kadmin/dbutil/kdb5_util")); got != filepath.Join(dir, "src/kadmin/dbutil/../cli/kadmin.local") {
+		t.Errorf("build tree: %s", got)
 	}
 }

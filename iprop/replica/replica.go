@@ -34,7 +34,8 @@ type Config struct {
 
 	// KDB5Util is the kdb5_util program (MIT kpropd's -p); empty means
 	// DefaultKDB5Util. KadminLocal is kadmin.local; empty means the one
-	// in KDB5Util's directory.
+	// beside KDB5Util (or in an MIT build tree's kadmin/cli), else
+	// kadmin.local in PATH, else /usr/sbin/kadmin.local.
 	KDB5Util, KadminLocal string
 	// Env is the environment of those programs; nil means this
 	// process's. Its KRB5_KDC_PROFILE and KRB5_CONFIG name the replica's

@@ -66,10 +66,27 @@ func newTools(cfg *Config, dir string) (*tools, error) {
 	}
 	kadmin := cfg.KadminLocal
 	if kadmin == "" {
-		kadmin = filepath.Join(filepath.Dir(kdb5util), "kadmin.local")
+		kadmin = findKadminLocal(kdb5util)
 	}
 	return &tools{kdb5util: kdb5util, kadmin: kadmin, realm: cfg.Realm, database: cfg.Database,
 		dbArgs: cfg.DBArgs, env: env, dir: dir}, nil
+}
+
+// findKadminLocal looks for kadmin.local where kdb5util's installation
+// has it: beside it (/usr/sbin), in an MIT build tree
+// (kadmin/dbutil/kdb5_util, kadmin/cli/kadmin.local), else in PATH, else
+// /usr/sbin.
+func findKadminLocal(kdb5util string) string {
+	dir := filepath.Dir(kdb5util)
+	for _, c := range []string{filepath.Join(dir, "kadmin.local"), filepath.Join(dir, "..", "cli", "kadmin.local")} {
+		if st, err := os.Stat(c); err == nil && !st.IsDir() {
+			return c
+		}
+	}
+	if p, err := exec.LookPath("kadmin.local"); err == nil {
+		return p
+	}
+	return "/usr/sbin/kadmin.local"
 }
 
 // setEnv returns env with kv ("NAME=value") replacing any NAME.
