@@ -11,7 +11,7 @@ RACE_PKGS = $(foreach d,$(RACE_DIRS),$(if $(wildcard $(d)),./$(d)/...))
 CI ?= 1
 export CI
 
-.PHONY: all build test vet race interop demo man
+.PHONY: all build test vet race interop demo demo-iprop bench-iprop man
 
 all: build
 
@@ -49,6 +49,12 @@ test: vet
 # see scripts/demo.sh).
 demo:
 	GO="$(GO)" ./scripts/demo.sh
+
+# Incremental propagation: MIT kadmind serving iprop on kdc01, our kpropd
+# in iprop mode on kdc02; a full resync, then a principal added on the
+# primary gets its ticket from kdc02's KDC (see scripts/demo-iprop.sh).
+demo-iprop:
+	GO="$(GO)" ./scripts/demo-iprop.sh
 
 # Check that the manual pages render without a groff warning; read them
 # with "man -l man/kprop.8".

@@ -135,7 +135,7 @@ type ipropMode struct {
 // newIprop prepares iprop mode when the realm enables it: the settings
 // (a missing iprop_port is an error here, where MIT would retry
 // connections to port 0 forever). It returns nil when iprop is off.
-func newIprop(prog string, o *options, cfg *krbconf.Config, realm string, debug, foreground bool, stderr io.Writer) (*ipropMode, error) {
+func newIprop(prog string, o *options, cfg *krbconf.Config, realm string, debug int, foreground bool, stderr io.Writer) (*ipropMode, error) {
 	s := readIpropSettings(cfg, realm, o.adminServer)
 	if !s.enabled {
 		return nil, nil

@@ -19,15 +19,15 @@ import (
 // (for failed RPC calls, clnt_perror) standard error whatever -d says;
 // com_err lines go to standard error with -d and to syslog without. The
 // poller's records (see kpropd.Poller) are worded here as MIT words them.
-func newIpropLogger(prog string, debug, foreground bool, stderr io.Writer) *slog.Logger {
-	h := &ipropHandler{prog: prog, stderr: stderr}
-	if debug {
+func newIpropLogger(prog string, debug int, foreground bool, stderr io.Writer) *slog.Logger {
+	h := &ipropHandler{prog: prog, stderr: stderr, verbose: debug > 1}
+	if debug > 0 {
 		h.debug = stderr
 	}
 	sys, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_INFO, "kpropd")
 	if err == nil {
 		h.sys = sys
-	} else if foreground && !debug {
+	} else if foreground && debug == 0 {
 		// No syslog (a container): a foreground daemon logs its syslog
 		// messages to standard error instead, as the listener does.
 		h.sysFallback = stderr
@@ -41,7 +41,10 @@ type ipropHandler struct {
 	stderr      io.Writer // clnt_perror lines
 	sys         *syslog.Writer
 	sysFallback io.Writer
-	mu          sync.Mutex
+	// verbose (kpropd -d -d) adds the replica database's own debug and
+	// info records to the -d lines, which otherwise are MIT's alone.
+	verbose bool
+	mu      sync.Mutex
 }
 
 func (h *ipropHandler) Enabled(context.Context, slog.Level) bool { return true }
@@ -224,15 +227,18 @@ func (h *ipropHandler) words(r slog.Record) ipropOutput {
 		o.debug = []string{"ERROR returned by primary, bailing"}
 		o.sys, o.sysPri = "ERROR returned by primary KDC, bailing.", slog.LevelError
 	default:
-		// The replica database's own records: debug lines with -d,
-		// warnings and errors (and index rebuilds) to syslog too.
+		// The replica database's own records: warnings and errors as
+		// -d lines (all of them with -d -d), and from info up
+		// (index rebuilds) to syslog.
 		var b strings.Builder
 		b.WriteString(r.Message)
 		r.Attrs(func(a slog.Attr) bool {
 			fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
 			return true
 		})
-		o.debug = []string{b.String()}
+		if h.verbose || r.Level >= slog.LevelWarn {
+			o.debug = []string{b.String()}
+		}
 		if r.Level >= slog.LevelInfo {
 			o.sys, o.sysPri = b.String(), r.Level
 		}

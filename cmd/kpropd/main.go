@@ -148,7 +148,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 
 	log := newLogger(o.debug > 0, o.nodaemon > 0, stderr)
 	// With iprop_enable, incremental propagation (see iprop.go).
-	ip, err := newIprop(prog, o, cfg, realm, o.debug > 0, o.nodaemon > 0, stderr)
+	ip, err := newIprop(prog, o, cfg, realm, o.debug, o.nodaemon > 0, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return 1
