@@ -56,6 +56,12 @@ demo:
 demo-iprop:
 	GO="$(GO)" ./scripts/demo-iprop.sh
 
+# Incremental propagation speed, MIT kpropd against ours, on a primary of
+# N principals (default 1000000; takes minutes; see scripts/iprop-bench.sh).
+N ?= 1000000
+bench-iprop:
+	GO="$(GO)" ./scripts/iprop-bench.sh $(N)
+
 # Check that the manual pages render without a groff warning; read them
 # with "man -l man/kprop.8".
 man:
