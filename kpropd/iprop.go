@@ -13,15 +13,16 @@ import (
 
 // IpropSession is an authenticated connection to the primary's kadmind
 // for incremental propagation: one RPCSEC_GSS context over one TCP
-// connection, as MIT kpropd's kadm5 handle holds. A Poller makes its calls
-// one at a time and closes it after a failed call.
+// connection, as MIT kpropd's kadm5 handle holds (*kiprop.Session is
+// one). A Poller makes its calls one at a time and closes it after a
+// failed call.
 type IpropSession interface {
 	// GetUpdates calls IPROP_GET_UPDATES with the replica's position.
 	GetUpdates(ctx context.Context, last iprop.Last) (*iprop.IncrResult, error)
-	// FullResync asks for a full resync as MIT kpropd does:
+	// FullResyncExt asks for a full resync as MIT kpropd does:
 	// IPROP_FULL_RESYNC_EXT, then IPROP_FULL_RESYNC if the primary does
 	// not have that procedure.
-	FullResync(ctx context.Context) (*iprop.FullResyncResult, error)
+	FullResyncExt(ctx context.Context) (*iprop.FullResyncResult, error)
 	Close() error
 }
 
@@ -223,7 +224,7 @@ func (p *Poller) Run(ctx context.Context) error {
 			}
 			frRequested = now()
 			log.InfoContext(ctx, "full resync needed")
-			fr, err := sess.FullResync(ctx)
+			fr, err := sess.FullResyncExt(ctx)
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()

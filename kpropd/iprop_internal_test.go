@@ -72,7 +72,7 @@ func (s *fakeSession) GetUpdates(ctx context.Context, last iprop.Last) (*iprop.I
 	return st.incr, st.err
 }
 
-func (s *fakeSession) FullResync(ctx context.Context) (*iprop.FullResyncResult, error) {
+func (s *fakeSession) FullResyncExt(ctx context.Context) (*iprop.FullResyncResult, error) {
 	st, err := s.f.next("resync")
 	if err != nil {
 		return nil, err

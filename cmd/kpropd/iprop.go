@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gokprop/gokprop/internal/comerr"
-	"github.com/gokprop/gokprop/iprop"
 	"github.com/gokprop/gokprop/iprop/replica"
 	"github.com/gokprop/gokprop/kiprop"
 	"github.com/gokprop/gokprop/kpropd"
@@ -197,7 +196,7 @@ func (ip *ipropMode) newPoller(ctx context.Context, cfg *krbconf.Config, realm, 
 			if err != nil {
 				return nil, err
 			}
-			return session{s}, nil
+			return s, nil
 		},
 		IsConnectError: func(err error) bool {
 			var se *kiprop.SetupError
@@ -211,13 +210,6 @@ func (ip *ipropMode) newPoller(ctx context.Context, cfg *krbconf.Config, realm, 
 		Logger:        ip.log,
 	}
 	return ip.poller, nil
-}
-
-// session adapts a kiprop.Session to the poller.
-type session struct{ *kiprop.Session }
-
-func (s session) FullResync(ctx context.Context) (*iprop.FullResyncResult, error) {
-	return s.Session.FullResyncExt(ctx)
 }
 
 // connState is the listener's ConnState: after every connection, loaded
