@@ -2,9 +2,9 @@ package replica
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
-	"errors"
 	"strings"
 	"testing"
 
@@ -140,7 +140,6 @@ func TestSameRecord(t *testing.T) {
 		"modder": func(q *dumpfmt.Principal) { q.TLData[0].Contents = dumpfmt.EncodeModPrinc(1796128196, "bob@R") },
 		"pwd":    func(q *dumpfmt.Principal) { q.TLData = q.TLData[:1] },
 		"expire": func(q *dumpfmt.Principal) { q.Expiration = 5 },
-
 	} {
 		q := p.Clone()
 		change(q)
