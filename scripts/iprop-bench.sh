@@ -183,7 +183,7 @@ bench() { # NAME KPROPD
 	[ "$name" = ours ] && kpropd_args=(-d "${kpropd_args[@]}")
 
 	# 1. Full resync.
-	kdcconf "$r" "$rk" "iprop_replica_poll = 1s" "iprop_resync_timeout = 20s"
+	kdcconf "$r" "$rk" "iprop_replica_poll = 1s" "iprop_resync_timeout = 600s"
 	t0=$(now)
 	bg_on "$r" "$kpropd" "${kpropd_args[@]}" >"$r/kpropd-full.log" 2>&1 &
 	kp=$!
