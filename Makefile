@@ -2,7 +2,7 @@
 GO ?= go
 # Packages whose code runs goroutines; they are tested again under -race
 # (those not yet present are left out).
-RACE_DIRS = krbauth krbkdc kprop kpropd oncrpc iprop iprop/replica ulog gsskrb5 rpcsecgss kiprop internal/mitrealm internal/netctx cmd/kpropd
+RACE_DIRS = krbauth krbkdc kprop cmd/kprop kpropd oncrpc iprop iprop/replica ulog gsskrb5 rpcsecgss kiprop internal/mitrealm internal/netctx cmd/kpropd
 RACE_PKGS = $(foreach d,$(RACE_DIRS),$(if $(wildcard $(d)),./$(d)/...))
 
 # The interop tests skip when MIT krb5 programs are missing, unless CI is
@@ -11,7 +11,7 @@ RACE_PKGS = $(foreach d,$(RACE_DIRS),$(if $(wildcard $(d)),./$(d)/...))
 CI ?= 1
 export CI
 
-.PHONY: all build test vet race interop demo demo-iprop bench-iprop man
+.PHONY: all build test vet race fuzz interop reliability demo demo-iprop man bench bench-fanout bench-iprop
 
 all: build
 
@@ -33,15 +33,31 @@ vet:
 race:
 	$(GO) test -race -count=1 $(RACE_PKGS)
 
+# Every fuzz target, FUZZTIME each, serially, from its committed corpus
+# (see scripts/fuzz.sh); make test runs it.
+FUZZTIME ?= 2s
+fuzz:
+	GO="$(GO)" FUZZTIME="$(FUZZTIME)" ./scripts/fuzz.sh
+
+# The reliability group alone (make test runs it too): one test per fault
+# family against our kpropd and MIT's, and the table of what each did.
+reliability:
+	@log=$$(mktemp); $(GO) test -count=1 -v -run '^TestReliability$$' ./interop >$$log 2>&1; status=$$?; \
+	grep -o 'RELIABILITY .*' $$log | sort; \
+	if [ $$status -ne 0 ]; then grep -E -- '--- FAIL|_test.go' $$log | grep -v RELIABILITY; fi; \
+	rm -f $$log; exit $$status
+
 # Only the tests against real MIT krb5 programs, verbosely.
 interop:
 	$(GO) test -count=1 -v ./interop
 
 # The whole suite: static checks, every test (interop tests drive real MIT
-# krb5 binaries), and the race detector on the concurrent packages.
+# krb5 binaries), the race detector on the concurrent packages, and a few
+# seconds of every fuzz target.
 test: vet
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) race
+	$(MAKE) fuzz
 
 # The README's first command: a throwaway realm with a primary and a
 # secondary KDC, a propagation with our kprop and kpropd, then a kinit
@@ -70,3 +86,12 @@ man:
 		if [ -n "$$out" ]; then echo "$$p:"; echo "$$out"; exit 1; fi; \
 		echo "$$p: OK"; \
 	done
+
+# The fan-out benchmark: our kprop to three replicas at once against MIT's
+# kprop to each in turn, replicas "loading" for 2 s each; prints the ratio
+# and fails below the target of 2.5 (see scripts/bench-fanout.sh). Part of
+# "make bench", never of "make test".
+bench-fanout:
+	GO="$(GO)" ./scripts/bench-fanout.sh
+
+bench: bench-fanout

@@ -60,9 +60,10 @@ func runACLCells(t *testing.T, s sender, r receiver) {
 				t.Fatalf("propagation succeeded = %v, want %v; kprop: %v\nstdout:\n%s\nstderr:\n%s\nkpropd:\n%s",
 					ok, tc.accept, err, stdout, stderr, kpropd.Output())
 			}
-			if r.doneLine != "" {
-				// MIT kpropd's parent prints it when the child exits,
-				// also after a rejection.
+			switch {
+			case !tc.accept:
+				kpropd.WaitFor(t, "Rejected connection from unauthorized principal", 30*time.Second)
+			case r.doneLine != "":
 				kpropd.WaitFor(t, r.doneLine, 30*time.Second)
 			}
 			_, statErr := os.Stat(replica.DatabaseName)

@@ -11,8 +11,18 @@
 // speak MIT's wire protocol byte for byte, so the peer may be MIT kpropd
 // or package kpropd. A failure is an *OpError naming the Step that failed.
 //
+// Fanout (or PropagateAll) sends one dump to several replicas at once,
+// each with its own connection, handshake and session, reading the dump
+// once: a producer fills a ring of chunk buffers of fixed size (4 MiB,
+// whatever the dump's size and the number of replicas) that every
+// replica's propagation consumes, so memory stays flat, the replicas
+// advance within a ring's length of each other, and one that fails is
+// dropped at once (one that hangs, after Fanout.StallTimeout).
+//
 // OpenDump opens a dump the way MIT kprop does (shared lock, ".dump_ok"
 // freshness check) and WriteLastProp records success in MIT's
-// ".last_prop" file. Flag parsing, krb5.conf and the keytab belong to
-// the kprop command, not to this package.
+// ".last_prop" file. KDB5Util makes the dump first with "kdb5_util dump",
+// and ValidateDump checks it with package dumpfmt before it is sent.
+// Flag parsing, krb5.conf and the keytab belong to the kprop command, not
+// to this package.
 package kprop

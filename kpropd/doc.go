@@ -14,27 +14,36 @@
 // a *TransferError naming the Step that failed.
 //
 // Serve handles a listener (standalone mode) and ServeConn a single
-// connection (inetd mode); Shutdown and Close stop the server. Each
-// transfer runs under a timeout covering the transfer and the load
-// (MIT's iprop_resync_timeout) and authentication under a shorter one, so
-// no connection can block the daemon. ConnState reports each connection's
-// progress, as http.Server's does.
+// connection (inetd mode); Shutdown and Close stop the server. Handshakes
+// run concurrently, under a short timeout, so no connection can block the
+// daemon; transfers take turns, and each runs under a timeout covering the
+// transfer and the load (MIT's iprop_resync_timeout). A sender that waits
+// for its turn longer than that is refused as busy. ConnState reports each
+// connection's progress, as http.Server's does, and Events what a metrics
+// collector needs besides (the size announced, the bytes received, the
+// outcome; package kpropd/metrics turns them into Prometheus metrics).
 //
 // The Logger receives structured records; the kpropd command words them
 // as MIT kpropd does. Every record of a connection carries "peer" (the
 // client's net.Addr) and the connection's context:
 //
-//	level  message              attributes
-//	Debug  waiting for connection
+//	level  message                 attributes
+//	Debug  waiting for connection  (none; see below)
 //	Info   connection
-//	Debug  authenticating       server (principal), appl_version
-//	Debug  authenticated        client (principal), ticket_enctype
-//	Debug  transfer started     size
-//	Debug  transfer finished    bytes
-//	Debug  loading              file
-//	Warn   transfer failed      step, err (a client refused by the Authorizer)
-//	Error  transfer failed      step, err (any other failure)
-//	Debug  connection done      ok
+//	Debug  authenticating          server (principal), appl_version
+//	Debug  authenticated           client (principal), ticket_enctype
+//	Debug  waiting for turn        client (another transfer is in progress)
+//	Debug  transfer started        size
+//	Debug  transfer finished       bytes
+//	Debug  loading                 file
+//	Warn   transfer failed         step, err (a client refused by the Authorizer)
+//	Error  transfer failed         step, err (any other failure)
+//	Debug  connection done         ok, loaded (whether the Loader ran)
+//
+// "waiting for connection" is logged when Serve starts and whenever the
+// last connection in progress is done while the Server is still
+// listening: where MIT kpropd, which serves one connection at a time,
+// prints it before each accept.
 //
 // A Poller is the other half of MIT kpropd in incremental propagation
 // (iprop) mode: it polls the primary's kadmind through an IpropSession

@@ -1,13 +1,34 @@
 package kpropd
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"syscall"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gokprop/gokprop/internal/filelock"
+	"github.com/gokprop/gokprop/internal/wire"
+	"github.com/gokprop/gokprop/krb5"
+	"github.com/gokprop/gokprop/krbauth"
 )
 
-// ErrBusy refuses a transfer while another one to the same server is in
-// progress.
+// ErrBusy is matched (errors.Is) by the error of a transfer that waited
+// for its turn, while another transfer to the same server was receiving or
+// loading, until its Timeout ran out.
 var ErrBusy = errors.New("another propagation is in progress")
+
+// busyError is a transfer that gave up waiting for its turn.
+type busyError struct{ waited time.Duration }
+
+func (e *busyError) Error() string {
+	return fmt.Sprintf("Busy: %v (waited %v for it to finish)", ErrBusy, e.waited)
+}
+
+func (e *busyError) Unwrap() error { return ErrBusy }
 
 // ErrNotAuthorized is the cause of every authorization refusal; its text
 // completes MIT's log line "Rejected connection from unauthorized
@@ -50,26 +71,29 @@ const (
 // steps holds, for each Step, a short name and MIT kpropd's words for it
 // (com_err's context text): %d stands for the offset, %[1]s for
 // File.temp and %[2]s for File.
-var steps = [...]struct{ name, mit string }{
-	StepReadKeytab:    {"read keytab", "while reading keytab"},
-	StepAuthenticate:  {"authenticate", "in krb5_recvauth"},
-	StepAuthorize:     {"authorize", ""},
-	StepLock:          {"lock", "while trying to lock '%[1]s'"},
-	StepOpen:          {"open", "while opening database file, '%[1]s'"},
-	StepReadSize:      {"read size", "while reading database size"},
-	StepDecodeSize:    {"decode size", "while decoding database size"},
-	StepMalformedSize: {"malformed size", ""},
-	StepReadBlock:     {"read block", "while reading database block starting at offset %d"},
-	StepDecodeBlock:   {"decode block", "while decoding database block starting at offset %d"},
-	StepTooMuchData:   {"too much data", ""},
-	StepWriteBlock:    {"write block", "while writing database block starting at offset %d"},
-	StepSync:          {"sync", "while writing database file '%[1]s'"},
-	StepVerify:        {"verify", "while verifying the received database"},
-	StepRename:        {"rename", "while renaming %[1]s to %[2]s"},
-	StepDowngradeLock: {"downgrade lock", "while downgrading lock on '%[1]s'"},
-	StepLoad:          {"load", "while loading the database"},
-	StepEncodeAck:     {"encode ack", "while encoding # of received bytes"},
-	StepSendAck:       {"send ack", "while sending # of received bytes"},
+//
+// peer is what the client is told instead, for the steps whose words name
+// a local file: the same words without the file.
+var steps = [...]struct{ name, mit, peer string }{
+	StepReadKeytab:    {"read keytab", "while reading keytab", ""},
+	StepAuthenticate:  {"authenticate", "in krb5_recvauth", ""},
+	StepAuthorize:     {"authorize", "", ""},
+	StepLock:          {"lock", "while trying to lock '%[1]s'", "while trying to lock the database file"},
+	StepOpen:          {"open", "while opening database file, '%[1]s'", "while opening the database file"},
+	StepReadSize:      {"read size", "while reading database size", ""},
+	StepDecodeSize:    {"decode size", "while decoding database size", ""},
+	StepMalformedSize: {"malformed size", "", ""},
+	StepReadBlock:     {"read block", "while reading database block starting at offset %d", ""},
+	StepDecodeBlock:   {"decode block", "while decoding database block starting at offset %d", ""},
+	StepTooMuchData:   {"too much data", "", ""},
+	StepWriteBlock:    {"write block", "while writing database block starting at offset %d", ""},
+	StepSync:          {"sync", "while writing database file '%[1]s'", "while writing the database file"},
+	StepVerify:        {"verify", "while verifying the received database", ""},
+	StepRename:        {"rename", "while renaming %[1]s to %[2]s", "while renaming the received database into place"},
+	StepDowngradeLock: {"downgrade lock", "while downgrading lock on '%[1]s'", "while downgrading the lock on the database file"},
+	StepLoad:          {"load", "while loading the database", ""},
+	StepEncodeAck:     {"encode ack", "while encoding # of received bytes", ""},
+	StepSendAck:       {"send ack", "while sending # of received bytes", ""},
 }
 
 // String returns a short name of the step ("decode block").
@@ -125,3 +149,81 @@ func (e *TransferError) Error() string {
 
 // Unwrap returns Err.
 func (e *TransferError) Unwrap() error { return e.Err }
+
+// peerText is the e-text of the KRB-ERROR that tells the client why its
+// transfer failed: MIT's words for the step (without local file names)
+// after a short reason, as MIT kpropd's send_error puts them. A protocol
+// code (a checksum that failed, say) carries the reason itself, so only
+// the step is sent, as MIT does. The reason never holds a local path, a
+// loader's output or an error's chain: those are logged, not sent.
+func peerText(err error, p *Peer) string {
+	var te *TransferError
+	if !errors.As(err, &te) {
+		return peerReason(err, 0)
+	}
+	if te.Step == StepAuthorize {
+		return "Rejected connection from " + ErrNotAuthorized.Error() + " " + p.Client.String()
+	}
+	ctx := te.peerContext()
+	if krbauth.CodeOf(err) != krb5.ErrGeneric {
+		return ctx
+	}
+	r := peerReason(te.Err, te.Step)
+	var be *busyError
+	if ctx == "" || errors.As(err, &be) {
+		return r
+	}
+	return r + " " + ctx
+}
+
+// peerReason is the short reason sent for the cause of a failed step.
+func peerReason(err error, step Step) string {
+	var be *busyError
+	var tm *TooMuchDataError
+	var le *LoadError
+	var errno syscall.Errno
+	switch {
+	case errors.As(err, &be):
+		return be.Error()
+	case errors.Is(err, filelock.ErrLocked):
+		// What MIT's krb5_lock_file reports (EAGAIN).
+		return capitalize(syscall.EAGAIN.Error())
+	case errors.As(err, &tm):
+		return tm.Error()
+	case errors.As(err, &errno):
+		// MIT's error_message() of an errno is strerror's text.
+		return capitalize(errno.Error())
+	case errors.Is(err, krbauth.ErrConnAborted):
+		return krbauth.ErrConnAborted.Error()
+	case errors.Is(err, krbauth.ErrMessageTooLarge):
+		return capitalize(krbauth.ErrMessageTooLarge.Error())
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return capitalize(syscall.ETIMEDOUT.Error())
+	case errors.As(err, &le), step == StepLoad:
+		return "Load failed"
+	case step == StepVerify:
+		return "Invalid database dump"
+	case errors.Is(err, wire.ErrMalformedSize):
+		return err.Error()
+	}
+	return "Internal error"
+}
+
+// peerContext is Context without local file names.
+func (e *TransferError) peerContext() string {
+	if e.Step <= 0 || int(e.Step) >= len(steps) {
+		return ""
+	}
+	if p := steps[e.Step].peer; p != "" {
+		return p
+	}
+	if steps[e.Step].mit != "" && (e.Step == StepReadBlock || e.Step == StepDecodeBlock || e.Step == StepWriteBlock) {
+		return fmt.Sprintf(steps[e.Step].mit, e.Offset)
+	}
+	return steps[e.Step].mit
+}
+
+func capitalize(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
+}

@@ -29,10 +29,15 @@ var ErrServerClosed = errors.New("kpropd: server closed")
 // Server receives database propagations, as MIT kpropd does in its full
 // propagation mode. The zero value is not usable: Auth (with its
 // GetKeytab and Principal) and File are required. A Server serves any
-// number of listeners and connections concurrently; a transfer holds an
-// exclusive lock on File+".temp", so a second simultaneous transfer to the
-// same file is refused, as MIT's is. The fields must not be changed once
-// the Server is serving.
+// number of listeners and connections concurrently: handshakes run side by
+// side, so idle or slow clients cannot block it, but only one transfer at
+// a time receives and loads. A second authorized sender waits for its
+// turn, as MIT kpropd serves one connection after the other, and is
+// refused with a busy KRB-ERROR (ErrBusy) only if its Timeout runs out
+// first. A transfer also holds an exclusive lock on File+".temp" while it
+// receives, so a transfer of another process (another kpropd) to the same
+// file is refused, as MIT's is. The fields must not be changed once the
+// Server is serving.
 type Server struct {
 	// Auth authenticates clients: the keytab callback (called for every
 	// connection, as MIT kpropd reads its keytab for every connection, so
@@ -59,8 +64,11 @@ type Server struct {
 	// Loader installs the dump once it is in place. nil skips loading.
 	Loader Loader
 
-	// Timeout bounds a whole transfer, from accept to acknowledgement,
-	// load included; 0 means DefaultTimeout.
+	// Timeout bounds a transfer twice: once from accept until its turn
+	// comes (authentication, authorization, waiting for the transfer in
+	// progress), then from its turn until the acknowledgement, load
+	// included, as MIT's alarm bounds a connection from the moment MIT
+	// kpropd accepts it. 0 means DefaultTimeout.
 	Timeout time.Duration
 
 	// HandshakeTimeout bounds authentication; 0 means
@@ -75,6 +83,11 @@ type Server struct {
 	// connection's goroutine (as http.Server's ConnState is).
 	ConnState func(net.Conn, ConnState)
 
+	// Events, if set, is called with each connection's Events (the
+	// size announced, each chunk received, the outcome), in the
+	// connection's goroutine, as ConnState is.
+	Events func(Event)
+
 	// ConnContext, if set, derives the context of a new connection from
 	// the one Serve or ServeConn was given; the transfer, the Authorizer,
 	// the Verifier, the Loader and the log records get it.
@@ -86,7 +99,8 @@ type Server struct {
 	active    map[net.Conn]context.CancelFunc
 	wg        sync.WaitGroup
 	closed    bool
-	busy      sync.Mutex // held by the transfer in progress
+	waiting   bool          // "waiting for connection" logged since the last connection
+	turn      chan struct{} // holds a token while a transfer receives and loads
 }
 
 // ConnState is the state of a connection, reported to Server.ConnState.
@@ -133,7 +147,9 @@ type Peer struct {
 
 // Serve accepts connections on l and handles each in its own goroutine
 // until Shutdown or Close. It always returns a non-nil error; after
-// Shutdown or Close that error is ErrServerClosed.
+// Shutdown or Close that error is ErrServerClosed. Each connection is
+// registered with the Server before its goroutine starts, so a Shutdown
+// that follows Serve's return (a run-once daemon) waits for it.
 func (s *Server) Serve(l net.Listener) error {
 	if err := s.track(l, true); err != nil {
 		return err
@@ -141,7 +157,9 @@ func (s *Server) Serve(l net.Listener) error {
 	defer s.track(l, false)
 	var delay time.Duration
 	for {
-		s.logger().Debug("waiting for connection")
+		if s.idle() {
+			s.logger().Debug("waiting for connection")
+		}
 		conn, err := l.Accept()
 		if err != nil {
 			if s.isClosed() {
@@ -158,7 +176,20 @@ func (s *Server) Serve(l net.Listener) error {
 			return err
 		}
 		delay = 0
-		go func() { _ = s.ServeConn(context.Background(), conn) }()
+		// Register here, not in the connection's goroutine: otherwise a
+		// Shutdown right after the accept could find no connection to
+		// wait for (the WaitGroup's Add racing its Wait) and the process
+		// exit with the connection still open.
+		ctx, cancel := context.WithCancel(context.Background())
+		if !s.register(conn, cancel) {
+			cancel()
+			conn.Close()
+			return ErrServerClosed
+		}
+		go func() {
+			defer cancel()
+			_ = s.serve(ctx, conn)
+		}()
 	}
 }
 
@@ -166,19 +197,25 @@ func (s *Server) Serve(l net.Listener) error {
 // elsewhere) and closes it. The error says why the transfer failed; the
 // peer has been told whatever the protocol allows.
 func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
-	if s.ConnContext != nil {
-		ctx = s.ConnContext(ctx, conn)
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout())
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if !s.register(conn, cancel) {
 		conn.Close()
 		return ErrServerClosed
 	}
+	return s.serve(ctx, conn)
+}
+
+// serve handles a registered connection, closes and unregisters it.
+func (s *Server) serve(ctx context.Context, conn net.Conn) error {
 	defer s.unregister(conn)
+	if s.ConnContext != nil {
+		ctx = s.ConnContext(ctx, conn)
+	}
 	s.setState(conn, StateNew)
-	err := s.receive(ctx, conn)
+	loaded, err := s.receive(ctx, conn)
 	conn.Close()
+	s.event(Event{Kind: EventDone, Conn: conn, Err: err})
 	log := s.logger()
 	peer := conn.RemoteAddr()
 	var te *TransferError
@@ -192,7 +229,7 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
 	case err != nil:
 		log.ErrorContext(ctx, "transfer failed", "peer", peer, "step", step, "err", err)
 	}
-	log.DebugContext(ctx, "connection done", "peer", peer, "ok", err == nil)
+	log.DebugContext(ctx, "connection done", "peer", peer, "ok", err == nil, "loaded", loaded)
 	s.setState(conn, StateClosed)
 	return err
 }
@@ -299,14 +336,39 @@ func (s *Server) register(conn net.Conn, cancel context.CancelFunc) bool {
 		s.active = make(map[net.Conn]context.CancelFunc)
 	}
 	s.active[conn] = cancel
+	s.waiting = false
 	return true
 }
 
+// unregister forgets a finished connection. When it was the last one and
+// the Server is still listening, the Server is back to waiting for a
+// connection, which it logs as MIT kpropd does before each accept.
 func (s *Server) unregister(conn net.Conn) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	delete(s.active, conn)
+	waiting := s.idleLocked()
+	s.mu.Unlock()
+	if waiting {
+		s.logger().Debug("waiting for connection")
+	}
 	s.wg.Done()
+}
+
+// idle reports whether the Server has just become idle (listening, no
+// connection in progress, not yet logged as waiting) and marks it as
+// waiting.
+func (s *Server) idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.idleLocked()
+}
+
+func (s *Server) idleLocked() bool {
+	if s.waiting || s.closed || len(s.active) > 0 || len(s.listeners) == 0 {
+		return false
+	}
+	s.waiting = true
+	return true
 }
 
 func (s *Server) closeListeners() {

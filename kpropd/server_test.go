@@ -6,11 +6,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,12 +190,13 @@ func TestUnauthorizedClientIsToldAndNothingInstalled(t *testing.T) {
 func TestLoadFailureIsReported(t *testing.T) {
 	f := newFixture(t, 18, func(s *kpropd.Server) {
 		s.Loader = kpropd.LoaderFunc(func(context.Context, string) error {
-			return &kpropd.LoadError{Msg: "kdb5_util returned a bad exit status (1)"}
+			// The loader's words name local files: they are logged, not sent.
+			return &kpropd.LoadError{Msg: "/usr/sbin/kdb5_util returned a bad exit status (1): /var/lib/krb5kdc/from_master: bad line 3"}
 		})
 	})
 	_, err := f.push(t, 18, randomDump(t, 1000), nil)
 	var re *krbauth.RemoteError
-	if !errors.As(err, &re) || re.Code != krb5.ErrGeneric || !strings.Contains(re.Text, "bad exit status") {
+	if !errors.As(err, &re) || re.Code != krb5.ErrGeneric || re.Text != "Load failed while loading the database" {
 		t.Fatalf("err = %v, want remote load error", err)
 	}
 }
@@ -206,8 +209,9 @@ func TestVerifyRejectsBeforeInstall(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := f.push(t, 18, randomDump(t, 1000), nil)
+	// The verifier's words are logged; the client learns the step.
 	var re *krbauth.RemoteError
-	if !errors.As(err, &re) || !strings.Contains(re.Text, "not a dump") {
+	if !errors.As(err, &re) || re.Text != "Invalid database dump while verifying the received database" {
 		t.Fatalf("err = %v", err)
 	}
 	f.finished(t, 1)
@@ -320,10 +324,64 @@ func TestSilentClientTimesOut(t *testing.T) {
 	}
 }
 
-func TestConcurrentTransfersAreSerialisedByLock(t *testing.T) {
+// A second sender that authenticates while a transfer is in progress
+// waits for its turn and is then served, as MIT kpropd serves one
+// connection after the other; the replica ends with the later dump.
+func TestConcurrentTransfersTakeTurns(t *testing.T) {
+	loading := make(chan struct{}, 2)
+	release := make(chan struct{})
+	var loaded [][]byte
+	waiting := make(chan struct{}, 1)
+	f := newFixture(t, 18, func(s *kpropd.Server) {
+		s.Logger = slog.New(recordHook{"waiting for turn", waiting})
+		s.Loader = kpropd.LoaderFunc(func(ctx context.Context, path string) error {
+			b, err := os.ReadFile(path)
+			loaded = append(loaded, b) // one load at a time: no lock needed
+			loading <- struct{}{}
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return err
+		})
+	})
+	first, second := randomDump(t, 1000), randomDump(t, 2000)
+	results := make(chan error, 2)
+	go func() { _, err := f.push(t, 18, first, nil); results <- err }()
+	<-loading // the first transfer holds the turn while it loads
+	go func() { _, err := f.push(t, 18, second, nil); results <- err }()
+	select {
+	case <-waiting:
+	case err := <-results:
+		t.Fatalf("the second transfer did not wait for its turn: %v", err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("the second transfer did not wait for its turn")
+	}
+	release <- struct{}{}
+	if err := <-results; err != nil {
+		t.Fatalf("first transfer: %v", err)
+	}
+	<-loading
+	release <- struct{}{}
+	if err := <-results; err != nil {
+		t.Fatalf("second transfer: %v", err)
+	}
+	if len(loaded) != 2 || !bytes.Equal(loaded[0], first) || !bytes.Equal(loaded[1], second) {
+		t.Fatalf("loads: %d, in order: %v", len(loaded), len(loaded) == 2 && bytes.Equal(loaded[1], second))
+	}
+	if got, _ := os.ReadFile(f.srv.File); !bytes.Equal(got, second) {
+		t.Error("the installed dump is not the later one")
+	}
+}
+
+// A transfer that waits for its turn longer than its Timeout is refused
+// with a busy KRB-ERROR. (The transfer holding the turn has a Loader that
+// ignores its context, so it outlives its own Timeout.)
+func TestWaitingTransferIsRefusedBusy(t *testing.T) {
 	loading := make(chan struct{})
 	release := make(chan struct{})
 	f := newFixture(t, 18, func(s *kpropd.Server) {
+		s.Timeout = 2 * time.Second
 		s.Loader = kpropd.LoaderFunc(func(ctx context.Context, path string) error {
 			close(loading)
 			<-release
@@ -333,15 +391,112 @@ func TestConcurrentTransfersAreSerialisedByLock(t *testing.T) {
 	dump := randomDump(t, 1000)
 	first := make(chan error, 1)
 	go func() { _, err := f.push(t, 18, dump, nil); first <- err }()
-	<-loading // the first transfer holds the lock while it loads
+	<-loading
 	_, err := f.push(t, 18, dump, nil)
 	close(release)
 	var re *krbauth.RemoteError
-	if !errors.As(err, &re) || !strings.Contains(re.Text, "while trying to lock") {
-		t.Errorf("second transfer: %v, want lock refusal", err)
+	if !errors.As(err, &re) || re.Code != krb5.ErrGeneric || !strings.HasPrefix(re.Text, "Busy: another propagation is in progress") {
+		t.Errorf("second transfer: %v, want a busy refusal", err)
 	}
-	if err := <-first; err != nil {
-		t.Fatalf("first transfer: %v", err)
+	if strings.Contains(re.Text, f.dir) {
+		t.Errorf("the e-text names a local path: %q", re.Text)
+	}
+	<-first // cut off by its own Timeout, or just in time: not the point here
+}
+
+// recordHook is a slog.Handler that signals when a record with a given
+// message is logged.
+type recordHook struct {
+	msg string
+	hit chan struct{}
+}
+
+func (h recordHook) Enabled(context.Context, slog.Level) bool { return true }
+func (h recordHook) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		select {
+		case h.hit <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+func (h recordHook) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h recordHook) WithGroup(string) slog.Handler      { return h }
+
+// onceListener hands out one connection, then fails, as kpropd -t's does.
+type onceListener struct {
+	net.Listener
+	done bool
+}
+
+var errOnce = errors.New("served once")
+
+func (l *onceListener) Accept() (net.Conn, error) {
+	if l.done {
+		return nil, errOnce
+	}
+	l.done = true
+	return l.Listener.Accept()
+}
+
+// A Shutdown right after Serve has returned waits for the connection
+// Serve accepted last (kpropd -t serves one connection, then shuts down):
+// the connection is registered before its goroutine starts.
+func TestShutdownAfterServeWaitsForAcceptedConnection(t *testing.T) {
+	kt, err := krbtest.Keytab(krbtest.Key{Principal: replica, KVNO: 3, Enctype: 18, Password: "replica key"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump := randomDump(t, 1000)
+	for i := range 50 {
+		var closed atomic.Bool
+		srv := &kpropd.Server{
+			Auth:       &krbauth.ServerConfig{GetKeytab: func() (*keytab.Keytab, error) { return kt, nil }, Principal: replica},
+			Authorizer: kpropd.AuthorizerFunc(func(context.Context, *kpropd.Peer) error { return nil }),
+			File:       filepath.Join(t.TempDir(), "from_master"),
+			ConnState: func(_ net.Conn, st kpropd.ConnState) {
+				if st == kpropd.StateClosed {
+					closed.Store(true)
+				}
+			},
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pushed := make(chan error, 1)
+		go func() {
+			conn, err := net.Dial("tcp", l.Addr().String())
+			if err != nil {
+				pushed <- err
+				return
+			}
+			defer conn.Close()
+			creds, err := krbtest.Credentials[krbauth.Credentials](kt, primary, replica, 18, 3, time.Now(), time.Hour)
+			if err != nil {
+				pushed <- err
+				return
+			}
+			_, err = kprop.Propagate(context.Background(), conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds}}, bytes.NewReader(dump), int64(len(dump)))
+			pushed <- err
+		}()
+		if err := srv.Serve(&onceListener{Listener: l}); !errors.Is(err, errOnce) {
+			t.Fatalf("Serve: %v", err)
+		}
+		l.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err = srv.Shutdown(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+		if !closed.Load() {
+			t.Fatalf("run %d: Shutdown returned while the accepted connection was still being served", i+1)
+		}
+		if err := <-pushed; err != nil {
+			t.Fatalf("run %d: propagation: %v", i+1, err)
+		}
 	}
 }
 
@@ -373,6 +528,44 @@ func TestBackToBackPropagations(t *testing.T) {
 	for i := range 100 {
 		if _, err := f.push(t, 17, dump, nil); err != nil {
 			t.Fatalf("propagation %d: %v", i+1, err)
+		}
+	}
+}
+
+// A transfer waiting for its turn when the server is closed ends with the
+// close, as a cancelled transfer.
+func TestWaitingTransferEndsWithClose(t *testing.T) {
+	loading := make(chan struct{})
+	waiting := make(chan struct{}, 1)
+	errs := make(chan error, 4)
+	f := newFixture(t, 18, func(s *kpropd.Server) {
+		s.Logger = slog.New(recordHook{"waiting for turn", waiting})
+		s.Loader = kpropd.LoaderFunc(func(ctx context.Context, path string) error {
+			close(loading)
+			<-ctx.Done()
+			return ctx.Err()
+		})
+	})
+	dump := randomDump(t, 1000)
+	go func() { _, err := f.push(t, 18, dump, nil); errs <- err }()
+	<-loading
+	go func() { _, err := f.push(t, 18, dump, nil); errs <- err }()
+	select {
+	case <-waiting:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the second transfer did not wait")
+	}
+	if err := f.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		select {
+		case err := <-errs:
+			if err == nil {
+				t.Error("a transfer succeeded across Close")
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("Close left a transfer running")
 		}
 	}
 }

@@ -4,67 +4,138 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/gokprop/gokprop/internal/filelock"
 	"github.com/gokprop/gokprop/internal/netctx"
 	"github.com/gokprop/gokprop/internal/wire"
-	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
 )
 
 // receive runs one transfer on conn, as MIT kpropd's doit does: the
 // handshake, authorization, the size, the chunks into File.temp, the
 // rename, the load and the acknowledgement. Any failure after the
-// handshake is reported to the client as a KRB-ERROR.
-func (s *Server) receive(ctx context.Context, conn net.Conn) error {
+// handshake is reported to the client as a KRB-ERROR. loaded reports
+// whether the Loader ran (successfully or not).
+//
+// The handshake, authorization and the wait for the transfer's turn run
+// under one Timeout; the transfer proper gets a Timeout of its own once its
+// turn has come, as MIT kpropd's alarm starts only when it accepts a
+// connection, after the one before it has finished.
+func (s *Server) receive(ctx context.Context, conn net.Conn) (loaded bool, err error) {
 	log := s.logger()
 	peer := conn.RemoteAddr()
 	log.InfoContext(ctx, "connection", "peer", peer)
 
-	stop := netctx.Bind(ctx, conn)
-	defer stop()
-
+	actx, acancel := context.WithTimeout(ctx, s.timeout())
+	defer acancel()
+	stop := netctx.Bind(actx, conn)
 	auth := s.authConfig()
 	c := krbauth.Server(conn, auth)
 	log.DebugContext(ctx, "authenticating", "peer", peer, "server", auth.Principal.String(), "appl_version", auth.ApplVersion)
-	hsCtx, hsCancel := context.WithTimeout(ctx, s.handshakeTimeout())
-	err := c.HandshakeContext(hsCtx)
+	hsCtx, hsCancel := context.WithTimeout(actx, s.handshakeTimeout())
+	err = c.HandshakeContext(hsCtx)
 	hsCancel()
-	if errors.Is(err, krbauth.ErrGetKeytab) {
-		return &TransferError{Step: StepReadKeytab, Err: err}
-	}
 	if err != nil {
-		return &TransferError{Step: StepAuthenticate, Err: err}
+		stop()
+		if errors.Is(err, krbauth.ErrGetKeytab) {
+			return false, &TransferError{Step: StepReadKeytab, Err: err}
+		}
+		return false, &TransferError{Step: StepAuthenticate, Err: err}
 	}
 	st := c.State()
 	log.DebugContext(ctx, "authenticated", "peer", peer, "client", st.Client.String(), "ticket_enctype", st.TicketEnctype)
 	s.setState(conn, StateAuthenticated)
 
-	t := &transfer{s: s, ctx: ctx, c: c, peer: &Peer{
+	t := &transfer{s: s, ctx: actx, c: c, peer: &Peer{
 		Client:         st.Client,
 		TicketEnctype:  st.TicketEnctype,
 		SessionEnctype: st.SessionEnctype,
 		RemoteAddr:     peer,
 	}}
+	err = t.authorize()
+	if !stop() && err == nil {
+		err = &TransferError{Step: StepAuthorize, Err: actx.Err()}
+	}
+	if err != nil {
+		t.fail(err)
+		return false, err
+	}
+
+	// One transfer at a time. The connection is left unbound while it
+	// waits, so that the end of the wait does not break it and the client
+	// can be told why it is refused.
+	release, err := s.waitTurn(actx, t.peer)
+	if err != nil {
+		if ctx.Err() != nil {
+			// The connection is cancelled (Shutdown, Close).
+			return false, &TransferError{Step: StepLock, File: s.File, Err: ctx.Err()}
+		}
+		// Our wait is over, not the connection: refuse it, within the
+		// time a failure gets to tell its client.
+		ectx, ecancel := context.WithTimeout(ctx, drainTime)
+		defer ecancel()
+		defer netctx.Bind(ectx, conn)()
+		t.ctx = ectx
+		err = &TransferError{Step: StepLock, File: s.File, Err: err}
+		t.fail(err)
+		return false, err
+	}
+	defer release()
+
+	tctx, tcancel := context.WithTimeout(ctx, s.timeout())
+	defer tcancel()
+	defer netctx.Bind(tctx, conn)()
+	t.ctx = tctx
+	s.setState(conn, StateReceiving)
 	err = t.run()
 	if err != nil {
 		t.fail(err)
 	}
-	return err
+	return t.loaded, err
+}
+
+// waitTurn waits until no other transfer is receiving or loading, or ctx
+// ends (then it returns an error matching ErrBusy), and returns the function that
+// hands the turn on.
+func (s *Server) waitTurn(ctx context.Context, p *Peer) (release func(), err error) {
+	s.mu.Lock()
+	if s.turn == nil {
+		s.turn = make(chan struct{}, 1)
+	}
+	turn := s.turn
+	s.mu.Unlock()
+	release = func() { <-turn }
+	select {
+	case turn <- struct{}{}:
+		return release, nil
+	default:
+	}
+	s.logger().DebugContext(ctx, "waiting for turn", "peer", p.RemoteAddr, "client", p.Client.String())
+	start := time.Now()
+	select {
+	case turn <- struct{}{}:
+		return release, nil
+	case <-ctx.Done():
+		return nil, &busyError{waited: time.Since(start).Round(time.Second)}
+	}
 }
 
 // transfer is the state of one authenticated transfer.
 type transfer struct {
-	s    *Server
-	ctx  context.Context
-	c    *krbauth.Conn
-	peer *Peer
+	s      *Server
+	ctx    context.Context
+	c      *krbauth.Conn
+	peer   *Peer
+	loaded bool // the Loader ran
 }
 
-func (t *transfer) run() error {
+// authorize asks the Server's Authorizer about the client.
+func (t *transfer) authorize() error {
 	s := t.s
 	if s.Authorizer == nil {
 		return &TransferError{Step: StepAuthorize, Err: &noAuthorizerError{t.peer.Client.String()}}
@@ -72,8 +143,12 @@ func (t *transfer) run() error {
 	if err := s.Authorizer.Authorize(t.ctx, t.peer); err != nil {
 		return &TransferError{Step: StepAuthorize, Err: err}
 	}
-	s.setState(t.c.NetConn(), StateReceiving)
+	return nil
+}
 
+// run receives, installs and loads the dump and acknowledges it; the
+// caller holds the turn.
+func (t *transfer) run() error {
 	size, err := t.install()
 	if err != nil {
 		return err
@@ -101,25 +176,18 @@ func (e *noAuthorizerError) Error() string {
 func (e *noAuthorizerError) Unwrap() error { return ErrNotAuthorized }
 
 // install receives the dump into File.temp, verifies it, renames it over
-// File and loads it, holding the server's transfer lock and the file lock
-// throughout. It returns the size received.
+// File and loads it, holding the file lock throughout (the caller holds
+// the Server's turn: the lock excludes other processes while we receive,
+// but the rename moves it to the installed file, so without the turn a
+// second transfer could start while the first one is still loading). It
+// returns the size received.
 func (t *transfer) install() (uint64, error) {
 	s := t.s
 	fail := func(step Step, err error) (uint64, error) {
 		return 0, &TransferError{Step: step, File: s.File, Err: err}
 	}
 	temp := s.File + ".temp"
-	// One transfer at a time: the exclusive lock below excludes other
-	// processes while we receive, but the rename moves that lock to the
-	// installed file, so a second transfer could otherwise start while
-	// the first one is still loading.
-	if !s.busy.TryLock() {
-		return fail(StepLock, ErrBusy)
-	}
-	defer s.busy.Unlock()
-	// Mode 0600 whatever the umask (MIT sets umask 077 around this open;
-	// a process-wide umask would race with other goroutines).
-	lockf, err := os.OpenFile(temp, os.O_RDWR|os.O_CREATE, 0o600)
+	lockf, err := openTemp(temp)
 	if err != nil {
 		return fail(StepOpen, err)
 	}
@@ -149,7 +217,9 @@ func (t *transfer) install() (uint64, error) {
 	if s.Loader != nil {
 		s.logger().DebugContext(t.ctx, "loading", "peer", t.peer.RemoteAddr, "file", s.File)
 		s.setState(t.c.NetConn(), StateLoading)
-		if err := s.Loader.Load(t.ctx, s.File); err != nil {
+		err := s.Loader.Load(t.ctx, s.File)
+		t.loaded = true
+		if err != nil {
 			return fail(StepLoad, err)
 		}
 	}
@@ -177,6 +247,7 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 	}
 	log := t.s.logger()
 	log.DebugContext(t.ctx, "transfer started", "peer", t.peer.RemoteAddr, "size", size)
+	t.s.event(Event{Kind: EventStarted, Conn: t.c.NetConn(), Size: size})
 
 	var out []byte
 	var received uint64
@@ -196,6 +267,7 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 			return 0, &TransferError{Step: StepWriteBlock, Offset: off, Err: err}
 		}
 		received += uint64(len(out))
+		t.s.event(Event{Kind: EventReceived, Conn: t.c.NetConn(), Size: size, Received: received})
 	}
 	if err := f.Sync(); err != nil {
 		return 0, &TransferError{Step: StepSync, File: t.s.File, Err: err}
@@ -206,7 +278,9 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 
 // fail tells the client why the transfer failed, unless the client
 // itself gave up with a KRB-ERROR (then, like MIT kpropd, we do not
-// answer). It then reads and discards what the client is still sending
+// answer). The e-text names the step and the reason, never a local file
+// or an error the peer has no business seeing (see peerText); the log
+// has the whole story. It then reads and discards what the client is still sending
 // for a short while, so a client busy writing chunks gets to read the
 // error instead of a connection reset.
 func (t *transfer) fail(err error) {
@@ -216,12 +290,7 @@ func (t *transfer) fail(err error) {
 		return
 	}
 	code := krbauth.CodeOf(err)
-	text := err.Error()
-	var te *TransferError
-	if errors.As(err, &te) && code != krb5.ErrGeneric {
-		// MIT sends the bare step for protocol codes; the code says why.
-		text = te.Context()
-	}
+	text := peerText(err, t.peer)
 	if err := t.c.WriteError(code, text); err != nil {
 		return
 	}
@@ -239,3 +308,46 @@ const (
 	drainTime  = 10 * time.Second
 	drainLimit = 1 << 30
 )
+
+// openTemp opens File.temp for a transfer. It is created exclusively
+// (O_EXCL), mode 0600 whatever the umask (MIT sets umask 077 around its
+// open; a process-wide umask would race with other goroutines). One that
+// already exists, left by a transfer that was interrupted or in use by
+// another kpropd (whose lock then refuses us), is used only if it is a
+// regular file of ours with no other link, opened without following a
+// symbolic link, and is made mode 0600: a name planted in the replica's
+// directory never makes us write elsewhere.
+func openTemp(path string) (*os.File, error) {
+	for range 2 {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+		if err == nil || !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+		f, err = os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed in between: create it
+		}
+		if err != nil {
+			return nil, err
+		}
+		st, err := f.Stat()
+		if err == nil {
+			sys, ok := st.Sys().(*syscall.Stat_t)
+			if !st.Mode().IsRegular() || !ok || sys.Nlink != 1 || int(sys.Uid) != os.Geteuid() {
+				err = &os.PathError{Op: "open", Path: path, Err: errUnsafeTemp}
+			} else {
+				err = f.Chmod(0o600)
+			}
+		}
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return f, nil
+	}
+	return nil, &os.PathError{Op: "open", Path: path, Err: fs.ErrExist}
+}
+
+// errUnsafeTemp refuses an existing File.temp that is not a plain file of
+// ours.
+var errUnsafeTemp = errors.New("not a regular file of this user with a single link")

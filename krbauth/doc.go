@@ -28,7 +28,9 @@
 // the caller permits them.
 //
 // krbauth is not a general Kerberos client: it has no credential caches,
-// TGS exchanges or GSS-API, it reads no configuration (package krbconf)
-// and it talks to no KDC (package krbkdc). Packages kprop and kpropd build
+// TGS exchanges or GSS-API, it reads no configuration (package krbconf;
+// the one exception is the directory of MIT's default replay cache,
+// which MIT too reads from the environment at every store) and it talks
+// to no KDC (package krbkdc). Packages kprop and kpropd build
 // the two ends of propagation on it.
 package krbauth

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
@@ -111,4 +113,22 @@ func Example() {
 	// Output:
 	// server authenticated host/primary.example.org@EXAMPLE.ORG with a aes128-cts-hmac-sha1-96 ticket
 	// server received "hello world"
+}
+
+// A server's replay cache in MIT's file format, so that it survives a
+// restart and an MIT server on the same host sees the same entries; a
+// name such as krbconf.ReplayCacheName returns ("dfl:" by default).
+func ExampleResolveReplayCache() {
+	rc, err := krbauth.ResolveReplayCache("file2:" + filepath.Join(os.TempDir(), "example.rcache2"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	cfg := &krbauth.ServerConfig{ReplayCache: rc, ApplVersion: "kprop5_01"}
+	fmt.Println(cfg.ReplayCache != nil)
+	_, err = krbauth.ResolveReplayCache("rcache:x")
+	fmt.Println(err)
+	// Output:
+	// true
+	// "rcache:x": Replay cache type is unknown
 }

@@ -1,7 +1,9 @@
 package krbauth
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -137,6 +139,72 @@ func FuzzReadSafe(f *testing.F) {
 			if err != nil && (s.remoteSeq != testSc || out != nil) {
 				t.Fatalf("rejected message changed the session or returned data: %v", err)
 			}
+		}
+	})
+}
+
+// FuzzParseKRBError: any message is either not a KRB-ERROR or one the
+// caller can report; nothing panics.
+func FuzzParseKRBError(f *testing.F) {
+	_, s := sessionPair(f, krb5.EnctypeAES256CTSSHA1)
+	e, _ := s.makeError(krb5.ErrGeneric, "Load failed while loading the database", timeZero)
+	f.Add(e)
+	f.Add(e[:len(e)/2])
+	f.Add([]byte{0x7e, 0x00})
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		re, ok := parseKRBError(msg)
+		if ok != isAppTag(msg, tagKRBError) || (ok && re == nil) {
+			t.Fatalf("parseKRBError = %v, %v", re, ok)
+		}
+	})
+}
+
+// memRCFile is an rcFile in memory.
+type memRCFile struct{ b []byte }
+
+func (m *memRCFile) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(m.b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, m.b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (m *memRCFile) WriteAt(p []byte, off int64) (int, error) {
+	if end := off + int64(len(p)); end > int64(len(m.b)) {
+		m.b = append(m.b, make([]byte, end-int64(len(m.b)))...)
+	}
+	return copy(m.b[off:], p), nil
+}
+
+func (m *memRCFile) Sync() error { return nil }
+
+// FuzzRCStore: whatever a replay cache file holds (a crash, another
+// program, damage), storing a tag succeeds or reports a replay, and a tag
+// just stored is then a replay.
+func FuzzRCStore(f *testing.F) {
+	f.Add([]byte{}, []byte("tag"), uint32(1_800_000_000))
+	f.Add(make([]byte, 16+1023*16+5), []byte("0123456789ab"), uint32(1))
+	f.Add([]byte("short"), []byte{}, uint32(0xffffffff))
+	f.Fuzz(func(t *testing.T, file, tag []byte, now uint32) {
+		if len(file) > 1<<20 {
+			return
+		}
+		m := &memRCFile{b: append([]byte(nil), file...)}
+		var tg [rcTagLen]byte
+		copy(tg[:], tag)
+		err := rcStore(m, tg, now, 300)
+		if err != nil && !errors.Is(err, krb5.ErrReplay) {
+			t.Fatalf("store: %v", err)
+		}
+		if now == 0 {
+			return // a record of time 0 is an empty one, in MIT's format
+		}
+		if err := rcStore(m, tg, now, 300); !errors.Is(err, krb5.ErrReplay) {
+			t.Fatalf("a tag just stored is not a replay: %v", err)
 		}
 	})
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/iana/nametype"
@@ -55,9 +57,10 @@ type ServerConfig struct {
 	// ClockSkew is the tolerated clock difference; 0 means
 	// krb5.DefaultClockSkew.
 	ClockSkew time.Duration
-	// ReplayCache records accepted authenticators. nil disables replay
-	// detection, which MIT never does; share one cache among all the
-	// connections of a server.
+	// ReplayCache records accepted authenticators: NewReplayCache's in
+	// memory, or MIT's file (NewFileReplayCache, ResolveReplayCache),
+	// which survives restarts. nil disables replay detection, which MIT
+	// never does; share one cache among all the connections of a server.
 	ReplayCache *ReplayCache
 	// ApplVersion is the application version string expected, without
 	// the NUL (kprop's is "kprop5_01").
@@ -278,6 +281,13 @@ func recvauthWireError(err error) (krb5.ErrorCode, string) {
 	var le *liberr.Error
 	if errors.As(err, &le) {
 		return krb5.ErrGeneric, le.Text
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		// MIT sends error_message() of the code: strerror's text, and
+		// never the file it was about.
+		s := errno.Error()
+		return krb5.ErrGeneric, strings.ToUpper(s[:1]) + s[1:]
 	}
 	return krb5.ErrGeneric, err.Error()
 }

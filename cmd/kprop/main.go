@@ -1,6 +1,6 @@
 // Command kprop propagates a Kerberos database dump from a primary KDC to
-// a replica's kpropd, as MIT's kprop does, with the same flags, files,
-// messages and exit status:
+// the kpropd of one or more replicas. With one replica it is MIT's kprop,
+// with the same flags, files, messages and exit status:
 //
 //	kprop [-r realm] [-f file] [-d] [-P port] [-s keytab] replica_host
 //
@@ -9,18 +9,31 @@
 // /var/lib/krb5kdc/replica_datatrans, which must not be newer than its
 // .dump_ok marker), and prints "Database propagation to HOST: SUCCEEDED"
 // once the replica has loaded it.
+//
+// Beyond MIT's:
+//
+//	kprop [-r realm] [-f file] [-d] [-P port] [-s keytab] [--dump]
+//	      [--parallel N] [--log-format text|json] replica_host[:port]...
+//
+// several replicas are sent the dump at once (each with its own ticket,
+// connection and session; the dump is read once and shared), --dump runs
+// "kdb5_util dump" first and checks the result, a terminal shows a
+// progress bar per replica, and --log-format writes log/slog records
+// instead of MIT's error lines. See the manual page.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/gokprop/gokprop/internal/comerr"
 	"github.com/gokprop/gokprop/internal/getopt"
@@ -35,6 +48,11 @@ import (
 // defaultFile is Debian's KDC_DIR/replica_datatrans.
 const defaultFile = "/var/lib/krb5kdc/replica_datatrans"
 
+// stallTimeout is how long a replica may take no data while the others
+// of a fan-out wait for it (kpropd's own default limit on a whole
+// transfer).
+const stallTimeout = 5 * time.Minute
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args, os.Stdout, os.Stderr)
@@ -44,19 +62,33 @@ func main() {
 
 // options are kprop's command-line settings.
 type options struct {
-	realm, file, port, keytab, host string
-	debug                           int
+	realm, file, port, keytab string
+	hosts                     []string
+	debug                     int
+	dump                      bool
+	parallel                  int
+	logFormat                 string
 }
 
+// usage prints MIT kprop's usage message, exactly, on a command-line
+// error.
 func usage(prog string, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "\nUsage: %s [-r realm] [-f file] [-d] [-P port] [-s keytab] replica_host\n\n", prog)
 	return 1
 }
 
-func parseArgs(args []string, stderr io.Writer) (*options, int) {
+// help prints the whole usage, MIT's options and ours, for --help.
+func help(prog string, stdout io.Writer) int {
+	fmt.Fprintf(stdout, "Usage: %s [-r realm] [-f file] [-d] [-P port] [-s keytab]\n"+
+		"\t[--dump] [--parallel N] [--log-format text|json]\n"+
+		"\treplica_host[:port]...\n", prog)
+	return 0
+}
+
+func parseArgs(args []string, stdout, stderr io.Writer) (*options, int) {
 	prog := args[0]
 	o := &options{file: defaultFile}
-	opts, operands, err := getopt.Parse(args[1:], "r:f:dP:s:", nil)
+	opts, operands, err := getopt.Parse(args[1:], "r:f:dP:s:", []string{"dump", "parallel=", "log-format=", "help"})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return nil, usage(prog, stderr)
@@ -73,23 +105,47 @@ func parseArgs(args []string, stderr io.Writer) (*options, int) {
 			o.port = op.Arg
 		case "s":
 			o.keytab = op.Arg
+		case "dump":
+			o.dump = true
+		case "parallel":
+			n, err := strconv.Atoi(op.Arg)
+			if err != nil || n < 1 {
+				fmt.Fprintf(stderr, "%s: --parallel wants a positive number, not '%s'\n", prog, op.Arg)
+				return nil, usage(prog, stderr)
+			}
+			o.parallel = n
+		case "log-format":
+			if op.Arg != "text" && op.Arg != "json" {
+				fmt.Fprintf(stderr, "%s: --log-format is text or json, not '%s'\n", prog, op.Arg)
+				return nil, usage(prog, stderr)
+			}
+			o.logFormat = op.Arg
+		case "help":
+			return nil, help(prog, stdout)
 		}
 	}
-	if len(operands) != 1 {
+	if len(operands) == 0 {
 		return nil, usage(prog, stderr)
 	}
-	o.host = operands[0]
+	o.hosts = operands
 	return o, 0
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	prog := args[0]
-	o, code := parseArgs(args, stderr)
+	o, code := parseArgs(args, stdout, stderr)
 	if o == nil {
 		return code
 	}
+	targets, err := parseTargets(o.hosts, o.port)
+	if err != nil {
+		comerr.Print(stderr, prog, nil, "%v", err)
+		return usage(prog, stderr)
+	}
+	out := newOutput(prog, o, targets, stdout, stderr)
 	fail := func(err error, context string, a ...any) int {
-		comerr.Print(stderr, prog, err, context, a...)
+		out.fatal(comerr.Line(prog, err, fmt.Sprintf(context, a...)) + "\n")
+		out.finish(0)
 		return 1
 	}
 
@@ -111,9 +167,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err, "while setting client principal name")
 	}
-	server, err := canon.Principal(ctx, wire.ServiceName, o.host, realm)
-	if err != nil {
-		return fail(err, "while setting server principal name")
+	failed := make([]*failure, len(targets))
+	servers := make([]krb5.Principal, len(targets))
+	for i, t := range targets {
+		if servers[i], err = canon.Principal(ctx, wire.ServiceName, t.host, realm); err != nil {
+			failed[i] = &failure{stage: stageServerPrincipal, err: err}
+		}
+	}
+	if len(targets) == 1 && failed[0] != nil {
+		out.failed(0, *failed[0])
+		out.finish(0)
+		return 1
 	}
 	ktName := o.keytab
 	if ktName == "" {
@@ -126,125 +190,171 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err, "while getting initial credentials\n")
 	}
-	creds, err := (&krbkdc.KDCClient{Config: cfg}).GetInitialCredentials(ctx, kt, client, server)
-	if err != nil {
-		return fail(err, "while getting initial credentials\n")
+	creds := make([]*krbauth.Credentials, len(targets))
+	kdc := &krbkdc.KDCClient{Config: cfg}
+	var wg sync.WaitGroup
+	for i := range targets {
+		if failed[i] != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := kdc.GetInitialCredentials(ctx, kt, client, servers[i])
+			if err != nil {
+				failed[i] = &failure{stage: stageCredentials, err: err}
+				return
+			}
+			creds[i] = c
+		}()
+	}
+	wg.Wait()
+	live := 0
+	for i := range targets {
+		if failed[i] != nil {
+			out.failed(i, *failed[i])
+		} else {
+			live++
+		}
+	}
+	if live == 0 {
+		out.finish(0)
+		return 1
 	}
 
+	if o.dump {
+		if code := makeDump(ctx, prog, o, realm, out, stderr); code != 0 {
+			out.finish(0)
+			return code
+		}
+	}
 	dump, err := kprop.OpenDump(o.file)
 	if err != nil {
-		if errors.Is(err, kprop.ErrDatabaseLocked) {
-			return fail(nil, "database locked")
-		}
-		var stale *kprop.StaleDumpError
-		if errors.As(err, &stale) {
-			return fail(nil, "%s", err.Error())
-		}
-		return fail(nil, "%s", capitalizeErr(err))
+		return fail(nil, "%s", dumpErrorText(err))
 	}
 	defer dump.Close()
-
-	conn, err := dial(ctx, o.host, o.port)
-	if err != nil {
-		var dnsErr *net.DNSError
-		if errors.As(err, &dnsErr) {
-			return fail(nil, "%s: %s", o.host, gaiText(dnsErr))
+	if o.dump {
+		sum, err := kprop.ValidateDump(dump)
+		if err != nil {
+			return fail(nil, "%v while validating the database dump", err)
 		}
-		return fail(err, "while connecting to server")
+		out.info("dump validated", "file", o.file, "principals", sum.Principals, "policies", sum.Policies, "bytes", sum.Bytes)
 	}
-	defer conn.Close()
 
-	if _, err := kprop.Propagate(ctx, conn, propagateConfig(cfg, creds, o, stdout), dump, dump.Size); err != nil {
-		return reportPropagateError(stderr, prog, err)
+	ok := fanout(ctx, o, targets, cfg, creds, dump, out)
+	out.finish(ok)
+	if ok != len(targets) {
+		return 1
 	}
-	if err := kprop.WriteLastProp(o.file, o.host); err != nil {
-		comerr.Print(stderr, prog, nil, "%s", capitalizeErr(err))
-	}
-	fmt.Fprintf(stdout, "Database propagation to %s: SUCCEEDED\n", o.host)
 	return 0
 }
 
-// propagateConfig is the propagation's configuration: the credentials,
-// checked with krb5.conf's clockskew as MIT's krb5_mk_req_extended checks
-// them, and with -d a progress line per chunk, as MIT kprop prints.
-func propagateConfig(cfg *krbconf.Config, creds *krbauth.Credentials, o *options, stdout io.Writer) *kprop.Config {
-	c := &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds, ClockSkew: cfg.ClockSkew()}}
-	if o.debug > 0 {
-		c.Progress = func(sent int64) { fmt.Fprintf(stdout, "%d bytes sent.\n", sent) }
+// makeDump runs "kdb5_util dump FILE" for --dump; kdb5_util's messages go
+// to standard error (or into the log record).
+func makeDump(ctx context.Context, prog string, o *options, realm string, out output, stderr io.Writer) int {
+	k := &kprop.KDB5Util{Realm: o.realm}
+	var captured lockedBuffer
+	if o.logFormat == "" {
+		k.Output = stderr
+	} else {
+		k.Output = &captured
 	}
-	return c
+	start := time.Now()
+	if err := k.Dump(ctx, o.file); err != nil {
+		if o.logFormat != "" {
+			out.info("kdb5_util output", "output", oneLine(captured.String()))
+		}
+		out.fatal(comerr.Line(prog, nil, err.Error()) + "\n")
+		return 1
+	}
+	out.info("database dumped", "file", o.file, "realm", realm, "command", k.Args(o.file), "duration_seconds", time.Since(start).Seconds())
+	return 0
 }
 
-// reportPropagateError prints a failed propagation as MIT kprop does: a
-// KRB-ERROR from the replica as "Generic remote error: TEXT" or as the
-// code's message "signalled from server" with the server's text, anything
-// else as "MESSAGE while STEP".
-func reportPropagateError(stderr io.Writer, prog string, err error) int {
-	var re *krbauth.RemoteError
-	if errors.As(err, &re) {
-		var op *kprop.OpError
-		if errors.As(err, &op) && op.Step == kprop.StepAuthenticate {
-			comerr.Print(stderr, prog, krbauth.ErrSendauthRejected, "%s", op.Context())
+// fanout propagates the dump to every target that has credentials and
+// reports each as it finishes; it returns how many succeeded.
+func fanout(ctx context.Context, o *options, targets []target, cfg *krbconf.Config, creds []*krbauth.Credentials, dump *kprop.Dump, out output) int {
+	var replicas []kprop.Replica
+	var index []int // replicas[j] is targets[index[j]]
+	for i, t := range targets {
+		if creds[i] == nil {
+			continue
 		}
-		if re.Code == krb5.ErrGeneric {
-			fmt.Fprintf(stderr, "Generic remote error: %s\n", re.Text)
-		} else {
-			comerr.Print(stderr, prog, re.Code, "signalled from server")
-			if re.Text != "" {
-				fmt.Fprintf(stderr, "Error text from server: %s\n", re.Text)
+		replicas = append(replicas, kprop.Replica{
+			Name:   t.label,
+			Addr:   net.JoinHostPort(t.host, t.port),
+			Dial:   func(ctx context.Context) (net.Conn, error) { return dialTarget(ctx, t.host, t.port) },
+			Config: replicaConfig(cfg, creds[i]),
+		})
+		index = append(index, i)
+	}
+	var mu sync.Mutex
+	ok := 0
+	out.begin(dump.Size)
+	f := &kprop.Fanout{
+		Parallel:     o.parallel,
+		StallTimeout: stallTimeout,
+		Started:      func(j int, _ *kprop.Replica) { out.started(index[j]) },
+		Progress:     func(j int, sent int64) { out.progress(index[j], sent) },
+		Done: func(j int, r kprop.ReplicaResult) {
+			i := index[j]
+			if r.Err != nil {
+				out.failed(i, failure{stage: stagePropagate, err: r.Err})
+				return
 			}
+			lastProp := kprop.WriteLastProp(o.file, targets[i].label)
+			out.succeeded(i, r.Result, r.Duration, lastProp)
+			mu.Lock()
+			ok++
+			mu.Unlock()
+		},
+	}
+	f.Propagate(ctx, dump, dump.Size, replicas)
+	return ok
+}
+
+// replicaConfig is a replica's propagation configuration: its
+// credentials, checked with krb5.conf's clockskew as MIT's
+// krb5_mk_req_extended checks them.
+func replicaConfig(cfg *krbconf.Config, creds *krbauth.Credentials) *kprop.Config {
+	return &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds, ClockSkew: cfg.ClockSkew()}}
+}
+
+// newOutput chooses how run reports: log records with --log-format, else
+// MIT's lines, with progress bars when standard error is a terminal
+// (never with -d, whose lines would break them).
+func newOutput(prog string, o *options, targets []target, stdout, stderr io.Writer) output {
+	if o.logFormat != "" {
+		level := slog.LevelInfo
+		if o.debug > 0 {
+			level = slog.LevelDebug
 		}
-		return 1
-	}
-	var sm *kprop.SizeMismatchError
-	if errors.As(err, &sm) {
-		comerr.Print(stderr, prog, nil, "%s", sm.Error())
-		return 1
-	}
-	var op *kprop.OpError
-	if errors.As(err, &op) {
-		if errors.Is(op.Err, kprop.ErrPrematureEOF) {
-			comerr.Print(stderr, prog, nil, "%s", kprop.ErrPrematureEOF.Error())
-			return 1
+		hopts := &slog.HandlerOptions{Level: level}
+		var h slog.Handler = slog.NewTextHandler(stderr, hopts)
+		if o.logFormat == "json" {
+			h = slog.NewJSONHandler(stderr, hopts)
 		}
-		comerr.Print(stderr, prog, op.Err, "%s", op.Context())
-		return 1
+		return &logOutput{prog: prog, targets: targets, stdout: stdout, log: slog.New(h)}
 	}
-	comerr.Print(stderr, prog, err, "")
-	return 1
+	return &mitOutput{prog: prog, targets: targets, stdout: stdout, stderr: stderr, debug: o.debug > 0,
+		wantBars: o.debug == 0 && isTerminal(stderr)}
 }
 
-// dial connects to the replica's kprop port: -P as a number or a service
-// name, by default the krb5_prop service, which falls back to port 754
-// when the services database lacks it (MIT fails there).
-func dial(ctx context.Context, host, port string) (net.Conn, error) {
-	n, err := wire.LookupPort(port)
-	if err != nil {
-		return nil, &net.DNSError{Err: "Servname not supported for ai_socktype", Name: host}
-	}
-	var d net.Dialer
-	return d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(n)))
+// lockedBuffer collects kdb5_util's output.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf []byte
 }
 
-// gaiText words a resolution failure as glibc's gai_strerror does.
-func gaiText(e *net.DNSError) string {
-	switch {
-	case e.Err == "Servname not supported for ai_socktype":
-		return e.Err
-	case e.IsNotFound:
-		return "Name or service not known"
-	case e.IsTemporary:
-		return "Temporary failure in name resolution"
-	}
-	return e.Err
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	return len(p), nil
 }
 
-// capitalizeErr gives an error text the capital initial of glibc's
-// strerror, which MIT's messages start with.
-func capitalizeErr(err error) string {
-	s := err.Error()
-	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-		s = string(s[0]-'a'+'A') + s[1:]
-	}
-	return s
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
 }

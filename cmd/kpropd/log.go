@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"log/syslog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,20 +19,53 @@ import (
 // go to standard error; without syslog (no /dev/log, as in many
 // containers) a foreground daemon logs to standard error instead. The
 // kpropd package's structured records are worded as MIT kpropd words them
-// first (mitHandler).
-func newLogger(debug, foreground bool, stderr io.Writer) *slog.Logger {
+// first (mitHandler). With --log-format (format "text" or "json") what
+// goes to standard error is instead the structured records themselves,
+// as log/slog's text or JSON handler writes them, at the info level (debug
+// with -d); syslog keeps MIT's sentences.
+func newLogger(debug, foreground bool, format string, stderr io.Writer) *slog.Logger {
 	var hs []slog.Handler
 	sys, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_INFO, "kpropd")
 	if err == nil {
 		hs = append(hs, &syslogHandler{w: sys})
 	}
-	switch {
-	case debug:
-		hs = append(hs, &lineHandler{w: stderr, level: slog.LevelDebug})
-	case err != nil && foreground:
-		hs = append(hs, &lineHandler{w: stderr, level: slog.LevelInfo})
+	level := slog.LevelInfo
+	if debug {
+		level = slog.LevelDebug
+	}
+	toStderr := debug || err != nil && foreground
+	if format != "" {
+		var mit slog.Handler = mitHandler{next: slog.NewMultiHandler(hs...)}
+		if len(hs) == 0 {
+			mit = slog.DiscardHandler
+		}
+		return slog.New(slog.NewMultiHandler(mit, structuredHandler(format, level, stderr)))
+	}
+	if toStderr {
+		hs = append(hs, &lineHandler{w: stderr, level: level})
 	}
 	return slog.New(mitHandler{next: slog.NewMultiHandler(hs...)})
+}
+
+// structuredHandler writes records as log/slog's text or JSON handler
+// does, with values that are Stringers (addresses, enctypes, principals)
+// as their strings.
+func structuredHandler(format string, level slog.Level, w io.Writer) slog.Handler {
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Value.Kind() == slog.KindAny {
+			switch v := a.Value.Any().(type) {
+			case error:
+				return slog.String(a.Key, v.Error())
+			case fmt.Stringer:
+				return slog.String(a.Key, v.String())
+			}
+		}
+		return a
+	}}
+	if format == "json" {
+		return slog.NewJSONHandler(w, opts)
+	}
+	return slog.NewTextHandler(w, opts)
 }
 
 // mitHandler rewrites the kpropd package's records (see its package
@@ -44,6 +78,9 @@ func (h mitHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.n
 
 func (h mitHandler) Handle(ctx context.Context, r slog.Record) error {
 	msg := mitText(ctx, r)
+	if msg == "" {
+		return nil
+	}
 	out := slog.NewRecord(r.Time, r.Level, msg, r.PC)
 	return h.next.Handle(ctx, out)
 }
@@ -51,7 +88,8 @@ func (h mitHandler) Handle(ctx context.Context, r slog.Record) error {
 func (h mitHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h mitHandler) WithGroup(string) slog.Handler      { return h }
 
-// mitText is MIT kpropd's sentence for a record.
+// mitText is MIT kpropd's sentence for a record, or "" for a record MIT
+// has no line for.
 func mitText(ctx context.Context, r slog.Record) string {
 	attr := func(key string) slog.Value {
 		var v slog.Value
@@ -84,8 +122,15 @@ func mitText(ctx context.Context, r slog.Record) string {
 		if err, ok := attr("err").Any().(error); ok {
 			return err.Error()
 		}
+	case "waiting for turn":
+		return "waiting for the propagation in progress to finish"
 	case "connection done":
-		return "Database load process for full propagation completed."
+		// MIT's parent prints it when the child serving a connection
+		// has exited; we print it only when a load has run.
+		if attr("loaded").Kind() == slog.KindBool && attr("loaded").Bool() {
+			return "Database load process for full propagation completed."
+		}
+		return ""
 	}
 	return r.Message
 }
@@ -115,26 +160,59 @@ func connFD(ctx context.Context) int {
 	return fd
 }
 
-// peerName names the client as MIT kpropd's log does (getnameinfo): its
-// host name when the address maps back to one, else the address.
+// peerName names the client as MIT kpropd's log does, with getnameinfo
+// on the peer's socket address: its host name when the address maps back
+// to one, else the address. The address is the one the socket sees: a
+// kpropd listening on the IPv6 wildcard, as MIT's and ours do, sees an
+// IPv4 client as "::ffff:a.b.c.d", which is not in /etc/hosts; as with
+// glibc, only DNS maps such an address back to a name.
 func peerName(ctx context.Context, a net.Addr) string {
-	ta, ok := a.(*net.TCPAddr)
-	if !ok {
-		if a == nil {
-			return ""
+	host := socketPeer(ctx)
+	if host == "" {
+		ta, ok := a.(*net.TCPAddr)
+		if !ok {
+			if a == nil {
+				return ""
+			}
+			return a.String()
 		}
-		return a.String()
-	}
-	ip := ta.IP
-	if v4 := ip.To4(); v4 != nil {
-		ip = v4
+		ip := ta.IP
+		if v4 := ip.To4(); v4 != nil {
+			ip = v4
+		}
+		host = ip.String()
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if names, err := net.DefaultResolver.LookupAddr(ctx, ip.String()); err == nil && len(names) > 0 {
+	if names, err := net.DefaultResolver.LookupAddr(ctx, host); err == nil && len(names) > 0 {
 		return strings.TrimSuffix(names[0], ".")
 	}
-	return ip.String()
+	return host
+}
+
+// socketPeer is the numeric peer address of the connection in ctx as the
+// kernel gives it (getpeername), or "" when it has none.
+func socketPeer(ctx context.Context) string {
+	sc, ok := ctx.Value(connKey{}).(syscall.Conn)
+	if !ok {
+		return ""
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return ""
+	}
+	var sa syscall.Sockaddr
+	_ = raw.Control(func(fd uintptr) { sa, err = syscall.Getpeername(int(fd)) })
+	if err != nil {
+		return ""
+	}
+	switch sa := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return netip.AddrFrom4(sa.Addr).String()
+	case *syscall.SockaddrInet6:
+		return netip.AddrFrom16(sa.Addr).String()
+	}
+	return ""
 }
 
 // lineHandler writes each record's message as one line, as MIT's

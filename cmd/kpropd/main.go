@@ -10,6 +10,10 @@
 // on every address. Each authenticated and authorized transfer is written
 // to FILE.temp, renamed to FILE (default /var/lib/krb5kdc/from_master) and
 // loaded with "kdb5_util load" before the primary is told it succeeded.
+// Authenticators are recorded in MIT's replay cache (KRB5RCACHENAME,
+// KRB5RCACHETYPE, default_rcache_name, else krb5_EUID.rcache2 in
+// KRB5RCACHEDIR or /var/tmp), which MIT's kpropd on the same host shares
+// and which survives restarts.
 //
 // With iprop_enable in the realm's kdc.conf section, a standalone kpropd
 // also polls the primary's kadmind for incremental updates (iprop.go),
@@ -55,6 +59,8 @@ type options struct {
 	dbArgs                                                      []string
 	debug, nodaemon                                             int
 	runOnce                                                     bool
+	metricsListen, logFormat                                    string
+	help                                                        bool
 }
 
 func usage(prog string, stderr io.Writer) int {
@@ -65,10 +71,20 @@ func usage(prog string, stderr io.Writer) int {
 	return 1
 }
 
+// help prints the whole usage, MIT's options and ours, for --help.
+func help(prog string, stdout io.Writer) int {
+	fmt.Fprintf(stdout, "Usage: %s [-r realm] [-s keytab] [-d] [-D] [-S]\n"+
+		"\t[-f replica_file] [-F kerberos_db_file ]\n"+
+		"\t[-p kdb5_util_pathname] [-x db_args]* [-P port]\n"+
+		"\t[-a acl_file] [-A admin_server] [--pid-file=pid_file]\n"+
+		"\t[--metrics-listen=addr] [--log-format=text|json]\n", prog)
+	return 0
+}
+
 func parseArgs(args []string, stderr io.Writer) (*options, int) {
 	prog := args[0]
 	o := &options{file: defaultFile, kdb5util: kpropd.DefaultKDB5Util, acl: defaultACL}
-	opts, operands, err := getopt.Parse(args[1:], "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file="})
+	opts, operands, err := getopt.Parse(args[1:], "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file=", "metrics-listen=", "log-format=", "help"})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return nil, usage(prog, stderr)
@@ -100,6 +116,16 @@ func parseArgs(args []string, stderr io.Writer) (*options, int) {
 			o.runOnce = true
 		case "pid-file":
 			o.pidFile = op.Arg
+		case "metrics-listen":
+			o.metricsListen = op.Arg
+		case "log-format":
+			if op.Arg != "text" && op.Arg != "json" {
+				fmt.Fprintf(stderr, "%s: --log-format is text or json, not '%s'\n", prog, op.Arg)
+				return nil, usage(prog, stderr)
+			}
+			o.logFormat = op.Arg
+		case "help":
+			o.help = true
 		case "A":
 			o.adminServer = op.Arg
 		case "x":
@@ -116,6 +142,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	o, code := parseArgs(args, stderr)
 	if o == nil {
 		return code
+	}
+	if o.help {
+		return help(prog, stdout)
 	}
 	fail := func(err error, context string, a ...any) int {
 		comerr.Print(stderr, prog, err, context, a...)
@@ -146,7 +175,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return fail(err, "while initializing")
 	}
 
-	log := newLogger(o.debug > 0, o.nodaemon > 0, stderr)
+	log := newLogger(o.debug > 0, o.nodaemon > 0, o.logFormat, stderr)
 	// With iprop_enable, incremental propagation (see iprop.go).
 	ip, err := newIprop(prog, o, cfg, realm, o.debug, o.nodaemon > 0, stderr)
 	if err != nil {
@@ -158,10 +187,23 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if ktName == "" {
 		ktName = krbconf.KeytabName(cfg)
 	}
+	rcName, err := krbconf.ReplayCacheName(cfg)
+	if err != nil {
+		return fail(err, "while getting the replay cache name")
+	}
+	rcache, err := krbauth.ResolveReplayCache(rcName)
+	if err != nil {
+		return fail(err, "while resolving replay cache %s", rcName)
+	}
 	loader := &kpropd.KDB5Util{Path: o.kdb5util, Realm: realm, Database: o.database, Iprop: ip != nil}
-	if o.debug > 0 {
+	switch {
+	case o.debug > 0 && o.logFormat == "":
 		loader.Output = stderr
 		loader.Started = func(pid int) { fmt.Fprintf(stderr, "Load PID is %d\n", pid) }
+	case o.debug > 0:
+		// Records only on standard error; kdb5_util's last line is in
+		// the error of a failed load.
+		loader.Started = func(pid int) { log.Debug("Load PID is " + strconv.Itoa(pid)) }
 	}
 	srv := &kpropd.Server{
 		Auth: &krbauth.ServerConfig{
@@ -171,7 +213,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			PermittedEnctypes:      permitted,
 			SessionEnctypeAllowed:  cfg.EnctypeUsable,
 			ClockSkew:              cfg.ClockSkew(),
-			ReplayCache:            krbauth.NewReplayCache(),
+			ReplayCache:            rcache,
 			ApplVersion:            wire.ApplVersion,
 		},
 		Authorizer:  kpropd.ACLFile(o.acl),
@@ -199,6 +241,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		conn, err := net.FileConn(stdin)
 		if err != nil {
 			return fail(err, "while checking if stdin is a socket")
+		}
+		if o.metricsListen != "" {
+			log.Warn("--metrics-listen is ignored when started from inetd")
 		}
 		if err := srv.ServeConn(ctx, conn); err != nil {
 			return 1
@@ -232,6 +277,14 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	} else if o.runOnce {
 		l = &onceListener{Listener: l}
 	}
+	if o.metricsListen != "" {
+		stopMetrics, err := serveMetrics(o.metricsListen, srv, log)
+		if err != nil {
+			l.Close()
+			return reportReady(fail(err, "while binding metrics listener"), comerr.Line(prog, err, "while binding metrics listener"))
+		}
+		defer stopMetrics()
+	}
 	if o.pidFile != "" {
 		if err := os.WriteFile(o.pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			msg := fmt.Sprintf("Could not write pid file %s: %s", o.pidFile, comerr.Message(err))
@@ -247,6 +300,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	if ip != nil {
 		// SIGUSR1 polls at once, as it makes MIT kpropd's poller.
 		signal.Notify(sigs, syscall.SIGQUIT, syscall.SIGUSR1)

@@ -146,11 +146,20 @@ func tags(section string) []string {
 	return out
 }
 
-// usage runs the command with an invalid option and returns the usage
-// message it prints.
+// usage returns the command's whole usage message: what --help prints
+// (our programs' options beyond MIT's are listed there only, since a
+// command-line error prints MIT's usage message exactly), else the usage
+// message an invalid option makes it print.
 func usage(t *testing.T, exe string) string {
 	t.Helper()
-	cmd := exec.Command(exe, "-Z")
+	cmd := exec.Command(exe, "--help")
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	if out, err := cmd.Output(); err == nil {
+		if u, ok := afterUsage(string(out)); ok {
+			return u
+		}
+	}
+	cmd = exec.Command(exe, "-Z")
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -158,13 +167,24 @@ func usage(t *testing.T, exe string) string {
 	if _, ok := err.(*exec.ExitError); !ok {
 		t.Fatalf("%s -Z: want a failed exit, got %v", exe, err)
 	}
-	u := stderr.String()
-	i := strings.Index(u, "Usage:")
-	if i < 0 {
-		t.Fatalf("%s -Z printed no usage message:\n%s", exe, u)
+	u, ok := afterUsage(stderr.String())
+	if !ok {
+		t.Fatalf("%s -Z printed no usage message:\n%s", exe, stderr.String())
 	}
-	// Drop "Usage: PROGRAM".
-	return strings.SplitN(u[i:], " ", 3)[2]
+	return u
+}
+
+// afterUsage returns what follows "Usage: PROGRAM" in s.
+func afterUsage(s string) (string, bool) {
+	i := strings.Index(s, "Usage:")
+	if i < 0 {
+		return "", false
+	}
+	parts := strings.SplitN(s[i:], " ", 3)
+	if len(parts) < 3 {
+		return "", false
+	}
+	return parts[2], true
 }
 
 func TestManPages(t *testing.T) {
@@ -211,15 +231,17 @@ func TestManPages(t *testing.T) {
 
 func TestDemoScriptSyntax(t *testing.T) {
 	bash := requireTool(t, "bash", "bash")
-	script := filepath.Join(root, "scripts", "demo.sh")
-	if b, err := exec.Command(bash, "-n", script).CombinedOutput(); err != nil {
-		t.Fatalf("bash -n %s: %v\n%s", script, err, b)
-	}
-	st, err := os.Stat(script)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Mode()&0o111 == 0 {
-		t.Errorf("%s is not executable; make demo runs it directly", script)
+	for _, name := range []string{"demo.sh", "bench-fanout.sh"} {
+		script := filepath.Join(root, "scripts", name)
+		if b, err := exec.Command(bash, "-n", script).CombinedOutput(); err != nil {
+			t.Fatalf("bash -n %s: %v\n%s", script, err, b)
+		}
+		st, err := os.Stat(script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode()&0o111 == 0 {
+			t.Errorf("%s is not executable; make runs it directly", script)
+		}
 	}
 }

@@ -140,7 +140,7 @@ func loadUnits(t *testing.T) map[string]*unit {
 		}
 		units[e.Name()] = u
 	}
-	for _, want := range []string{"gokprop-kpropd.service", "gokprop-kprop@.service", "gokprop-kprop@.timer"} {
+	for _, want := range []string{"gokprop-kpropd.service", "gokprop-kprop.service", "gokprop-kprop.timer", "gokprop-kprop@.service", "gokprop-kprop@.timer"} {
 		if units[want] == nil {
 			t.Fatalf("contrib/systemd/%s is missing", want)
 		}
@@ -149,7 +149,8 @@ func loadUnits(t *testing.T) map[string]*unit {
 }
 
 func TestSystemdUnitsParse(t *testing.T) {
-	for name, u := range loadUnits(t) {
+	units := loadUnits(t)
+	for name, u := range units {
 		t.Run(name, func(t *testing.T) {
 			allowed := sectionsOf[filepath.Ext(name)]
 			for s, ds := range u.sections {
@@ -165,8 +166,11 @@ func TestSystemdUnitsParse(t *testing.T) {
 			if u.value("Unit", "Description") == "" {
 				t.Error("no Description=")
 			}
+			// A service may lack WantedBy= when a timer starts it (and a
+			// template always may).
 			if len(u.values("Install", "WantedBy")) == 0 {
-				if filepath.Ext(name) != ".service" || !strings.Contains(name, "@") {
+				timer := strings.TrimSuffix(name, ".service") + ".timer"
+				if filepath.Ext(name) != ".service" || !strings.Contains(name, "@") && units[timer] == nil {
 					t.Error("no WantedBy=: the unit cannot be enabled")
 				}
 			}
@@ -213,8 +217,9 @@ func checkTimer(t *testing.T, u *unit) {
 }
 
 // The units do what the README promises: kpropd in the foreground, reload
-// by SIGHUP, restart on failure; kprop dumps and sends that same dump to
-// the instance's replica, hourly.
+// by SIGHUP, restart on failure; kprop dumps (--dump) and sends that dump,
+// hourly, to every replica of REPLICAS at once, or with the template to
+// the instance's replica.
 func TestSystemdUnitsBehaviour(t *testing.T) {
 	units := loadUnits(t)
 
@@ -233,27 +238,32 @@ func TestSystemdUnitsBehaviour(t *testing.T) {
 		t.Errorf("kpropd Restart=%q, want on-failure", got)
 	}
 
-	kprop := units["gokprop-kprop@.service"]
-	starts := kprop.values("Service", "ExecStart")
-	if len(starts) != 2 {
-		t.Fatalf("kprop@ has %d ExecStart= lines, want 2 (dump, then kprop)", len(starts))
+	for name, last := range map[string]string{"gokprop-kprop.service": "$REPLICAS", "gokprop-kprop@.service": "%i"} {
+		kprop := units[name]
+		starts := kprop.values("Service", "ExecStart")
+		if len(starts) != 1 {
+			t.Fatalf("%s has %d ExecStart= lines, want 1 (kprop --dump)", name, len(starts))
+		}
+		prop := strings.Fields(starts[0])
+		fi := slices.Index(prop, "-f")
+		if filepath.Base(prop[0]) != "kprop" || !slices.Contains(prop, "--dump") || fi < 0 || fi+1 >= len(prop) ||
+			!strings.HasPrefix(prop[fi+1], "/var/lib/krb5kdc/replica_datatrans") {
+			t.Errorf("%s ExecStart=%v, want kprop --dump ... -f /var/lib/krb5kdc/replica_datatrans...", name, prop)
+		}
+		if prop[len(prop)-1] != last {
+			t.Errorf("%s must propagate to %s, got %v", name, last, prop)
+		}
+		if got := kprop.value("Service", "Type"); got != "oneshot" {
+			t.Errorf("%s Type=%s, want oneshot", name, got)
+		}
 	}
-	dump, prop := strings.Fields(starts[0]), strings.Fields(starts[1])
-	di := slices.Index(dump, "dump")
-	if filepath.Base(dump[0]) != "kdb5_util" || di < 0 || di+1 >= len(dump) {
-		t.Fatalf("first ExecStart=%v, want kdb5_util ... dump FILE", dump)
+	if got := units["gokprop-kprop.service"].value("Service", "EnvironmentFile"); got != "/etc/default/gokprop-kprop" {
+		t.Errorf("gokprop-kprop.service EnvironmentFile=%q: REPLICAS must come from /etc/default/gokprop-kprop", got)
 	}
-	file := dump[di+1]
-	fi := slices.Index(prop, "-f")
-	if filepath.Base(prop[0]) != "kprop" || fi < 0 || fi+1 >= len(prop) || prop[fi+1] != file {
-		t.Errorf("second ExecStart=%v, want kprop ... -f %s", prop, file)
-	}
-	if prop[len(prop)-1] != "%i" {
-		t.Errorf("kprop must propagate to the instance (%%i), got %v", prop)
-	}
-	timer := units["gokprop-kprop@.timer"]
-	if got := timer.value("Timer", "OnCalendar"); got != "hourly" {
-		t.Errorf("timer OnCalendar=%q, want hourly (the guide's cron line)", got)
+	for _, name := range []string{"gokprop-kprop.timer", "gokprop-kprop@.timer"} {
+		if got := units[name].value("Timer", "OnCalendar"); got != "hourly" {
+			t.Errorf("%s OnCalendar=%q, want hourly (the guide's cron line)", name, got)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package mitrealm
 
 import (
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,10 +39,21 @@ func (h *Host) StartKpropd(t testing.TB, args ...string) *Kpropd {
 // kpropd.
 func (h *Host) StartKpropdBinary(t testing.TB, path string, args ...string) *Kpropd {
 	t.Helper()
+	return h.StartKpropdCommand(t, func(port int) *exec.Cmd {
+		return h.Command(path, append(h.KpropdArgs(t, port), args...)...)
+	})
+}
+
+// StartKpropdCommand starts the kpropd command that command builds for a
+// free port (typically h.Command(path, h.KpropdArgs(t, port)...) with
+// another environment, more arguments or a wrapper program), waits for its
+// "ready" line and for its listener, and stops it in t.Cleanup. command may
+// be called again with another port if the first is taken.
+func (h *Host) StartKpropdCommand(t testing.TB, command func(port int) *exec.Cmd) *Kpropd {
+	t.Helper()
 	for attempt := 1; ; attempt++ {
 		port := reservePort(t)
-		cmd := h.Command(path, append(h.KpropdArgs(t, port), args...)...)
-		d, err := startDaemon(cmd, "ready", ReadyTimeout)
+		d, err := startDaemon(command(port), "ready", ReadyTimeout)
 		if err == nil {
 			// MIT kpropd prints "ready" before it binds its socket
 			// (kpropd.c main, then do_standalone): wait for the listener

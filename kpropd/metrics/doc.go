@@ -1,0 +1,35 @@
+// Package metrics exports a kpropd.Server's transfers as Prometheus
+// metrics, with prometheus/client_golang.
+//
+// New makes the metrics on a registry of their own (with the Go runtime's
+// and the process's standard collectors); Instrument hooks them to a
+// Server's ConnState and Events, keeping any hooks already set; Handler
+// serves the registry in the Prometheus exposition format (the kpropd
+// command's --metrics-listen serves it at /metrics):
+//
+//	kpropd_last_success_timestamp_seconds  gauge      when the last propagation was loaded and acknowledged (0: none since start)
+//	kpropd_last_success_bytes              gauge      its size
+//	kpropd_transfer_duration_seconds       histogram  successful transfers, authorization to acknowledgement (load included)
+//	kpropd_received_bytes_total            counter    dump bytes received, failed transfers included, as they arrive
+//	kpropd_failures_total{reason}          counter    failed connections, by the step that failed
+//	kpropd_transfers_in_progress           gauge      authorized transfers not yet over
+//
+// The reason of a failure is the kpropd.Step that failed, in snake case
+// ("authenticate", "authorize", "lock", "read_block", "decode_block",
+// "verify", "load", ...), "timeout" for a transfer that ran out of time,
+// "shutdown" for one cut by the server stopping, or "other". Every reason
+// is exported from the start with the value 0, so that increase() and
+// rate() see the first failure.
+//
+// The alert rules in contrib/prometheus use these names: a replica is
+// stale when kpropd_last_success_timestamp_seconds is more than two hours
+// old in a kpropd that has run for two hours (process_start_time_seconds).
+//
+// # Incremental propagation
+//
+// Incremental propagation's metrics belong on the same registry
+// (Registry), named kpropd_iprop_*: the serial number of the last update
+// applied (kpropd_iprop_last_serial, a gauge) and the replica's lag behind
+// the primary (kpropd_iprop_lag_seconds, a gauge), exported by the iprop
+// replica once it runs inside kpropd. Those names are reserved for that.
+package metrics
