@@ -117,15 +117,13 @@ func TestTIprop(t *testing.T) {
 
 // k5realm is a realm made the way k5test's K5Realm makes one.
 type k5realm struct {
-	t              *testing.T
-	dir, realm     string
-	host           string
-	port           [10]int
-	env            []string
-	kpropd, kprop  string
-	kdc, kadmind   *mitrealm.Daemon
-	krb5Sections   string // [libdefaults] and [realms] of the default krb5.conf, for variants
-	kdcConfDefault map[string]string
+	t             *testing.T
+	dir, realm    string
+	host          string
+	port          [10]int
+	env           []string
+	kpropd, kprop string
+	kdc, kadmind  *mitrealm.Daemon
 }
 
 const k5Realm = "KRBTEST.COM"
