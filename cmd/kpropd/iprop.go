@@ -182,7 +182,7 @@ func (ip *ipropMode) newPoller(ctx context.Context, cfg *krbconf.Config, realm, 
 		return nil, err
 	}
 	if _, err := kc.AdminServerHost(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (incremental propagation needs the primary's admin_server in the realm's section of krb5.conf, or -A)", err)
 	}
 	ip.poller = &kpropd.Poller{
 		Dial: func(ctx context.Context) (kpropd.IpropSession, error) {

@@ -272,7 +272,8 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		}
 		if _, err := ip.newPoller(ctx, cfg, realm, ktName); err != nil {
 			l.Close()
-			return reportReady(fail(err, "while trying to construct host service principal"), comerr.Line(prog, err, "while trying to construct host service principal"))
+			fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+			return reportReady(1, prog+": "+err.Error())
 		}
 	} else if o.runOnce {
 		l = &onceListener{Listener: l}
