@@ -239,13 +239,14 @@ func (ip *ipropMode) serve(srv *kpropd.Server, l net.Listener, sigs <-chan os.Si
 	defer ip.db.Close()
 	for {
 		select {
-		case err := <-polled:
+		case <-polled:
+			// The poller stops when the primary refuses it (or the
+			// update log cannot be read): MIT's do_iprop then returns 1,
+			// which com_err prints as errno 1; with -t, 0.
 			stop()
 			if ip.runOnce {
 				return 0
 			}
-			// MIT's do_iprop returns 1, which com_err prints as errno 1.
-			_ = err
 			if debug {
 				comerr.Print(stderr, ip.prog, syscall.EPERM, "do_iprop failed.\n")
 			} else {
