@@ -30,6 +30,10 @@ type Checker struct {
 	// NAME...), which need not contain K/M or krbtgt.
 	Partial bool
 
+	// Sorted selects DuplicatesSorted: see there. Set it before the
+	// first record.
+	Sorted bool
+
 	seed       maphash.Seed
 	princs     nameSet
 	pols       nameSet
@@ -40,6 +44,41 @@ type Checker struct {
 	tgs        []string // realms R with krbtgt/R@R seen
 	principals int
 	policies   int
+
+	// The sorted mode's state, per kind of record (principals, policies):
+	// the previous name and its line, and the line where names stopped
+	// increasing (0 while they increase).
+	order [2]nameOrder
+}
+
+// nameOrder follows names in the sorted mode.
+type nameOrder struct {
+	prev     []byte
+	prevLine int
+	broken   int
+}
+
+// next checks name, given in canonical form, against its predecessor in
+// the sorted mode. It reports whether the name needs the duplicate set
+// (the order broke here or earlier), or the line of the predecessor when
+// the name repeats it.
+func (o *nameOrder) next(name []byte, line int) (useSet bool, dupOf int) {
+	if o.broken != 0 {
+		return true, 0
+	}
+	if o.prevLine != 0 {
+		switch c := bytes.Compare(name, o.prev); {
+		case c == 0:
+			return false, o.prevLine
+		case c < 0:
+			o.broken = line
+			o.prev = nil
+			return true, 0
+		}
+	}
+	o.prev = append(o.prev[:0], name...)
+	o.prevLine = line
+	return false, 0
 }
 
 // NewChecker returns an empty Checker.
@@ -98,6 +137,19 @@ func (c *Checker) queuePrincipal(name, canon, comps, realm []byte, line int) err
 	case bytes.HasPrefix(comps, []byte("krbtgt/")) && bytes.Equal(comps[len("krbtgt/"):], realm):
 		c.tgs = append(c.tgs, string(realm))
 	}
+	if c.Sorted {
+		useSet, dupOf := c.order[0].next(canon, line)
+		if dupOf != 0 {
+			if err := c.flush(); err != nil {
+				return err
+			}
+			return &ParseError{File: c.FileName, Line: line, Field: "name",
+				Err: fmt.Errorf("%w: principal %q already on line %d", ErrDuplicate, name, dupOf)}
+		}
+		if !useSet {
+			return nil
+		}
+	}
 	c.pending[c.npending] = pendingName{maphash.Bytes(c.seed, canon), int32(line), name}
 	if c.npending++; c.npending == len(c.pending) {
 		return c.flush()
@@ -126,6 +178,16 @@ func (c *Checker) policy(name string, line int) error {
 		return err
 	}
 	c.policies++
+	if c.Sorted {
+		useSet, dupOf := c.order[1].next([]byte(name), line)
+		if dupOf != 0 {
+			return &ParseError{File: c.FileName, Line: line, Field: "name",
+				Err: fmt.Errorf("%w: policy %q already on line %d", ErrDuplicate, name, dupOf)}
+		}
+		if !useSet {
+			return nil
+		}
+	}
 	if first, dup := c.pols.add(maphash.String(c.seed, name), int32(line)); dup {
 		return &ParseError{File: c.FileName, Line: line, Field: "name",
 			Err: fmt.Errorf("%w: policy %q already on line %d", ErrDuplicate, name, first)}
@@ -156,6 +218,20 @@ func (c *Checker) Finish() error {
 	return nil
 }
 
+// Unsorted returns, in the sorted mode, the first line whose principal
+// (or policy) name does not come after the one before it in MIT's order,
+// or 0 when the names so far are in order.
+func (c *Checker) Unsorted() int {
+	switch a, b := c.order[0].broken, c.order[1].broken; {
+	case a == 0:
+		return b
+	case b == 0:
+		return a
+	default:
+		return min(a, b)
+	}
+}
+
 // MasterRealm returns the realm of the first K/M principal seen, or "".
 func (c *Checker) MasterRealm() string {
 	if len(c.master) == 0 {
@@ -173,7 +249,39 @@ type ValidateOptions struct {
 	Partial bool
 	// MaxLineSize bounds one line (DefaultMaxLineSize if 0).
 	MaxLineSize int
+	// Duplicates chooses how duplicate names are found; the zero value
+	// is DuplicatesExact.
+	Duplicates DuplicateCheck
 }
+
+// DuplicateCheck chooses how validation finds a principal or policy that
+// appears twice.
+type DuplicateCheck int
+
+const (
+	// DuplicatesExact finds every duplicate, whatever the order of the
+	// records, with a set of 64-bit hashes of the names seen: 16 to 32
+	// bytes per record (see Checker), the only memory of validation that
+	// grows with the dump.
+	DuplicatesExact DuplicateCheck = iota
+	// DuplicatesSorted relies on the order of MIT's dumps to need no
+	// memory per record. kdb5_util dump walks MIT's db2 database, a btree
+	// keyed by the principal's unparsed name (as the dump writes it), in
+	// key order: byte by byte, unsigned, a name before its extensions; so
+	// "HTTP/x@R" < "K/M@R" < "host/x@R" < "jörg@R" (UTF-8) <
+	// "krbtgt/R@R", and the policies, from a btree of their own, follow
+	// in the same order. While every name comes after the one before it
+	// no name can repeat an earlier one and nothing is stored; a name
+	// equal to the one before it is a duplicate (ErrDuplicate). Once a
+	// name comes before its predecessor (a dump MIT's db2 backend did not
+	// write: another backend's, or one edited by hand), the hash set of
+	// DuplicatesExact takes over for the rest of the dump, at its cost
+	// per record from there on; a later name that repeats one from
+	// before that point is not found, which leaves the outcome MIT's own
+	// loader gives every duplicate: the later record replaces the
+	// earlier. Summary.Unsorted gives the line where the order broke.
+	DuplicatesSorted
+)
 
 // Summary describes a valid dump.
 type Summary struct {
@@ -185,6 +293,9 @@ type Summary struct {
 	// Realm is the realm of the K/M principal ("" for a partial dump
 	// without one).
 	Realm string
+	// Unsorted is, with DuplicatesSorted, the first line whose name is
+	// not after the one before it (see there), or 0.
+	Unsorted int
 }
 
 // Validate reads a whole dump and reports the first problem, as a

@@ -51,6 +51,7 @@ func NewValidator(opts ValidateOptions) *Validator {
 	v.r.ReuseRecord = true
 	v.r.noDecode = true
 	v.check = *NewChecker(opts.FileName, opts.Partial)
+	v.check.Sorted = opts.Duplicates == DuplicatesSorted
 	return v
 }
 
@@ -274,5 +275,6 @@ func (v *Validator) Close() (Summary, error) {
 func (v *Validator) summary() Summary {
 	s := v.s
 	s.Realm = v.check.MasterRealm()
+	s.Unsorted = v.check.Unsorted()
 	return s
 }

@@ -306,5 +306,120 @@ func FuzzValidator(f *testing.F) {
 		if d := sameResult(s, err, ws, werr); d != "" {
 			t.Fatalf("Validator, %d-byte writes: %s", chunk, d)
 		}
+		if d := sortedAgrees(data, opts, max(int(chunk), 1), ws, werr); d != "" {
+			t.Fatalf("DuplicatesSorted, %d-byte writes: %s", chunk, d)
+		}
 	})
+}
+
+// sortedAgrees reports how DuplicatesSorted's result on data departs from
+// what it promises against the exact result: the same, except that a
+// duplicate after the order broke may go unnoticed.
+func sortedAgrees(data []byte, opts dumpfmt.ValidateOptions, chunk int, exact dumpfmt.Summary, exactErr error) string {
+	opts.Duplicates = dumpfmt.DuplicatesSorted
+	s, err := streamValidate(data, opts, chunk)
+	unsorted := s.Unsorted
+	s.Unsorted = 0
+	d := sameResult(s, err, exact, exactErr)
+	if d == "" {
+		return ""
+	}
+	var pe *dumpfmt.ParseError
+	if errors.Is(exactErr, dumpfmt.ErrDuplicate) && errors.As(exactErr, &pe) && unsorted != 0 && unsorted <= pe.Line {
+		return "" // missed: its first occurrence came before the order broke
+	}
+	return fmt.Sprintf("%s (order broke at line %d)", d, unsorted)
+}
+
+// TestDuplicatesSorted: in MIT's order nothing is stored and a repeated
+// name is still a duplicate; once the order breaks, the hash set finds
+// the duplicates from there on but not one of a name from before.
+func TestDuplicatesSorted(t *testing.T) {
+	sorted := dumpfmt.ValidateOptions{Duplicates: dumpfmt.DuplicatesSorted}
+	gen := dumptest.Bytes(dumptest.Config{Principals: 300, Policies: 5, Seed: 2})
+	s, err := dumpfmt.Validate(bytes.NewReader(gen), sorted)
+	if err != nil || s.Unsorted != 0 || s.Principals != 303 {
+		t.Fatalf("generated dump: %+v, %v", s, err)
+	}
+	lines := strings.SplitAfter(string(gen), "\n")
+	lines = lines[:len(lines)-1] // the empty string after the last newline
+	join := func(ls ...string) string { return strings.Join(ls, "") }
+	cases := []struct {
+		name     string
+		dump     string
+		dupLine  int // 0: valid
+		unsorted int
+	}{
+		{"repeated principal", join(join(lines[:11]...), lines[10], join(lines[11:]...)), 12, 0},
+		{"repeated policy", join(join(lines...), lines[len(lines)-1]), len(lines) + 1, 0},
+		// Line 6 moved after line 9: the order breaks at its new place
+		// (line 9); the principal repeated after the break is found.
+		{"found after the break", join(join(lines[:5]...), join(lines[6:9]...), lines[5], lines[100], join(lines[9:]...)), 102, 9},
+		// A repeat of a name from before the break goes unnoticed, as
+		// MIT's loader would let the later record win.
+		{"missed across the break", join(join(lines[:5]...), join(lines[6:9]...), lines[5], lines[3], join(lines[9:]...)), 0, 9},
+	}
+	for _, tc := range cases {
+		s, err := dumpfmt.Validate(strings.NewReader(tc.dump), sorted)
+		var pe *dumpfmt.ParseError
+		switch {
+		case tc.dupLine == 0 && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.dupLine != 0 && (!errors.Is(err, dumpfmt.ErrDuplicate) || !errors.As(err, &pe) || pe.Line != tc.dupLine || pe.Field != "name"):
+			t.Errorf("%s: %v, want a duplicate name on line %d", tc.name, err, tc.dupLine)
+		case s.Unsorted != tc.unsorted:
+			t.Errorf("%s: Unsorted %d, want %d", tc.name, s.Unsorted, tc.unsorted)
+		}
+		// The exact mode finds every duplicate.
+		if _, err := dumpfmt.Validate(strings.NewReader(tc.dump), dumpfmt.ValidateOptions{}); tc.name == "missed across the break" && !errors.Is(err, dumpfmt.ErrDuplicate) {
+			t.Errorf("%s: exact mode: %v, want a duplicate", tc.name, err)
+		}
+	}
+}
+
+// TestDuplicatesSortedFlat: validating a sorted dump in the sorted mode
+// needs no memory per record.
+func TestDuplicatesSortedFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a 200k-principal dump")
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	cfg := dumptest.Config{Principals: 200_000, Policies: 50, KeyVersions: 1, Seed: 7}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(dumptest.Generate(pw, cfg)) }()
+	base := heap()
+	v := dumpfmt.NewValidator(dumpfmt.ValidateOptions{Duplicates: dumpfmt.DuplicatesSorted})
+	var peak uint64
+	buf := make([]byte, 32<<10)
+	for n := 0; ; n++ {
+		m, err := pr.Read(buf)
+		if m > 0 {
+			if _, err := v.Write(buf[:m]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n%500 == 0 {
+			peak = max(peak, heap())
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := v.Close()
+	if err != nil || s.Unsorted != 0 {
+		t.Fatalf("%+v %v", s, err)
+	}
+	grow := int64(peak) - int64(base)
+	t.Logf("%d principals, %d bytes: heap growth at peak %d bytes", s.Principals, s.Bytes, grow)
+	if grow > 1<<20 {
+		t.Errorf("heap grew by %d bytes validating a sorted dump", grow)
+	}
 }

@@ -226,8 +226,11 @@ func TestKpropdParity(t *testing.T) {
 			a[3] = bad
 			return a
 		}
+		// Our kpropd refuses the dump before loading it unless told not
+		// to verify; then it is kdb5_util that fails.
+		noVerify := w.replica.StartKpropdBinary(t, goProgram(t, "github.com/gokprop/gokprop/cmd/kpropd"), "-d", "--no-verify")
 		mit := w.kprop(t, w.mitKprop, nil, args(w.mitd.Port)...)
-		ours := w.kprop(t, w.mitKprop, nil, args(w.god.Port)...)
+		ours := w.kprop(t, w.mitKprop, nil, args(noVerify.Port)...)
 		t.Logf("MIT: %+v", mit)
 		if mit.status != 1 || ours.status != 1 {
 			t.Fatalf("exit status MIT %d, ours %d", mit.status, ours.status)
@@ -235,8 +238,12 @@ func TestKpropdParity(t *testing.T) {
 		// The loader's message names replica files: it is logged, and
 		// the client only learns that the load failed.
 		if want := "Generic remote error: Load failed while loading the database\n"; ours.stderr != want {
-			t.Errorf("MIT kprop against our kpropd printed %q, want %q", ours.stderr, want)
+			t.Errorf("MIT kprop against our kpropd --no-verify printed %q, want %q", ours.stderr, want)
 		}
-		w.god.WaitFor(t, "returned a bad exit status", 10*time.Second)
+		verified := w.kprop(t, w.mitKprop, nil, args(w.god.Port)...)
+		if want := "Generic remote error: " + filepath.Base(w.god.File) + ":2: field len: "; verified.status != 1 || !strings.HasPrefix(verified.stderr, want) {
+			t.Errorf("MIT kprop against our kpropd printed %q, want a refusal starting %q", verified.stderr, want)
+		}
+		noVerify.WaitFor(t, "returned a bad exit status", 10*time.Second)
 	})
 }

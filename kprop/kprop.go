@@ -30,7 +30,10 @@ type Config struct {
 	ChunkSize int
 
 	// Progress, if set, is called after each chunk is written with the
-	// number of dump bytes sent so far (what MIT kprop -d prints).
+	// number of dump bytes sent so far (what MIT kprop -d prints). The
+	// calls come in order, one at a time, from a goroutine of the
+	// propagation's pipeline (not necessarily the caller's), and all of
+	// them happen before Send returns.
 	Progress func(sent int64)
 
 	// Logger receives debug-level progress; nil discards it.
@@ -102,13 +105,36 @@ func Send(ctx context.Context, c *krbauth.Conn, cfg *Config, dump io.Reader, siz
 	c.StartChaining()
 
 	res := &Result{Enctype: c.State().SessionEnctype}
-	// One buffer for the plain chunk, reused for every chunk; the Conn
-	// reuses its own for the sealed frame: the loop does not allocate.
-	plain := make([]byte, chunk)
+	// The chunks go through a pipeline: while this loop reads chunk i
+	// from the dump into the writer's buffer, earlier chunks are being
+	// encrypted, their checksums computed and their frames written to the
+	// connection. The buffers are allocated once: the loop does not
+	// allocate.
+	var written int64
+	opts := krbauth.PrivWriterOptions{MaxData: chunk}
+	if cfg.Progress != nil {
+		opts.Written = func(n int) {
+			written += int64(n)
+			cfg.Progress(written)
+		}
+	}
+	w, err := c.NewPrivWriter(opts)
+	if err != nil {
+		return nil, &OpError{Step: StepEncodeBlock, Err: err}
+	}
 	var sent int64
 	for sent < size {
 		n := int(min(int64(chunk), size-sent))
-		if _, err := io.ReadFull(dump, plain[:n]); err != nil {
+		buf, err := w.Buffer(n)
+		if err != nil {
+			return nil, streamFailure(c, w, err, chunk)
+		}
+		if _, err := io.ReadFull(dump, buf); err != nil {
+			// What was read so far goes out first, then the KRB-ERROR, as
+			// from MIT kprop.
+			if werr := w.Close(); werr != nil {
+				return nil, streamFailure(c, w, werr, chunk)
+			}
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				_ = c.WriteError(krb5.ErrGeneric, ErrPrematureEOF.Error())
 				return nil, &OpError{Step: StepReadBlock, Offset: sent, Err: ErrPrematureEOF}
@@ -116,19 +142,14 @@ func Send(ctx context.Context, c *krbauth.Conn, cfg *Config, dump io.Reader, siz
 			_ = c.WriteError(krb5.ErrGeneric, "while reading database: "+err.Error())
 			return nil, &OpError{Step: StepReadBlock, Offset: sent, Err: err}
 		}
-		if err := c.WritePriv(plain[:n]); err != nil {
-			if errors.Is(err, krbauth.ErrTransport) {
-				return nil, &OpError{Step: StepSendBlock, Offset: sent, Err: remoteCause(c, err)}
-			}
-			e := &OpError{Step: StepEncodeBlock, Offset: sent, Err: err}
-			_ = c.WriteError(krbauth.CodeOf(err), e.Context())
-			return nil, e
+		if err := w.Send(); err != nil {
+			return nil, streamFailure(c, w, err, chunk)
 		}
 		sent += int64(n)
 		res.Chunks++
-		if cfg.Progress != nil {
-			cfg.Progress(sent)
-		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, streamFailure(c, w, err, chunk)
 	}
 	log.Debug("database sent", "bytes", sent, "chunks", res.Chunks)
 
@@ -155,6 +176,26 @@ func Send(ctx context.Context, c *krbauth.Conn, cfg *Config, dump io.Reader, siz
 // ackLimit bounds the messages kprop reads: the final KRB-SAFE of a few
 // dozen bytes or a KRB-ERROR with a line of text.
 const ackLimit = 64 << 10
+
+// streamFailure reports a chunk the PrivWriter could not send, at its
+// offset: a failed write (with the replica's KRB-ERROR when it sent one),
+// or a KRB-PRIV that could not be built, which is also reported to the
+// replica as MIT kprop reports it.
+func streamFailure(c *krbauth.Conn, w *krbauth.PrivWriter, err error, chunk int) error {
+	_ = w.Close()
+	off := int64(0)
+	var se *krbauth.StreamError
+	if errors.As(err, &se) {
+		off = int64(se.Index) * int64(chunk)
+		err = se.Err
+	}
+	if errors.Is(err, krbauth.ErrTransport) {
+		return &OpError{Step: StepSendBlock, Offset: off, Err: remoteCause(c, err)}
+	}
+	e := &OpError{Step: StepEncodeBlock, Offset: off, Err: err}
+	_ = c.WriteError(krbauth.CodeOf(err), e.Context())
+	return e
+}
 
 // remoteCause looks, after a failed write, for the KRB-ERROR a replica
 // sends before it closes the connection (for example when a chunk fails

@@ -14,7 +14,8 @@ const (
 	// EventStarted: the client announced the dump's size (Event.Size);
 	// File+".temp" is about to receive it.
 	EventStarted EventKind = iota + 1
-	// EventReceived: a chunk was written to File+".temp"; Event.Received
+	// EventReceived: a chunk was received (and written to File+".temp"
+	// unless the dump was already found invalid); Event.Received
 	// is the number of dump bytes received so far.
 	EventReceived
 	// EventDone: the server is done with the connection; Event.Err is

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gokprop/gokprop/dumpfmt"
 	"github.com/gokprop/gokprop/internal/wire"
 	"github.com/gokprop/gokprop/krb5"
 	"github.com/gokprop/gokprop/krbauth"
@@ -55,6 +56,17 @@ type Server struct {
 	// File is where the received dump is installed. It is received into
 	// File+".temp" and renamed over File only once complete.
 	File string
+
+	// Validate, if set, has the dump checked as it arrives by dumpfmt's
+	// streaming Validator with these options (FileName, if empty, is
+	// File's base name): a dump that is not valid is refused, with the
+	// Validator's *dumpfmt.ParseError (line and field) as the
+	// TransferError's cause at StepVerify and as the text of the
+	// KRB-ERROR the client gets once it has sent everything; File.temp
+	// is removed, File and the database stay as they were. With
+	// Duplicates set to dumpfmt.DuplicatesSorted (what cmd/kpropd uses)
+	// validation needs no memory per record for a dump in MIT's order.
+	Validate *dumpfmt.ValidateOptions
 
 	// Verifier, if set, checks the complete received dump (at the
 	// temporary path) before it is renamed into place and loaded; an error

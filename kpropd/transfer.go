@@ -7,9 +7,11 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/gokprop/gokprop/dumpfmt"
 	"github.com/gokprop/gokprop/internal/filelock"
 	"github.com/gokprop/gokprop/internal/netctx"
 	"github.com/gokprop/gokprop/internal/wire"
@@ -249,25 +251,80 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 	log.DebugContext(t.ctx, "transfer started", "peer", t.peer.RemoteAddr, "size", size)
 	t.s.event(Event{Kind: EventStarted, Conn: t.c.NetConn(), Size: size})
 
-	var out []byte
+	// The chunks come through a pipeline: while this loop writes chunk i
+	// to the file (and has it validated), later chunks are being read
+	// from the connection and decrypted in parallel, a few at a time.
+	var check *dumpfmt.Validator
+	if v := t.s.Validate; v != nil {
+		opts := *v
+		if opts.FileName == "" {
+			opts.FileName = filepath.Base(t.s.File)
+		}
+		check = dumpfmt.NewValidator(opts)
+	}
+	var invalid error // the first problem the Validator found
 	var received uint64
-	for received < size {
-		off := int64(received)
-		out, err = t.c.ReadPriv(out[:0])
-		if errors.Is(err, krbauth.ErrTransport) {
-			return 0, &TransferError{Step: StepReadBlock, Offset: off, Err: err}
-		}
+	var flushed int64 // written back (started) up to here
+	if size > 0 {
+		r, err := t.c.NewPrivReader(krbauth.PrivReaderOptions{Total: int64(min(size, 1<<62))})
 		if err != nil {
-			return 0, &TransferError{Step: StepDecodeBlock, Offset: off, Err: err}
+			return 0, &TransferError{Step: StepDecodeBlock, Err: err}
 		}
-		if uint64(len(out)) > size-received {
-			return 0, &TransferError{Step: StepTooMuchData, Err: &TooMuchDataError{Received: received + uint64(len(out)), Expected: size}}
+		defer r.Close()
+		for received < size {
+			off := int64(received)
+			out, err := r.Next()
+			if err != nil && invalid != nil {
+				// The first problem in the stream is the one reported.
+				return 0, &TransferError{Step: StepVerify, File: t.s.File, Err: invalid}
+			}
+			if errors.Is(err, krbauth.ErrTransport) {
+				return 0, &TransferError{Step: StepReadBlock, Offset: off, Err: err}
+			}
+			if err != nil {
+				return 0, &TransferError{Step: StepDecodeBlock, Offset: off, Err: err}
+			}
+			if uint64(len(out)) > size-received {
+				return 0, &TransferError{Step: StepTooMuchData, Err: &TooMuchDataError{Received: received + uint64(len(out)), Expected: size}}
+			}
+			// Once the dump is known to be invalid the rest is still
+			// received (so that the client, which reads nothing until it
+			// has sent everything, gets the reason), but not kept.
+			if invalid == nil {
+				if _, err := f.WriteAt(out, off); err != nil {
+					return 0, &TransferError{Step: StepWriteBlock, Offset: off, Err: err}
+				}
+				// Have the disk take the data as it comes rather than all
+				// at the final fsync.
+				if end := off + int64(len(out)); end-flushed >= writebackUnit {
+					startWriteback(f, flushed, end-flushed)
+					flushed = end
+				}
+				if check != nil {
+					if _, err := check.Write(out); err != nil {
+						invalid = err
+					}
+				}
+			}
+			received += uint64(len(out))
+			t.s.event(Event{Kind: EventReceived, Conn: t.c.NetConn(), Size: size, Received: received})
 		}
-		if _, err := f.WriteAt(out, off); err != nil {
-			return 0, &TransferError{Step: StepWriteBlock, Offset: off, Err: err}
+	}
+	if check != nil && invalid == nil {
+		sum, err := check.Close()
+		if err != nil {
+			invalid = err
+		} else {
+			log.DebugContext(t.ctx, "dump verified", "peer", t.peer.RemoteAddr,
+				"principals", sum.Principals, "policies", sum.Policies, "realm", sum.Realm)
+			if sum.Unsorted != 0 {
+				log.WarnContext(t.ctx, "dump not in MIT's order: duplicate principals were looked for only from the first out-of-order line on",
+					"peer", t.peer.RemoteAddr, "line", sum.Unsorted)
+			}
 		}
-		received += uint64(len(out))
-		t.s.event(Event{Kind: EventReceived, Conn: t.c.NetConn(), Size: size, Received: received})
+	}
+	if invalid != nil {
+		return 0, &TransferError{Step: StepVerify, File: t.s.File, Err: invalid}
 	}
 	if err := f.Sync(); err != nil {
 		return 0, &TransferError{Step: StepSync, File: t.s.File, Err: err}
@@ -275,6 +332,10 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 	log.DebugContext(t.ctx, "transfer finished", "peer", t.peer.RemoteAddr, "bytes", received)
 	return size, nil
 }
+
+// writebackUnit is how much received data is left to the page cache
+// before its writing back is started.
+const writebackUnit = 8 << 20
 
 // fail tells the client why the transfer failed, unless the client
 // itself gave up with a KRB-ERROR (then, like MIT kpropd, we do not

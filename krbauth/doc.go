@@ -20,6 +20,11 @@
 //     the hand-written DER of the messages, so that a chunk is sealed and
 //     opened without allocating. The per-enctype ciphers live in the
 //     module's one enctype table (internal/kcrypto).
+//   - stream.go: PrivWriter and PrivReader, pipelined streams of chained
+//     KRB-PRIVs (a dump's chunks): the frames of WritePriv and the checks
+//     of ReadPriv, with encryption, tags, I/O and, on the receiving side,
+//     the decryption of successive messages overlapped, a few messages in
+//     flight in buffers allocated once.
 //   - errors.go: the errors of the protocol; their texts are MIT's.
 //
 // Supported session enctypes are aes256-cts-hmac-sha1-96,

@@ -40,45 +40,83 @@ func (s *session) sealPriv(dst, data []byte) ([]byte, error) {
 	if len(s.localAddr.Address) == 0 {
 		return dst, errLocalAddrRequired
 	}
-	body := newBodyLayout(len(data), s.localSeq, s.localAddr.AddrType, s.localAddr.Address)
-	derLen := body.appPartLen()
-	ctLen := s.priv.SealLen(derLen)
-	etype := int64(s.key.KeyType)
-	encData := ctxIntLen(etype) + tlvLen(tlvLen(ctLen))
-	seqContents := 2*ctxIntLen(5) + tlvLen(tlvLen(encData))
-	total := tlvLen(tlvLen(seqContents))
-
-	var pb [32]byte
-	prefix := body.appendPrefix(pb[:0], true)
-	ctOff := total - ctLen
-	dataOff := ctOff + s.priv.PrefixLen() + len(prefix)
-
+	l := s.layoutPriv(len(data), s.localSeq)
 	start := len(dst)
-	dst = slices.Grow(dst, total)
-	out := dst[start : start+total]
+	dst = slices.Grow(dst, l.total)
+	out := dst[start : start+l.total]
 	// Place the user data first: it may live in dst's spare capacity, and
 	// everything else is written around it.
-	copy(out[dataOff:], data)
-	w := appendHeader(out[:0], idApp|tagKRBPriv, tlvLen(seqContents))
-	w = appendHeader(w, idSequence, seqContents)
-	w = appendCtxInt(w, 0, 5)
-	w = appendCtxInt(w, 1, tagKRBPriv)
-	w = appendHeader(w, idCtx|3, tlvLen(encData))
-	w = appendHeader(w, idSequence, encData)
-	w = appendCtxInt(w, 0, etype)
-	w = appendHeader(w, idCtx|2, tlvLen(ctLen))
-	w = appendHeader(w, idOctetString, ctLen)
-	if len(w) != ctOff {
-		panic("krbauth: KRB-PRIV header length mismatch")
-	}
-	copy(out[ctOff+s.priv.PrefixLen():], prefix)
-	body.appendSuffix(out[dataOff+len(data) : dataOff+len(data)])
-
-	if err := s.priv.Seal(out[ctOff:], derLen, s.rand, s.chained); err != nil {
+	copy(out[l.ctOff+l.dataOff:], data)
+	l.putHeader(out)
+	l.putDER(out[l.ctOff:])
+	if err := s.priv.Seal(out[l.ctOff:], l.derLen, s.rand, s.chained); err != nil {
 		return dst[:start], err
 	}
 	s.localSeq++
-	return dst[:start+total], nil
+	return dst[:start+l.total], nil
+}
+
+// privLayout is where the parts of one KRB-PRIV go: the KRB-PRIV header
+// up to the ciphertext's contents, then the ciphertext, which holds the
+// cipher's prefix (confounder), the EncKrbPrivPart DER (its prefix, the
+// user data, its suffix), padding and the tag.
+type privLayout struct {
+	body   bodyLayout
+	etype  int64
+	derLen int // EncKrbPrivPart
+	ctLen  int // the ciphertext
+	total  int // the KRB-PRIV
+	ctOff  int // of the ciphertext, in the KRB-PRIV
+	// dataOff is the user data's offset in the ciphertext (and in the
+	// plaintext, which lies where the ciphertext will).
+	dataOff              int
+	seqContents, encData int
+	prefix               [32]byte
+	prefixLen            int
+	cipherPrefix         int
+}
+
+// layoutPriv lays out a KRB-PRIV carrying n bytes of user data with
+// sequence number seq.
+func (s *session) layoutPriv(n int, seq uint32) privLayout {
+	var l privLayout
+	l.body = newBodyLayout(n, seq, s.localAddr.AddrType, s.localAddr.Address)
+	l.derLen = l.body.appPartLen()
+	l.ctLen = s.priv.SealLen(l.derLen)
+	l.etype = int64(s.key.KeyType)
+	l.encData = ctxIntLen(l.etype) + tlvLen(tlvLen(l.ctLen))
+	l.seqContents = 2*ctxIntLen(5) + tlvLen(tlvLen(l.encData))
+	l.total = tlvLen(tlvLen(l.seqContents))
+	l.prefixLen = len(l.body.appendPrefix(l.prefix[:0], true))
+	l.ctOff = l.total - l.ctLen
+	l.cipherPrefix = s.priv.PrefixLen()
+	l.dataOff = l.cipherPrefix + l.prefixLen
+	return l
+}
+
+// putHeader writes the KRB-PRIV header, everything before the
+// ciphertext's contents, at the start of msg.
+func (l *privLayout) putHeader(msg []byte) {
+	w := appendHeader(msg[:0], idApp|tagKRBPriv, tlvLen(l.seqContents))
+	w = appendHeader(w, idSequence, l.seqContents)
+	w = appendCtxInt(w, 0, 5)
+	w = appendCtxInt(w, 1, tagKRBPriv)
+	w = appendHeader(w, idCtx|3, tlvLen(l.encData))
+	w = appendHeader(w, idSequence, l.encData)
+	w = appendCtxInt(w, 0, l.etype)
+	w = appendHeader(w, idCtx|2, tlvLen(l.ctLen))
+	w = appendHeader(w, idOctetString, l.ctLen)
+	if len(w) != l.ctOff {
+		panic("krbauth: KRB-PRIV header length mismatch")
+	}
+}
+
+// putDER writes the EncKrbPrivPart around the user data, which is already
+// in place at dataOff of the plaintext p.
+func (l *privLayout) putDER(p []byte) {
+	copy(p[l.cipherPrefix:], l.prefix[:l.prefixLen])
+	end := l.dataOff + l.body.dataLen
+	l.body.appendSuffix(p[end:end])
 }
 
 // openPriv verifies and decrypts one KRB-PRIV and appends its user data to
@@ -112,19 +150,9 @@ func (s *session) sealPriv(dst, data []byte) ([]byte, error) {
 // grows to the largest message seen). dst may overlap msg. On error dst is
 // returned unchanged.
 func (s *session) openPriv(dst, msg []byte) ([]byte, error) {
-	if re, ok := parseKRBError(msg); ok {
-		return dst, re
-	}
-	if !isAppTag(msg, tagKRBPriv) {
-		return dst, fmt.Errorf("%w (KRB-PRIV expected)", krb5.ErrMsgType)
-	}
-	etype, ct, err := parsePriv(msg)
+	ct, err := s.privCiphertext(msg)
 	if err != nil {
 		return dst, err
-	}
-	if etype != s.key.KeyType && etype != kcrypto.EnctypeUnknown {
-		return dst, fmt.Errorf("%w: KRB-PRIV in %s, session key is %s",
-			ErrBadEnctype, krb5.Enctype(etype).String(), krb5.Enctype(s.key.KeyType).String())
 	}
 	if cap(s.scratch) < len(ct) {
 		s.scratch = make([]byte, len(ct))
@@ -133,11 +161,8 @@ func (s *session) openPriv(dst, msg []byte) ([]byte, error) {
 	if err != nil {
 		return dst, cryptoErr(err)
 	}
-	body, err := parseBody(der, idEncPrivPart)
+	body, err := s.privBody(der)
 	if err != nil {
-		return dst, err
-	}
-	if err := s.checkRAddr(&body); err != nil {
 		return dst, err
 	}
 	sane, heimdal, err := s.checkSeq(body.seq)
@@ -147,9 +172,47 @@ func (s *session) openPriv(dst, msg []byte) ([]byte, error) {
 	if s.chained {
 		s.priv.Commit()
 	}
+	s.acceptSeq(sane, heimdal)
+	return append(dst, body.userData...), nil
+}
+
+// privCiphertext runs openPriv's checks of a message before decryption:
+// a KRB-ERROR, the KRB-PRIV envelope and its etype. It returns the
+// ciphertext, pointing into msg. It only reads the session.
+func (s *session) privCiphertext(msg []byte) ([]byte, error) {
+	if re, ok := parseKRBError(msg); ok {
+		return nil, re
+	}
+	if !isAppTag(msg, tagKRBPriv) {
+		return nil, fmt.Errorf("%w (KRB-PRIV expected)", krb5.ErrMsgType)
+	}
+	etype, ct, err := parsePriv(msg)
+	if err != nil {
+		return nil, err
+	}
+	if etype != s.key.KeyType && etype != kcrypto.EnctypeUnknown {
+		return nil, fmt.Errorf("%w: KRB-PRIV in %s, session key is %s",
+			ErrBadEnctype, krb5.Enctype(etype).String(), krb5.Enctype(s.key.KeyType).String())
+	}
+	return ct, nil
+}
+
+// privBody runs openPriv's checks of the decrypted EncKrbPrivPart that
+// need no order: its encoding and its r-address. It only reads the
+// session.
+func (s *session) privBody(der []byte) (privSafeBody, error) {
+	body, err := parseBody(der, idEncPrivPart)
+	if err != nil {
+		return body, err
+	}
+	return body, s.checkRAddr(&body)
+}
+
+// acceptSeq advances the remote sequence number past an accepted message
+// and adopts the sanity flags checkSeq returned for it.
+func (s *session) acceptSeq(sane, heimdal bool) {
 	s.remoteSeq++
 	s.seqSane, s.seqHeimdal = sane, heimdal
-	return append(dst, body.userData...), nil
 }
 
 // parsePriv decodes KRB-PRIV ::= [APPLICATION 21] SEQUENCE { pvno[0],

@@ -5,11 +5,16 @@
 //	       [-F kerberos_db_file] [-p kdb5_util_pathname] [-x db_args]*
 //	       [-P port] [-a acl_file] [-A admin_server] [--pid-file=pid_file]
 //
+// and options of its own: --no-verify (see below), --metrics-listen and
+// --log-format.
+//
 // Started from inetd (standard input is a socket) it serves that one
 // connection; otherwise it listens on the kprop port (krb5_prop, else 754)
 // on every address. Each authenticated and authorized transfer is written
-// to FILE.temp, renamed to FILE (default /var/lib/krb5kdc/from_master) and
-// loaded with "kdb5_util load" before the primary is told it succeeded.
+// to FILE.temp, checked as it arrives (unless --no-verify: see
+// dumpfmt.Validator), renamed to FILE (default
+// /var/lib/krb5kdc/from_master) and loaded with "kdb5_util load" before
+// the primary is told it succeeded.
 // Authenticators are recorded in MIT's replay cache (KRB5RCACHENAME,
 // KRB5RCACHETYPE, default_rcache_name, else krb5_EUID.rcache2 in
 // KRB5RCACHEDIR or /var/tmp), which MIT's kpropd on the same host shares
@@ -35,6 +40,7 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
+	"github.com/gokprop/gokprop/dumpfmt"
 	"github.com/gokprop/gokprop/internal/comerr"
 	"github.com/gokprop/gokprop/internal/getopt"
 	"github.com/gokprop/gokprop/internal/wire"
@@ -58,7 +64,7 @@ type options struct {
 	adminServer                                                 string
 	dbArgs                                                      []string
 	debug, nodaemon                                             int
-	runOnce                                                     bool
+	runOnce, noVerify                                           bool
 	metricsListen, logFormat                                    string
 	help                                                        bool
 }
@@ -77,14 +83,14 @@ func help(prog string, stdout io.Writer) int {
 		"\t[-f replica_file] [-F kerberos_db_file ]\n"+
 		"\t[-p kdb5_util_pathname] [-x db_args]* [-P port]\n"+
 		"\t[-a acl_file] [-A admin_server] [--pid-file=pid_file]\n"+
-		"\t[--metrics-listen=addr] [--log-format=text|json]\n", prog)
+		"\t[--metrics-listen=addr] [--log-format=text|json] [--no-verify]\n", prog)
 	return 0
 }
 
 func parseArgs(args []string, stderr io.Writer) (*options, int) {
 	prog := args[0]
 	o := &options{file: defaultFile, kdb5util: kpropd.DefaultKDB5Util, acl: defaultACL}
-	opts, operands, err := getopt.Parse(args[1:], "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file=", "metrics-listen=", "log-format=", "help"})
+	opts, operands, err := getopt.Parse(args[1:], "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file=", "metrics-listen=", "log-format=", "help", "no-verify"})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return nil, usage(prog, stderr)
@@ -116,6 +122,8 @@ func parseArgs(args []string, stderr io.Writer) (*options, int) {
 			o.runOnce = true
 		case "pid-file":
 			o.pidFile = op.Arg
+		case "no-verify":
+			o.noVerify = true
 		case "metrics-listen":
 			o.metricsListen = op.Arg
 		case "log-format":
@@ -205,6 +213,13 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		// the error of a failed load.
 		loader.Started = func(pid int) { log.Debug("Load PID is " + strconv.Itoa(pid)) }
 	}
+	// Verify before load: a dump that is not what kdb5_util dump writes
+	// is refused before it replaces anything. MIT's dumps come sorted by
+	// principal name, which lets the check run in flat memory.
+	var validate *dumpfmt.ValidateOptions
+	if !o.noVerify {
+		validate = &dumpfmt.ValidateOptions{Duplicates: dumpfmt.DuplicatesSorted}
+	}
 	srv := &kpropd.Server{
 		Auth: &krbauth.ServerConfig{
 			GetKeytab:              func() (*keytab.Keytab, error) { return krbconf.LoadKeytab(ktName) },
@@ -218,6 +233,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		},
 		Authorizer:  kpropd.ACLFile(o.acl),
 		File:        o.file,
+		Validate:    validate,
 		Loader:      loader,
 		Timeout:     timeout,
 		Logger:      log,

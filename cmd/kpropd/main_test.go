@@ -35,8 +35,11 @@ func TestParseArgs(t *testing.T) {
 	if !reflect.DeepEqual(*o, want) {
 		t.Errorf("parseArgs = %+v, want %+v", *o, want)
 	}
+	if o, _ := parseArgs([]string{"kpropd", "--no-verify"}, &stderr); o == nil || !o.noVerify {
+		t.Errorf("--no-verify: %+v", o)
+	}
 	o, _ = parseArgs([]string{"kpropd"}, &stderr)
-	if o.file != "/var/lib/krb5kdc/from_master" || o.acl != "/etc/krb5kdc/kpropd.acl" || o.kdb5util != kpropd.DefaultKDB5Util {
+	if o.file != "/var/lib/krb5kdc/from_master" || o.acl != "/etc/krb5kdc/kpropd.acl" || o.kdb5util != kpropd.DefaultKDB5Util || o.noVerify {
 		t.Errorf("Debian defaults: %+v", o)
 	}
 	for _, bad := range [][]string{{"kpropd", "extra"}, {"kpropd", "-z"}, {"kpropd", "--pid-file"}} {

@@ -21,6 +21,11 @@ type Config struct {
 	Principals int
 	// Policies is the number of policies.
 	Policies int
+	// KeyVersions is the most key versions a bulk principal has, each
+	// with an aes256 and an aes128 key; 0 means 3. A principal gets
+	// between 1 and KeyVersions at random (about 450 bytes a principal
+	// with 1, 700 with 3).
+	KeyVersions int
 	// Seed makes the output reproducible.
 	Seed uint64
 	// Time is the base time stamp (default 1700000000).
@@ -54,63 +59,32 @@ func Generate(w io.Writer, cfg Config) error {
 	g := &gen{cfg: cfg, rnd: rand.New(rand.NewPCG(cfg.Seed, 0x6b6470)), kadm: cfg.Header.Format != dumpfmt.FormatB7}
 	dw := dumpfmt.NewWriter(w, cfg.Header)
 	realm := cfg.Realm
-	iprop := cfg.Header.Format == dumpfmt.FormatIprop || cfg.Header.Format == dumpfmt.FormatIpropX
 
-	// MIT's btree order puts K/M first for an upper-case realm; the order
-	// does not matter to the loader.
 	km := g.principal("K/M@"+realm, 1, 1, 0x00800040)
 	km.TLData = append(km.TLData,
 		dumpfmt.TLData{Type: dumpfmt.TLActKvno, Contents: []byte{1, 0, 1, 0, 0, 0, 0, 0}})
 	if cfg.Master != nil {
 		km = cfg.Master
 	}
-	if err := dw.WritePrincipal(km); err != nil {
-		return err
-	}
 	policies := make([]string, cfg.Policies)
 	for i := range policies {
 		policies[i] = fmt.Sprintf("pol%03d", i)
 	}
-	for i := 0; i < cfg.Principals; i++ {
-		var name string
-		switch i % 10 {
-		case 0, 1, 2, 3, 4, 5:
-			name = fmt.Sprintf("user%07d@%s", i, realm)
-		case 6:
-			name = fmt.Sprintf("host/node%06d.example.com@%s", i, realm)
-		case 7:
-			name = fmt.Sprintf("HTTP/www%06d.example.com@%s", i, realm)
-		case 8:
-			name = fmt.Sprintf("user%07d/admin@%s", i, realm)
-		case 9:
-			name = fmt.Sprintf("j\u00f6rg%07d@%s", i, realm)
+	// The principals come out in the order of MIT's db2 btree, which
+	// kdb5_util dump walks: by the bytes of the unparsed name (see
+	// nameOrder).
+	for name, i := range sortedNames(realm, cfg.Principals) {
+		var p *dumpfmt.Principal
+		switch {
+		case i == idxMaster:
+			p = km
+		case i == idxHistory:
+			p = g.principal(name, 1, 1, 0)
+		case i == idxTGS:
+			p = g.principal(name, 1, 2, 0)
+		default:
+			p = g.generated(name, i, policies)
 		}
-		kvnos := 1 + g.rnd.IntN(3)
-		p := g.principal(name, kvnos, 2, 0x80)
-		if len(policies) > 0 && i%3 == 0 {
-			g.setPolicy(p, policies[g.rnd.IntN(len(policies))])
-		}
-		if i%17 == 0 {
-			p.TLData = append(p.TLData, dumpfmt.TLData{Type: dumpfmt.TLStringAttrs,
-				Contents: dumpfmt.EncodeStringAttrs([]dumpfmt.StringAttr{{Key: "session_enctypes", Value: "aes256-cts"}})})
-		}
-		if i%29 == 0 {
-			p.Expiration = cfg.Time + 86400*365
-			p.PasswordExpiration = cfg.Time - 86400
-		}
-		if !iprop && i%31 == 0 {
-			p.FailAuthCount = int32(1 + g.rnd.IntN(5))
-			p.LastFailed = cfg.Time - uint32(g.rnd.IntN(3600))
-			p.LastSuccess = cfg.Time - 86400
-		}
-		if err := dw.WritePrincipal(p); err != nil {
-			return err
-		}
-	}
-	for _, p := range []*dumpfmt.Principal{
-		g.principal("kadmin/history@"+realm, 1, 1, 0),
-		g.principal("krbtgt/"+realm+"@"+realm, 1, 2, 0),
-	} {
 		if err := dw.WritePrincipal(p); err != nil {
 			return err
 		}
@@ -129,6 +103,35 @@ func Generate(w io.Writer, cfg Config) error {
 		}
 	}
 	return dw.Flush()
+}
+
+// generated builds the i-th bulk principal, named name.
+func (g *gen) generated(name string, i int, policies []string) *dumpfmt.Principal {
+	cfg := &g.cfg
+	iprop := cfg.Header.Format == dumpfmt.FormatIprop || cfg.Header.Format == dumpfmt.FormatIpropX
+	most := cfg.KeyVersions
+	if most <= 0 {
+		most = 3
+	}
+	kvnos := 1 + g.rnd.IntN(most)
+	p := g.principal(name, kvnos, 2, 0x80)
+	if len(policies) > 0 && i%3 == 0 {
+		g.setPolicy(p, policies[g.rnd.IntN(len(policies))])
+	}
+	if i%17 == 0 {
+		p.TLData = append(p.TLData, dumpfmt.TLData{Type: dumpfmt.TLStringAttrs,
+			Contents: dumpfmt.EncodeStringAttrs([]dumpfmt.StringAttr{{Key: "session_enctypes", Value: "aes256-cts"}})})
+	}
+	if i%29 == 0 {
+		p.Expiration = cfg.Time + 86400*365
+		p.PasswordExpiration = cfg.Time - 86400
+	}
+	if !iprop && i%31 == 0 {
+		p.FailAuthCount = int32(1 + g.rnd.IntN(5))
+		p.LastFailed = cfg.Time - uint32(g.rnd.IntN(3600))
+		p.LastSuccess = cfg.Time - 86400
+	}
+	return p
 }
 
 func formOf(h dumpfmt.Header) (dumpfmt.PolicyForm, error) {
@@ -205,6 +208,99 @@ func (g *gen) setPolicy(p *dumpfmt.Principal, pol string) {
 		if p.TLData[i].Type == dumpfmt.TLKadmData {
 			k := dumpfmt.KadmData{Policy: pol, AuxAttributes: 0x800, AdminHistoryKvno: 1}
 			p.TLData[i].Contents = k.Encode()
+		}
+	}
+}
+
+// Indexes sortedNames gives the principals every realm has.
+const (
+	idxMaster  = -1 // K/M@REALM
+	idxHistory = -2 // kadmin/history@REALM
+	idxTGS     = -3 // krbtgt/REALM@REALM
+)
+
+// nameStream yields names of one shape in increasing order.
+type nameStream struct {
+	next func(k int) (name string, i int, ok bool)
+	k    int
+	name string
+	i    int
+	ok   bool
+}
+
+func (s *nameStream) advance() {
+	s.name, s.i, s.ok = s.next(s.k)
+	s.k++
+}
+
+// sortedNames yields the principal names of a generated dump with n bulk
+// principals in the order kdb5_util dump writes them from MIT's db2
+// backend: a btree keyed by the unparsed name, compared byte by byte
+// (unsigned, a shorter name before its extensions), so "HTTP/..." comes
+// before "K/M@...", and "j\u00f6rg..." (UTF-8) after "host/...". Bulk
+// principal i gets one of six shapes by i%10, with its number zero-padded
+// so that numeric order is byte order; the yielded index is i, or one of
+// the idx constants.
+func sortedNames(realm string, n int) func(yield func(string, int) bool) {
+	width := max(7, len(fmt.Sprint(n)))
+	// every returns the k-th i below n with i%10 in residues.
+	every := func(residues ...int) func(k int) (int, bool) {
+		return func(k int) (int, bool) {
+			i := k/len(residues)*10 + residues[k%len(residues)]
+			return i, i < n
+		}
+	}
+	bulk := func(format string, residues ...int) func(k int) (string, int, bool) {
+		at := every(residues...)
+		return func(k int) (string, int, bool) {
+			i, ok := at(k)
+			if !ok {
+				return "", 0, false
+			}
+			return fmt.Sprintf(format, width, i, realm), i, true
+		}
+	}
+	single := func(name string, idx int) func(k int) (string, int, bool) {
+		return func(k int) (string, int, bool) { return name, idx, k == 0 }
+	}
+	userAt := every(0, 1, 2, 3, 4, 5, 8)
+	users := func(k int) (string, int, bool) {
+		i, ok := userAt(k)
+		if !ok {
+			return "", 0, false
+		}
+		if i%10 == 8 {
+			return fmt.Sprintf("user%0*d/admin@%s", width, i, realm), i, true
+		}
+		return fmt.Sprintf("user%0*d@%s", width, i, realm), i, true
+	}
+	return func(yield func(string, int) bool) {
+		streams := []*nameStream{
+			{next: bulk("HTTP/www%0*d.example.com@%s", 7)},
+			{next: single("K/M@"+realm, idxMaster)},
+			{next: bulk("host/node%0*d.example.com@%s", 6)},
+			{next: bulk("j\u00f6rg%0*d@%s", 9)},
+			{next: single("kadmin/history@"+realm, idxHistory)},
+			{next: single("krbtgt/"+realm+"@"+realm, idxTGS)},
+			{next: users},
+		}
+		for _, s := range streams {
+			s.advance()
+		}
+		for {
+			var min *nameStream
+			for _, s := range streams {
+				if s.ok && (min == nil || s.name < min.name) {
+					min = s
+				}
+			}
+			if min == nil {
+				return
+			}
+			if !yield(min.name, min.i) {
+				return
+			}
+			min.advance()
 		}
 	}
 }

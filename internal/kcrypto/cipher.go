@@ -55,6 +55,64 @@ type MessageCipher interface {
 	Reset()
 }
 
+// State is a chained cipher state: the IV the next KRB-PRIV starts from
+// (all 16 bytes for AES, the first 8 for des3).
+type State [16]byte
+
+// Pipelined is implemented by the MessageCiphers whose KRB-PRIV messages
+// can be sealed and opened in a pipeline (the CBC enctypes: aes-sha1,
+// aes-sha2, des3). Sealing splits into the part that must run in message
+// order, EncryptNext, which advances the chained state, and the tag, which
+// a Worker computes beside it (over the plaintext, TagOverPlaintext) or
+// after it (over the state and ciphertext). Opening needs no chained state
+// at all once the state a message started from is known, and NextState
+// tells that from the previous message's ciphertext alone, so successive
+// messages can be opened in parallel by several Workers.
+//
+// The chained-state methods (EncryptNext, ChainState, SetChainState) and
+// MessageCipher's methods belong to one goroutine; each Worker to one
+// goroutine of its own. They all share the derived keys, which are never
+// modified.
+type Pipelined interface {
+	MessageCipher
+	// TagLen is the length of the integrity tag that ends a ciphertext.
+	TagLen() int
+	// TagOverPlaintext reports whether the tag is computed over the
+	// plaintext (aes-sha1, des3), so that a Worker can compute it while
+	// EncryptNext encrypts, rather than over the state before the message
+	// and the ciphertext body (aes-sha2).
+	TagOverPlaintext() bool
+	// EncryptNext encrypts plain (PrefixLen confounder bytes, the DER and,
+	// for des3, zero padding: SealLen(n)-TagLen bytes) into body, of the
+	// same length (they may be the same slice), from the chained state,
+	// advances the state as Seal with chained true does and returns the
+	// state the message started from.
+	EncryptNext(body, plain []byte) (before State)
+	// ChainState returns the chained state; SetChainState replaces it,
+	// for example with the state a pipeline's last opened message left.
+	ChainState() State
+	SetChainState(State)
+	// NextState returns the state after the message whose ciphertext (tag
+	// included) is ct and which started from before, without decrypting
+	// it; a ciphertext of impossible length is ErrBadMsize.
+	NextState(before State, ct []byte) (State, error)
+	// NewWorker returns a Worker with the same keys, for one goroutine.
+	NewWorker() Worker
+}
+
+// Worker does the parts of sealing and opening that need no chained
+// state. A Worker is not safe for concurrent use; make one per goroutine.
+type Worker interface {
+	// Tag writes the message's integrity tag (TagLen bytes) into tag,
+	// from the plaintext or from the state before the message and the
+	// ciphertext body, whichever the enctype uses.
+	Tag(tag []byte, before State, plain, body []byte)
+	// Open verifies and decrypts ct (tag included), which was sealed from
+	// state before, into pt (len(pt) >= len(ct)) and returns the DER and
+	// any padding, as MessageCipher.Open with that chained state does.
+	Open(pt, ct []byte, before State) ([]byte, error)
+}
+
 // ---- AES-CBC with ciphertext stealing (RFC 3962) ----
 
 // ivSetter is implemented by the standard library's CBC modes; it lets one
@@ -199,12 +257,86 @@ func deriveUsageKeys(e etype.EType, key []byte, usage uint32) (ke, ki []byte, er
 // aesSHA1Priv: C = CTS(Ke, state, conf|DER), H = HMAC-SHA1(Ki, conf|DER)[:12].
 type aesSHA1Priv struct {
 	cbc            cbcMode
-	mac            hash.Hash
+	w              aesWorker // the parts without chained state, for Seal and Open
 	state, pending [16]byte
-	sum            [sha1.Size]byte
 }
 
 const aesSHA1Trailer = 12
+
+// aesWorker holds the keys of an AES enctype with their own scratch: the
+// block cipher (immutable, shared by every worker), a CBC mode and an
+// HMAC of its own. etm selects RFC 8009's tag over state|ciphertext over
+// RFC 3962's tag over the plaintext.
+type aesWorker struct {
+	cbc     cbcMode
+	mac     hash.Hash
+	trailer int
+	etm     bool
+	newMAC  func() hash.Hash
+	before  [16]byte
+	sum     [sha512.Size]byte
+}
+
+func newAESWorker(b cipher.Block, newMAC func() hash.Hash, trailer int, etm bool) aesWorker {
+	return aesWorker{cbc: newCBCMode(b), mac: newMAC(), trailer: trailer, etm: etm, newMAC: newMAC}
+}
+
+// clone returns a worker with the same keys and fresh scratch.
+func (w *aesWorker) clone() *aesWorker {
+	c := newAESWorker(w.cbc.b, w.newMAC, w.trailer, w.etm)
+	return &c
+}
+
+// Tag writes the integrity tag of a message: HMAC over the plaintext, or
+// (etm) over the state before the message and the ciphertext body.
+func (w *aesWorker) Tag(tag []byte, before State, plain, body []byte) {
+	var h []byte
+	if w.etm {
+		w.before = before
+		h = macSum(w.mac, w.sum[:], w.before[:], body)
+	} else {
+		h = macSum(w.mac, w.sum[:], plain)
+	}
+	copy(tag, h[:w.trailer])
+}
+
+// Open verifies and decrypts ct, which was sealed from state before, into
+// pt and returns the DER; the state after it is nextAESState.
+func (w *aesWorker) Open(pt, ct []byte, before State) ([]byte, error) {
+	if len(ct) < aes.BlockSize+w.trailer {
+		return nil, ErrBadMsize
+	}
+	body, tag := ct[:len(ct)-w.trailer], ct[len(ct)-w.trailer:]
+	p := pt[:len(body)]
+	if w.etm {
+		w.before = before
+		if !hmac.Equal(macSum(w.mac, w.sum[:], w.before[:], body)[:w.trailer], tag) {
+			return nil, ErrIntegrity
+		}
+		w.cbc.ctsDecrypt(p, body, before)
+	} else {
+		w.cbc.ctsDecrypt(p, body, before)
+		if !hmac.Equal(macSum(w.mac, w.sum[:], p)[:w.trailer], tag) {
+			return nil, ErrIntegrity
+		}
+	}
+	return p[aes.BlockSize:], nil
+}
+
+// nextAESState is the state after an AES message whose ciphertext (tag
+// included) is ct and which started from before: the second-to-last
+// ciphertext block, or before for a one-block message (ctsEncrypt).
+func nextAESState(before State, ct []byte, trailer int) (State, error) {
+	if len(ct) < aes.BlockSize+trailer {
+		return before, ErrBadMsize
+	}
+	n := len(ct) - trailer
+	if n <= aes.BlockSize {
+		return before, nil
+	}
+	full := ((n+15)/16 - 2) * 16
+	return State(ct[full : full+16]), nil
+}
 
 func newAESSHA1Priv(e etype.EType, key []byte, usage uint32) (MessageCipher, error) {
 	ke, ki, err := deriveUsageKeys(e, key, usage)
@@ -215,7 +347,8 @@ func newAESSHA1Priv(e etype.EType, key []byte, usage uint32) (MessageCipher, err
 	if err != nil {
 		return nil, err
 	}
-	return &aesSHA1Priv{cbc: newCBCMode(b), mac: hmac.New(sha1.New, ki)}, nil
+	mac := func() hash.Hash { return hmac.New(sha1.New, ki) }
+	return &aesSHA1Priv{cbc: newCBCMode(b), w: newAESWorker(b, mac, aesSHA1Trailer, false)}, nil
 }
 
 func (c *aesSHA1Priv) PrefixLen() int    { return aes.BlockSize }
@@ -228,13 +361,12 @@ func (c *aesSHA1Priv) Seal(ct []byte, n int, rand io.Reader, chained bool) error
 	if _, err := io.ReadFull(rand, p[:aes.BlockSize]); err != nil {
 		return fmt.Errorf("confounder: %w", err)
 	}
-	h := macSum(c.mac, c.sum[:], p)
+	c.w.Tag(ct[len(p):], State{}, p, nil)
 	var iv [16]byte
 	if chained {
 		iv = c.state
 	}
 	next := c.cbc.ctsEncrypt(p, p, iv)
-	copy(ct[len(p):], h[:aesSHA1Trailer])
 	if chained {
 		c.state = next
 	}
@@ -242,21 +374,32 @@ func (c *aesSHA1Priv) Seal(ct []byte, n int, rand io.Reader, chained bool) error
 }
 
 func (c *aesSHA1Priv) Open(pt, ct []byte, chained bool) ([]byte, error) {
-	if len(ct) < aes.BlockSize+aesSHA1Trailer {
-		return nil, ErrBadMsize
-	}
-	body, tag := ct[:len(ct)-aesSHA1Trailer], ct[len(ct)-aesSHA1Trailer:]
-	var iv [16]byte
+	var iv State
 	if chained {
 		iv = c.state
 	}
-	p := pt[:len(body)]
-	next := c.cbc.ctsDecrypt(p, body, iv)
-	if !hmac.Equal(macSum(c.mac, c.sum[:], p)[:aesSHA1Trailer], tag) {
-		return nil, ErrIntegrity
+	next, _ := nextAESState(iv, ct, aesSHA1Trailer) // before pt may overwrite ct
+	der, err := c.w.Open(pt, ct, iv)
+	if err != nil {
+		return nil, err
 	}
 	c.pending = next
-	return p[aes.BlockSize:], nil
+	return der, nil
+}
+
+// Pipeline methods (see Pipelined).
+func (c *aesSHA1Priv) TagLen() int            { return aesSHA1Trailer }
+func (c *aesSHA1Priv) TagOverPlaintext() bool { return true }
+func (c *aesSHA1Priv) ChainState() State      { return c.state }
+func (c *aesSHA1Priv) SetChainState(s State)  { c.state = s }
+func (c *aesSHA1Priv) NewWorker() Worker      { return c.w.clone() }
+func (c *aesSHA1Priv) NextState(before State, ct []byte) (State, error) {
+	return nextAESState(before, ct, aesSHA1Trailer)
+}
+func (c *aesSHA1Priv) EncryptNext(body, plain []byte) State {
+	before := c.state
+	c.state = c.cbc.ctsEncrypt(body, plain, before)
+	return before
 }
 
 // ---- aes128-cts-hmac-sha256-128 / aes256-cts-hmac-sha384-192 (RFC 8009, MIT enc_etm.c) ----
@@ -265,11 +408,9 @@ func (c *aesSHA1Priv) Open(pt, ct []byte, chained bool) ([]byte, error) {
 // where state is the cipher state before the message.
 type aesSHA2Priv struct {
 	cbc            cbcMode
-	mac            hash.Hash
+	w              aesWorker
 	trailer        int
 	state, pending [16]byte
-	before         [16]byte // the state a message started from, for the HMAC
-	sum            [sha512.Size]byte
 }
 
 func newAESSHA2Priv(e etype.EType, key []byte, usage uint32) (MessageCipher, error) {
@@ -285,7 +426,8 @@ func newAESSHA2Priv(e etype.EType, key []byte, usage uint32) (MessageCipher, err
 	if err != nil {
 		return nil, err
 	}
-	return &aesSHA2Priv{cbc: newCBCMode(b), mac: hmac.New(h, ki), trailer: trailer}, nil
+	mac := func() hash.Hash { return hmac.New(h, ki) }
+	return &aesSHA2Priv{cbc: newCBCMode(b), w: newAESWorker(b, mac, trailer, true), trailer: trailer}, nil
 }
 
 func (c *aesSHA2Priv) PrefixLen() int    { return aes.BlockSize }
@@ -303,9 +445,7 @@ func (c *aesSHA2Priv) Seal(ct []byte, n int, rand io.Reader, chained bool) error
 		iv = c.state
 	}
 	next := c.cbc.ctsEncrypt(p, p, iv)
-	c.before = iv
-	h := macSum(c.mac, c.sum[:], c.before[:], p)
-	copy(ct[len(p):], h[:c.trailer])
+	c.w.Tag(ct[len(p):], iv, nil, p)
 	if chained {
 		c.state = next
 	}
@@ -313,21 +453,32 @@ func (c *aesSHA2Priv) Seal(ct []byte, n int, rand io.Reader, chained bool) error
 }
 
 func (c *aesSHA2Priv) Open(pt, ct []byte, chained bool) ([]byte, error) {
-	if len(ct) < aes.BlockSize+c.trailer {
-		return nil, ErrBadMsize
-	}
-	body, tag := ct[:len(ct)-c.trailer], ct[len(ct)-c.trailer:]
-	var iv [16]byte
+	var iv State
 	if chained {
 		iv = c.state
 	}
-	c.before = iv
-	if !hmac.Equal(macSum(c.mac, c.sum[:], c.before[:], body)[:c.trailer], tag) {
-		return nil, ErrIntegrity
+	next, _ := nextAESState(iv, ct, c.trailer) // before pt may overwrite ct
+	der, err := c.w.Open(pt, ct, iv)
+	if err != nil {
+		return nil, err
 	}
-	p := pt[:len(body)]
-	c.pending = c.cbc.ctsDecrypt(p, body, iv)
-	return p[aes.BlockSize:], nil
+	c.pending = next
+	return der, nil
+}
+
+// Pipeline methods (see Pipelined).
+func (c *aesSHA2Priv) TagLen() int            { return c.trailer }
+func (c *aesSHA2Priv) TagOverPlaintext() bool { return false }
+func (c *aesSHA2Priv) ChainState() State      { return c.state }
+func (c *aesSHA2Priv) SetChainState(s State)  { c.state = s }
+func (c *aesSHA2Priv) NewWorker() Worker      { return c.w.clone() }
+func (c *aesSHA2Priv) NextState(before State, ct []byte) (State, error) {
+	return nextAESState(before, ct, c.trailer)
+}
+func (c *aesSHA2Priv) EncryptNext(body, plain []byte) State {
+	before := c.state
+	c.state = c.cbc.ctsEncrypt(body, plain, before)
+	return before
 }
 
 // ---- des3-cbc-sha1 (RFC 3961, MIT enc_dk_hmac.c + builtin des3) ----
@@ -336,9 +487,42 @@ func (c *aesSHA2Priv) Open(pt, ct []byte, chained bool) ([]byte, error) {
 // H = HMAC-SHA1(Ki, P); the next state is the last ciphertext block.
 type des3Priv struct {
 	cbc            cbcMode
-	mac            hash.Hash
+	w              des3Worker
 	state, pending [des.BlockSize]byte
-	sum            [sha1.Size]byte
+}
+
+// des3Worker is the part of des3Priv without chained state.
+type des3Worker struct {
+	cbc cbcMode
+	mac hash.Hash
+	ki  []byte
+	sum [sha1.Size]byte
+}
+
+func newDES3Worker(b cipher.Block, ki []byte) des3Worker {
+	return des3Worker{cbc: newCBCMode(b), mac: hmac.New(sha1.New, ki), ki: ki}
+}
+
+func (w *des3Worker) Tag(tag []byte, _ State, plain, _ []byte) {
+	copy(tag, macSum(w.mac, w.sum[:], plain))
+}
+
+func (w *des3Worker) Open(pt, ct []byte, before State) ([]byte, error) {
+	if len(ct) < des.BlockSize+sha1.Size {
+		return nil, ErrBadMsize
+	}
+	body, tag := ct[:len(ct)-sha1.Size], ct[len(ct)-sha1.Size:]
+	if len(body)%des.BlockSize != 0 {
+		return nil, ErrBadMsize
+	}
+	iv := w.cbc.iv[:des.BlockSize]
+	copy(iv, before[:des.BlockSize])
+	p := pt[:len(body)]
+	w.cbc.decrypter(iv).CryptBlocks(p, body)
+	if !hmac.Equal(macSum(w.mac, w.sum[:], p), tag) {
+		return nil, ErrIntegrity
+	}
+	return p[des.BlockSize:], nil
 }
 
 func newDES3Priv(e etype.EType, key []byte, usage uint32) (MessageCipher, error) {
@@ -350,7 +534,7 @@ func newDES3Priv(e etype.EType, key []byte, usage uint32) (MessageCipher, error)
 	if err != nil {
 		return nil, err
 	}
-	return &des3Priv{cbc: newCBCMode(b), mac: hmac.New(sha1.New, ki)}, nil
+	return &des3Priv{cbc: newCBCMode(b), w: newDES3Worker(b, ki)}, nil
 }
 
 func (c *des3Priv) PrefixLen() int { return des.BlockSize }
@@ -367,40 +551,68 @@ func (c *des3Priv) Seal(ct []byte, n int, rand io.Reader, chained bool) error {
 		return fmt.Errorf("confounder: %w", err)
 	}
 	clear(p[des.BlockSize+n:])
-	h := macSum(c.mac, c.sum[:], p)
-	iv := c.cbc.iv[:des.BlockSize]
-	clear(iv)
+	c.w.Tag(ct[len(p):], State{}, p, nil)
+	var iv [des.BlockSize]byte
 	if chained {
-		copy(iv, c.state[:])
+		iv = c.state
 	}
-	c.cbc.encrypter(iv).CryptBlocks(p, p)
-	copy(ct[len(p):], h)
+	c.encrypt(p, p, iv)
 	if chained {
 		copy(c.state[:], p[len(p)-des.BlockSize:])
 	}
 	return nil
 }
 
+func (c *des3Priv) encrypt(dst, src []byte, iv [des.BlockSize]byte) {
+	c.cbc.iv = [16]byte{}
+	copy(c.cbc.iv[:], iv[:])
+	c.cbc.encrypter(c.cbc.iv[:des.BlockSize]).CryptBlocks(dst, src)
+}
+
 func (c *des3Priv) Open(pt, ct []byte, chained bool) ([]byte, error) {
-	if len(ct) < des.BlockSize+sha1.Size {
-		return nil, ErrBadMsize
-	}
-	body, tag := ct[:len(ct)-sha1.Size], ct[len(ct)-sha1.Size:]
-	if len(body)%des.BlockSize != 0 {
-		return nil, ErrBadMsize
-	}
-	iv := c.cbc.iv[:des.BlockSize]
-	clear(iv)
+	var before State
 	if chained {
-		copy(iv, c.state[:])
+		copy(before[:], c.state[:])
 	}
-	p := pt[:len(body)]
-	copy(c.pending[:], body[len(body)-des.BlockSize:])
-	c.cbc.decrypter(iv).CryptBlocks(p, body)
-	if !hmac.Equal(macSum(c.mac, c.sum[:], p), tag) {
-		return nil, ErrIntegrity
+	next, err := c.NextState(before, ct) // before pt may overwrite ct
+	if err != nil {
+		return nil, err
 	}
-	return p[des.BlockSize:], nil
+	der, err := c.w.Open(pt, ct, before)
+	if err != nil {
+		return nil, err
+	}
+	copy(c.pending[:], next[:des.BlockSize])
+	return der, nil
+}
+
+// Pipeline methods (see Pipelined).
+func (c *des3Priv) TagLen() int            { return sha1.Size }
+func (c *des3Priv) TagOverPlaintext() bool { return true }
+func (c *des3Priv) ChainState() State {
+	var s State
+	copy(s[:], c.state[:])
+	return s
+}
+func (c *des3Priv) SetChainState(s State) { copy(c.state[:], s[:]) }
+func (c *des3Priv) NewWorker() Worker {
+	w := newDES3Worker(c.w.cbc.b, c.w.ki)
+	return &w
+}
+func (c *des3Priv) NextState(before State, ct []byte) (State, error) {
+	n := len(ct) - sha1.Size
+	if n < des.BlockSize || n%des.BlockSize != 0 {
+		return before, ErrBadMsize
+	}
+	var s State
+	copy(s[:], ct[n-des.BlockSize:n])
+	return s, nil
+}
+func (c *des3Priv) EncryptNext(body, plain []byte) State {
+	before := c.ChainState()
+	c.encrypt(body, plain, c.state)
+	copy(c.state[:], body[len(body)-des.BlockSize:])
+	return before
 }
 
 // ---- arcfour-hmac (RFC 4757, MIT enc_rc4.c + builtin rc4.c) ----

@@ -1,0 +1,404 @@
+package krbauth
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gokprop/gokprop/krb5"
+)
+
+// streamConns returns a sender Conn and a receiver Conn for enctype id, as
+// a handshake leaves them, over the given connections, with deterministic
+// confounders (the same for every call with the same id).
+func streamConns(t testing.TB, id krb5.Enctype, cc, sc net.Conn) (client, server *Conn) {
+	t.Helper()
+	key := testKey(id, uint64(id))
+	client = handshakenConn(t, cc, sessionParams{role: roleClient, key: key, localSeq: testSc, remoteSeq: testSs,
+		localAddr: clientAddr, rand: detRand(1000 + uint64(id))})
+	server = handshakenConn(t, sc, sessionParams{role: roleServer, key: key, localSeq: testSs, remoteSeq: testSc,
+		localAddr: serverAddr, rand: detRand(2000 + uint64(id))})
+	return client, server
+}
+
+// streamChunks is a dump cut as kprop cuts it, with a short last chunk.
+func streamChunks(total, chunk int) [][]byte { return streamChunks0(pattern(total, 3), chunk) }
+
+// streamChunks0 cuts data as kprop cuts a dump.
+func streamChunks0(data []byte, chunk int) [][]byte {
+	total := len(data)
+	var out [][]byte
+	for off := 0; off < total; off += chunk {
+		out = append(out, data[off:min(off+chunk, total)])
+	}
+	return out
+}
+
+// writeStream sends chunks through a PrivWriter on c.
+func writeStream(t testing.TB, c *Conn, chunks [][]byte, depth int, written func(int)) error {
+	t.Helper()
+	w, err := c.NewPrivWriter(PrivWriterOptions{MaxData: kpropChunk, Depth: depth, Written: written})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range chunks {
+		buf, err := w.Buffer(len(ch))
+		if err != nil {
+			w.Close()
+			return err
+		}
+		copy(buf, ch)
+		if err := w.Send(); err != nil {
+			w.Close()
+			return err
+		}
+	}
+	return w.Close()
+}
+
+// TestPrivWriterMatchesWritePriv: for every enctype, a PrivWriter sends
+// byte for byte the frames WritePriv sends (same confounders), whatever
+// its depth, and leaves the Conn's state where WritePriv leaves it.
+func TestPrivWriterMatchesWritePriv(t *testing.T) {
+	chunks := streamChunks(10*kpropChunk+1234, kpropChunk)
+	chunks = append(chunks, []byte{}, pattern(1, 9), pattern(17, 1))
+	for _, id := range implementedEnctypes() {
+		t.Run(id.String(), func(t *testing.T) {
+			want := newMemConn(nil)
+			ref, _ := streamConns(t, id, want, newMemConn(nil))
+			ref.StartChaining()
+			for _, ch := range chunks {
+				if err := ref.WritePriv(ch); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := ref.WritePriv([]byte("after")); err != nil {
+				t.Fatal(err)
+			}
+			for _, depth := range []int{1, 2, 3, 8} {
+				got := newMemConn(nil)
+				c, _ := streamConns(t, id, got, newMemConn(nil))
+				c.StartChaining()
+				var sizes []int
+				if err := writeStream(t, c, chunks, depth, func(n int) { sizes = append(sizes, n) }); err != nil {
+					t.Fatalf("depth %d: %v", depth, err)
+				}
+				// The Conn carries on where the stream left it.
+				if err := c.WritePriv([]byte("after")); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got.out.Bytes(), want.out.Bytes()) {
+					t.Fatalf("depth %d: the stream differs from WritePriv's (%d vs %d bytes)", depth, got.out.Len(), want.out.Len())
+				}
+				if len(sizes) != len(chunks) {
+					t.Fatalf("depth %d: Written called %d times for %d messages", depth, len(sizes), len(chunks))
+				}
+				for i, n := range sizes {
+					if n != len(chunks[i]) {
+						t.Fatalf("depth %d: Written(%d) for message %d of %d bytes", depth, n, i, len(chunks[i]))
+					}
+				}
+			}
+		})
+	}
+}
+
+// readStream receives total bytes through a PrivReader on c.
+func readStream(c *Conn, total int64, depth int) ([]byte, error) {
+	r, err := c.NewPrivReader(PrivReaderOptions{Total: total, Depth: depth})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var got []byte
+	for int64(len(got)) < total {
+		data, err := r.Next()
+		if err != nil {
+			return got, err
+		}
+		got = append(got, data...)
+	}
+	return got, nil
+}
+
+// TestPrivReaderOpensStream: for every enctype, a PrivReader recovers what
+// WritePriv sent, reads nothing beyond the total, and leaves the Conn's
+// sequence number and cipher state where ReadPriv leaves them.
+func TestPrivReaderOpensStream(t *testing.T) {
+	chunks := streamChunks(10*kpropChunk+1234, kpropChunk)
+	var total int64
+	var all []byte
+	for _, ch := range chunks {
+		total += int64(len(ch))
+		all = append(all, ch...)
+	}
+	for _, id := range implementedEnctypes() {
+		t.Run(id.String(), func(t *testing.T) {
+			for _, depth := range []int{1, 3, 4, 8} {
+				wire := newMemConn(nil)
+				c, _ := streamConns(t, id, wire, newMemConn(nil))
+				c.StartChaining()
+				for _, ch := range chunks {
+					if err := c.WritePriv(ch); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := c.WritePriv([]byte("after")); err != nil {
+					t.Fatal(err)
+				}
+				in := newMemConn(wire.out.Bytes())
+				_, s := streamConns(t, id, newMemConn(nil), in)
+				s.StartChaining()
+				got, err := readStream(s, total, depth)
+				if err != nil {
+					t.Fatalf("depth %d: %v", depth, err)
+				}
+				if !bytes.Equal(got, all) {
+					t.Fatalf("depth %d: data differs", depth)
+				}
+				// The message after the stream is still unread, and opens
+				// with the state the stream left.
+				after, err := s.ReadPriv(nil)
+				if err != nil || string(after) != "after" {
+					t.Fatalf("depth %d: ReadPriv after the stream: %q, %v", depth, after, err)
+				}
+			}
+		})
+	}
+}
+
+// sealedStream returns the frames of a chained stream of chunks, with
+// message i replaced by edit(i, frame) when edit is set.
+func sealedStream(t *testing.T, id krb5.Enctype, chunks [][]byte, edit func(i int, msg []byte) []byte) []byte {
+	t.Helper()
+	s, _ := sessionPair(t, id) // the client seals
+	s.initCipherState()
+	var msgs [][]byte
+	for i, ch := range chunks {
+		msg, err := s.sealPriv(nil, ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if edit != nil {
+			msg = edit(i, msg)
+		}
+		msgs = append(msgs, msg)
+	}
+	return framed(msgs...)
+}
+
+// TestPrivReaderErrors: a message that fails a check fails the stream at
+// that message with ReadPriv's error, after the good messages before it,
+// without moving the sequence number past the good ones.
+func TestPrivReaderErrors(t *testing.T) {
+	chunks := streamChunks(8*kpropChunk, kpropChunk)
+	total := int64(8 * kpropChunk)
+	for _, id := range implementedEnctypes() {
+		t.Run(id.String(), func(t *testing.T) {
+			cases := []struct {
+				name string
+				edit func(i int, msg []byte) []byte
+				want func(error) bool
+			}{
+				{"flipped bit", func(i int, msg []byte) []byte {
+					if i == 3 {
+						msg[len(msg)-30] ^= 1
+					}
+					return msg
+				}, func(err error) bool { return errors.Is(err, krb5.ErrBadIntegrity) }},
+				{"KRB-ERROR", func(i int, msg []byte) []byte {
+					if i == 3 {
+						return errorMsg(t, krb5.ErrGeneric, "sender gave up")
+					}
+					return msg
+				}, func(err error) bool {
+					var re *RemoteError
+					return errors.As(err, &re) && re.Text == "sender gave up"
+				}},
+				{"not a KRB-PRIV", func(i int, msg []byte) []byte {
+					if i == 3 {
+						return []byte{0x30, 0}
+					}
+					return msg
+				}, func(err error) bool { return errors.Is(err, krb5.ErrMsgType) }},
+				{"replayed", func(i int, msg []byte) []byte { return msg }, nil},
+				{"truncated", func(i int, msg []byte) []byte { return msg }, func(err error) bool { return errors.Is(err, ErrTransport) }},
+			}
+			for _, tc := range cases {
+				stream := sealedStream(t, id, chunks, tc.edit)
+				want := tc.want
+				switch tc.name {
+				case "replayed":
+					// Message 3 again in place of message 4: the chained
+					// state, or else the sequence number, refuses it.
+					frames := splitFrames(t, stream)
+					frames[3] = frames[2]
+					stream = framed(frames...)
+					want = func(err error) bool {
+						return errors.Is(err, krb5.ErrBadIntegrity) || errors.Is(err, krb5.ErrBadOrder)
+					}
+				case "truncated":
+					stream = stream[:len(stream)/2+100]
+				}
+				_, s := streamConns(t, id, newMemConn(nil), newMemConn(stream))
+				s.StartChaining()
+				seq := s.sess.remoteSeq
+				got, err := readStream(s, total, 4)
+				if err == nil || !want(err) {
+					t.Fatalf("%s: %v", tc.name, err)
+				}
+				if tc.name != "truncated" {
+					if len(got) != 3*kpropChunk {
+						t.Fatalf("%s: %d bytes before the error, want %d", tc.name, len(got), 3*kpropChunk)
+					}
+					if s.sess.remoteSeq != seq+3 {
+						t.Fatalf("%s: remote sequence number moved %d, want 3", tc.name, s.sess.remoteSeq-seq)
+					}
+				}
+			}
+		})
+	}
+}
+
+// errorMsg builds a KRB-ERROR as a kprop client sends it.
+func errorMsg(t *testing.T, code krb5.ErrorCode, text string) []byte {
+	t.Helper()
+	c, _ := sessionPair(t, krb5.EnctypeAES256CTSSHA1)
+	msg, err := c.makeError(code, text, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
+}
+
+// TestPrivReaderCloseInterrupts: Close returns while the reader waits for
+// a message the peer never sends, and the connection's read deadline is
+// then in the past.
+func TestPrivReaderCloseInterrupts(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	id := krb5.EnctypeAES256CTSSHA1
+	stream := sealedStream(t, id, streamChunks(2*kpropChunk, kpropChunk), nil)
+	_, s := streamConns(t, id, newMemConn(nil), b)
+	s.StartChaining()
+	go a.Write(stream) // two messages of the ten expected
+	r, err := s.NewPrivReader(PrivReaderOptions{Total: 10 * kpropChunk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	go func() { r.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not interrupt the blocked read")
+	}
+	if _, err := b.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read after Close: %v, want a deadline error", err)
+	}
+}
+
+// TestPrivWriterReportsWriteFailure: a connection that fails mid-stream
+// fails the stream with a *StreamError matching ErrTransport and naming
+// the message that did not get through.
+func TestPrivWriterReportsWriteFailure(t *testing.T) {
+	id := krb5.EnctypeAES128CTSSHA256
+	fc := &cutConn{memConn: newMemConn(nil)}
+	c, _ := streamConns(t, id, fc, newMemConn(nil))
+	l := c.sess.layoutPriv(kpropChunk, testSc)
+	fc.after = 3*(frameHeaderLen+l.total) + 10 // into the fourth message
+	c.StartChaining()
+	err := writeStream(t, c, streamChunks(20*kpropChunk, kpropChunk), 4, nil)
+	var se *StreamError
+	if !errors.As(err, &se) || !errors.Is(err, ErrTransport) || se.Index != 3 {
+		t.Fatalf("got %v (%#v), want a transport StreamError for message 3", err, se)
+	}
+}
+
+// cutConn accepts after bytes, then fails every write.
+type cutConn struct {
+	*memConn
+	mu    sync.Mutex
+	after int
+}
+
+func (c *cutConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(p) > c.after {
+		n := c.after
+		c.after = 0
+		c.memConn.Write(p[:n])
+		return n, io.ErrClosedPipe
+	}
+	c.after -= len(p)
+	return c.memConn.Write(p)
+}
+
+// TestStreamOverTCP runs a PrivWriter into a PrivReader over loopback TCP,
+// for every enctype, both ends concurrently.
+func TestStreamOverTCP(t *testing.T) {
+	for _, id := range implementedEnctypes() {
+		t.Run(id.String(), func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			accepted := make(chan net.Conn, 1)
+			go func() {
+				c, err := l.Accept()
+				if err != nil {
+					close(accepted)
+					return
+				}
+				accepted <- c
+			}()
+			cc, err := net.Dial("tcp", l.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cc.Close()
+			sc := <-accepted
+			if sc == nil {
+				t.Fatal("accept failed")
+			}
+			defer sc.Close()
+			c, s := streamConns(t, id, cc, sc)
+			c.StartChaining()
+			s.StartChaining()
+			chunks := streamChunks(100*kpropChunk+77, kpropChunk)
+			errc := make(chan error, 1)
+			go func() { errc <- writeStream(t, c, chunks, 0, nil) }()
+			got, err := readStream(s, 100*kpropChunk+77, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, bytes.Join(chunks, nil)) {
+				t.Fatal("data differs")
+			}
+			// Both sessions are still in step: a reply the other way.
+			go func() { errc <- s.WritePriv([]byte("ack")) }()
+			if ack, err := c.ReadPriv(nil); err != nil || string(ack) != "ack" {
+				t.Fatalf("reply after the stream: %q %v", ack, err)
+			}
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
