@@ -46,16 +46,33 @@ func line(t testing.TB, p *dumpfmt.Principal) string {
 	return string(b)
 }
 
-// genDump writes a generated dump (principals in the generator's order,
+// genDump writes a generated dump (principals in the reverse of the
+// generator's order, which is MIT's, so that the index has to sort them;
 // policies included) and returns its path and principals.
 func genDump(t testing.TB, dir string, n int, seed uint64) (string, []*dumpfmt.Principal) {
 	t.Helper()
-	data := dumptest.Bytes(dumptest.Config{Realm: "EXAMPLE.TEST", Principals: n, Policies: 3, Seed: seed})
+	data := reversePrincipals(dumptest.Bytes(dumptest.Config{Realm: "EXAMPLE.TEST", Principals: n, Policies: 3, Seed: seed}))
 	path := filepath.Join(dir, fmt.Sprintf("gen-%d.dump", seed))
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path, readAll(t, data)
+}
+
+// reversePrincipals reverses the order of a dump's principal lines,
+// leaving the header and the other records where they are.
+func reversePrincipals(data []byte) []byte {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	var at []int
+	for i, l := range lines {
+		if bytes.HasPrefix(l, []byte("princ\t")) {
+			at = append(at, i)
+		}
+	}
+	for i, j := 0, len(at)-1; i < j; i, j = i+1, j-1 {
+		lines[at[i]], lines[at[j]] = lines[at[j]], lines[at[i]]
+	}
+	return bytes.Join(lines, nil)
 }
 
 // checkIndex requires x to hold exactly want, and no other names.
