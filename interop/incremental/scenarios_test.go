@@ -147,6 +147,7 @@ func runCell(t *testing.T, enctype string) {
 	// First start: a replica without an iprop position gets a full
 	// resync, then is up to date.
 	c.cycle(fullResync)
+	c.resyncVerifies("first start")
 	c.check("first start (full resync)")
 
 	c.p.h.Kadmin(t,
@@ -212,6 +213,7 @@ func runCell(t *testing.T, enctype string) {
 
 	c.p.h.Kadmin(t, `addpol -minlength 6 pol2`)
 	c.cycle(fullResync)
+	c.resyncVerifies("policy change")
 	c.check("policy change (full resync)")
 
 	for _, r := range []*replica{c.mit, c.go_} {
@@ -278,6 +280,28 @@ func runCell(t *testing.T, enctype string) {
 	}
 	if n < 10 {
 		t.Errorf("only %d kiprop tickets issued", n)
+	}
+}
+
+// resyncVerifies requires the full resync kadmind last sent (an iprop
+// dump, "ipropx 1 SNO SEC USEC") to pass the verification our kpropd runs
+// on every received dump by default, with nothing out of MIT's order,
+// so that the check ran in full (the cycle that loaded it ran our kpropd
+// with verification on).
+func (c *cell) resyncVerifies(scenario string) {
+	t := c.t
+	t.Helper()
+	f, err := os.Open(c.p.dumpFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sum, err := dumpfmt.Validate(f, dumpfmt.ValidateOptions{Duplicates: dumpfmt.DuplicatesSorted})
+	if err != nil {
+		t.Fatalf("%s: kadmind's full resync does not verify: %v", scenario, err)
+	}
+	if sum.Header.Format != dumpfmt.FormatIpropX || sum.Header.IpropVersion != 1 || sum.Unsorted != 0 || sum.Realm != c.p.h.Realm {
+		t.Fatalf("%s: kadmind's full resync: %+v", scenario, sum)
 	}
 }
 
