@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gokprop/gokprop/dumpfmt"
 	"github.com/gokprop/gokprop/internal/filelock"
 	"github.com/gokprop/gokprop/internal/wire"
 	"github.com/gokprop/gokprop/krb5"
@@ -182,7 +183,12 @@ func peerReason(err error, step Step) string {
 	var tm *TooMuchDataError
 	var le *LoadError
 	var errno syscall.Errno
+	var pe *dumpfmt.ParseError
 	switch {
+	case step == StepVerify && errors.As(err, &pe):
+		// The line and field that are wrong, under the file's base
+		// name: what the sender needs to find the problem.
+		return pe.Error()
 	case errors.As(err, &be):
 		return be.Error()
 	case errors.Is(err, filelock.ErrLocked):

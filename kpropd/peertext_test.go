@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/gokprop/gokprop/dumpfmt"
 	"github.com/gokprop/gokprop/internal/filelock"
 	"github.com/gokprop/gokprop/internal/wire"
 	"github.com/gokprop/gokprop/krb5"
@@ -45,6 +46,8 @@ func TestPeerTextHasNoLocalDetail(t *testing.T) {
 			"No such file or directory while loading the database"},
 		{&TransferError{Step: StepVerify, File: file, Err: errors.New(file + ".temp: line 3: not a principal")},
 			"Invalid database dump while verifying the received database"},
+		{&TransferError{Step: StepVerify, File: file, Err: &dumpfmt.ParseError{File: "from_master", Line: 2, Field: "len", Err: dumpfmt.ErrSyntax}},
+			"from_master:2: field len: " + dumpfmt.ErrSyntax.Error() + " while verifying the received database"},
 		{&TransferError{Step: StepAuthorize, Err: fmt.Errorf("%w %s: %w", ErrNotAuthorized, p.Client, pathErr("open", syscall.EACCES))},
 			"Rejected connection from unauthorized principal host/primary.test@R"},
 		{&TransferError{Step: StepMalformedSize, Err: wire.ErrMalformedSize}, "malformed database size message"},

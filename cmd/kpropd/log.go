@@ -122,6 +122,9 @@ func mitText(ctx context.Context, r slog.Record) string {
 		if err, ok := attr("err").Any().(error); ok {
 			return err.Error()
 		}
+	case "dump verified":
+		// MIT does not verify, so it has no line for it.
+		return ""
 	case "waiting for turn":
 		return "waiting for the propagation in progress to finish"
 	case "connection done":

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gokprop/gokprop/dumpfmt/dumptest"
 	"github.com/gokprop/gokprop/internal/krbtest"
 	"github.com/gokprop/gokprop/kprop"
 	"github.com/gokprop/gokprop/krb5"
@@ -109,7 +109,9 @@ func TestRunOnceServesItsConnection(t *testing.T) {
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		dump := []byte(fmt.Sprintf("kdb5_util load_dump version 7\nrun %d\n", i))
+		// kpropd verifies what it receives: send a valid dump, a different
+		// one each run.
+		dump := dumptest.Bytes(dumptest.Config{Principals: 3, Seed: uint64(i + 1)})
 		stdout := &lineWriter{lines: make(chan string, 16)}
 		var stderr syncBuffer
 		type exit struct {
