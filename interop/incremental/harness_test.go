@@ -105,13 +105,11 @@ func (p *primary) stopKadmind(t *testing.T) {
 	p.kadmind.Stop()
 }
 
+// mustLook returns the path of MIT program name; when it is missing the
+// test is skipped, or fails with CI set (mitrealm.Require).
 func mustLook(t *testing.T, name string) string {
 	t.Helper()
-	path, err := mitrealm.LookPath(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return mitrealm.Require(t, name)[name]
 }
 
 // A replica is one replica host and the kpropd (MIT's or ours) that keeps
