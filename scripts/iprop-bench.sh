@@ -15,11 +15,14 @@
 #  3. latency: with iprop_replica_poll = 1s and the replica's KDC running,
 #     the time from the start of "kadmin.local addprinc" on the primary to
 #     the first successful kinit against the replica's KDC alone (kinit is
-#     retried every 20 ms).
+#     retried every 20 ms), each after a pause of 0 to 1 s from a
+#     sequence both kpropds get (LATENCY_SEED). The worst case is a whole
+#     poll cycle plus the apply and the kinit.
 #
 # Usage: scripts/iprop-bench.sh [N]      (or: make bench-iprop N=...)
-#   N        principals (default 1000000); BATCHES (default 5) and
-#            SAMPLES (default 10) in the environment
+#   N        principals (default 1000000); BATCHES (default 5),
+#            SAMPLES (default 10) and LATENCY_SEED (default 1) in the
+#            environment
 # The realm is generated (internal/gendump) and loaded with kdb5_util
 # load (its principals have keys no KDC can use; krbtgt, kiprop, host and
 # the latency test's principals get real ones); everything lives in a temporary directory. Needs MIT krb5 and Go.
@@ -34,6 +37,7 @@ N=${1:-1000000}
 [ "$N" -ge 100 ] || { echo "iprop-bench: N must be at least 100" >&2; exit 1; }
 BATCHES=${BATCHES:-5}
 SAMPLES=${SAMPLES:-10}
+LATENCY_SEED=${LATENCY_SEED:-1}
 GO=${GO:-go}
 REALM=BENCH.TEST
 host=$(uname -n | tr '[:upper:]' '[:lower:]')
@@ -226,8 +230,12 @@ bench() { # NAME KPROPD
 	pids+=($kp)
 	wait_count "$r/kpropd-latency.log" 'Waiting for 1 seconds' 1 "$kp"
 	latency[$name]=""
+	# A pause of 0 to 1 s (in milliseconds, so that the changes land at
+	# any point of the poll cycle) before each sample, from the same
+	# sequence for both kpropds.
+	RANDOM=$LATENCY_SEED
 	for ((s = 1; s <= SAMPLES; s++)); do
-		sleep 0.$((RANDOM % 10))
+		sleep "0.$(printf '%03d' $((RANDOM % 1000)))"
 		t0=$(now)
 		on "$p" kadmin.local -r "$REALM" -q "addprinc -pw Bench-Passw0rd lat-$name-$s" >/dev/null 2>&1
 		for ((i = 0; i < 500; i++)); do
