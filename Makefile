@@ -47,9 +47,10 @@ reliability:
 	if [ $$status -ne 0 ]; then grep -E -- '--- FAIL|_test.go' $$log | grep -v RELIABILITY; fi; \
 	rm -f $$log; exit $$status
 
-# Only the tests against real MIT krb5 programs, verbosely.
+# Only the tests against real MIT krb5 programs (incremental propagation's
+# in interop/incremental too), verbosely.
 interop:
-	$(GO) test -count=1 -v ./interop
+	$(GO) test -count=1 -v ./interop/...
 
 # The whole suite: static checks, every test (interop tests drive real MIT
 # krb5 binaries), the race detector on the concurrent packages, and a few
