@@ -2,6 +2,7 @@ package interop
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -151,7 +152,9 @@ func runCell(t *testing.T, s sender, r receiver, c cell) {
 	primary.Dump(t, dump)
 	ready := time.Now()
 
-	cmd := primary.Command(s.path, primary.KpropArgs(dump, kpropd.Port)...)
+	// Through a recording proxy, to see which data phase went on the wire.
+	proxy := newProxy(t, kpropd.Port, nil)
+	cmd := primary.Command(s.path, primary.KpropArgs(dump, proxy.port())...)
 	cmd.Env = primary.ClientEnv(t, c.libdefaults...)
 	stdout, stderr, err := mitrealm.Exec(cmd, "")
 	if err != nil {
@@ -187,6 +190,7 @@ func runCell(t *testing.T, s sender, r receiver, c cell) {
 	}
 
 	checkSessionEnctype(t, s, r, primary, replica, c)
+	checkDataPhase(t, s, r, c, proxy.lastSession(t))
 
 	// The replica's KDC serves the propagated database.
 	replica.StartKDC(t)
@@ -202,6 +206,37 @@ func runCell(t *testing.T, s sender, r receiver, c cell) {
 	t.Logf("%s -> %s %s: setup %v, propagation %v, checks %v", s.name, r.name, c.name,
 		ready.Sub(start).Round(time.Millisecond), propagated.Sub(ready).Round(time.Millisecond),
 		time.Since(propagated).Round(time.Millisecond))
+}
+
+// checkDataPhase asserts which data phase the client's bytes show: the
+// fast data phase's records only from our kprop to our kpropd (never with
+// a des3 session key), MIT's KRB-PRIV chunks in every other direction.
+func checkDataPhase(t *testing.T, s sender, r receiver, c cell, client []byte) {
+	t.Helper()
+	wantFast := s.name == "Go" && r.name == "Go" && c.session != int32(krb5.EnctypeDES3CBCSHA1)
+	frames := 0
+	for b := client; len(b) >= 4; frames++ {
+		n := int(binary.BigEndian.Uint32(b))
+		if len(b) < 4+n {
+			t.Fatalf("the client's frame %d is cut short", frames)
+		}
+		if frames >= frameChunk {
+			// KRB-PRIV is [APPLICATION 21]; a fast data record starts
+			// with its type byte 1.
+			want, what := byte(0x75), "a KRB-PRIV"
+			if wantFast {
+				want, what = 0x01, "a fast data record"
+			}
+			if n == 0 || b[4] != want {
+				t.Fatalf("the client's frame %d starts with %#x, want %s", frames, b[min(4, len(b)-1)], what)
+			}
+		}
+		b = b[4+n:]
+	}
+	if frames <= frameChunk {
+		t.Fatalf("the client sent %d frames, no data", frames)
+	}
+	t.Logf("%s -> %s %s: %d data frames, fast data phase %v", s.name, r.name, c.name, frames-frameChunk, wantFast)
 }
 
 // traceSessionKey matches MIT's KRB5_TRACE lines that name the session key

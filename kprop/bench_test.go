@@ -23,16 +23,26 @@ import (
 
 // BenchmarkPropagate measures a whole Go-to-Go propagation over loopback
 // TCP: handshake, sealing, sending, receiving, opening and writing the
-// replica's file (no load), per session enctype. Allocations are per
-// propagation; the chunk loops themselves do not allocate.
+// replica's file (no load), per session enctype, in the fast data phase
+// (the default between our two ends) and on MIT's wire (kprop's
+// MITWire). Allocations are per propagation; the chunk loops themselves
+// do not allocate.
 func BenchmarkPropagate(b *testing.B) {
 	const size = 16 << 20
 	dump := make([]byte, size)
 	rand.Read(dump)
 	for _, e := range []krb5.Enctype{17, 18, 19, 20} {
-		b.Run(krb5.Enctype(e).String(), func(b *testing.B) { benchPropagate(b, e, dump, nil) })
+		for _, wire := range wires {
+			b.Run(krb5.Enctype(e).String()+"/"+wire.name, func(b *testing.B) { benchPropagate(b, e, dump, nil, wire.mit) })
+		}
 	}
 }
+
+// wires are the two data phases the benchmarks compare.
+var wires = []struct {
+	name string
+	mit  bool
+}{{"fast", false}, {"mit-wire", true}}
 
 // BenchmarkPropagateVerified is BenchmarkPropagate with a generated dump
 // of 100,000 principals in MIT's order (about 48 MB) and the replica
@@ -44,10 +54,14 @@ func BenchmarkPropagateVerified(b *testing.B) {
 		b.Fatal(err)
 	}
 	validate := &dumpfmt.ValidateOptions{Duplicates: dumpfmt.DuplicatesSorted}
-	benchPropagate(b, krb5.EnctypeAES256CTSSHA1, buf.Bytes(), validate)
+	for _, wire := range wires {
+		b.Run(wire.name, func(b *testing.B) {
+			benchPropagate(b, krb5.EnctypeAES256CTSSHA1, buf.Bytes(), validate, wire.mit)
+		})
+	}
 }
 
-func benchPropagate(b *testing.B, e krb5.Enctype, dump []byte, validate *dumpfmt.ValidateOptions) {
+func benchPropagate(b *testing.B, e krb5.Enctype, dump []byte, validate *dumpfmt.ValidateOptions, mitWire bool) {
 	size := int64(len(dump))
 	primary := krb5.HostPrincipal("host", "kdc1.example.com", "EXAMPLE.COM")
 	replica := krb5.HostPrincipal("host", "kdc2.example.com", "EXAMPLE.COM")
@@ -84,7 +98,7 @@ func benchPropagate(b *testing.B, e krb5.Enctype, dump []byte, validate *dumpfmt
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := kprop.Propagate(context.Background(), conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds}}, bytes.NewReader(dump), size); err != nil {
+		if _, err := kprop.Propagate(context.Background(), conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds}, MITWire: mitWire}, bytes.NewReader(dump), size); err != nil {
 			b.Fatal(err)
 		}
 		conn.Close()

@@ -9,7 +9,11 @@
 // acknowledgement, which arrives only after the replica has loaded the
 // dump. Send is the same exchange after a handshake the caller ran. Both
 // speak MIT's wire protocol byte for byte, so the peer may be MIT kpropd
-// or package kpropd. A failure is an *OpError naming the Step that failed.
+// or package kpropd, except that Propagate offers the fast data phase
+// (krbauth.ClientConfig.FastData, unless Config.MITWire is set): MIT
+// kpropd ignores the offer, package kpropd accepts it, and the dump then
+// goes as AES-256-GCM records of krbauth.FastRecordSize bytes
+// (Result.FastData). A failure is an *OpError naming the Step that failed.
 //
 // Fanout (or PropagateAll) sends one dump to several replicas at once,
 // each with its own connection, handshake and session, reading the dump

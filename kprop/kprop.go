@@ -26,8 +26,18 @@ type Config struct {
 	Auth krbauth.ClientConfig
 
 	// ChunkSize is the number of dump bytes sealed into each KRB-PRIV
-	// message; 0 means MIT's 32768. MIT kpropd accepts any size.
+	// message; 0 means MIT's 32768. MIT kpropd accepts any size. It does
+	// not apply to the fast data phase, whose records hold
+	// krbauth.FastRecordSize bytes.
 	ChunkSize int
+
+	// MITWire turns off the offer of the fast data phase
+	// (krbauth.ClientConfig.FastData, which Propagate sets to
+	// !MITWire): the connection is then MIT kprop's exactly, whatever
+	// the replica. By default the offer is made; MIT's kpropd ignores
+	// it, so only a kpropd of this module, unless configured off, moves
+	// the dump in the fast data phase (see krbauth.State.FastData).
+	MITWire bool
 
 	// Progress, if set, is called after each chunk is written with the
 	// number of dump bytes sent so far (what MIT kprop -d prints). The
@@ -48,6 +58,9 @@ type Result struct {
 	Chunks int
 	// Enctype is the session key's encryption type.
 	Enctype krb5.Enctype
+	// FastData reports that the dump went in the fast data phase (Chunks
+	// then counts its records), not as MIT's KRB-PRIV messages.
+	FastData bool
 }
 
 // Propagate sends a database dump to the kpropd at the other end of conn:
@@ -71,6 +84,7 @@ func Propagate(ctx context.Context, conn net.Conn, cfg *Config, dump io.Reader, 
 	if auth.MaxMessageSize == 0 {
 		auth.MaxMessageSize = ackLimit
 	}
+	auth.FastData = !cfg.MITWire
 	c := krbauth.Client(conn, &auth)
 	if err := c.HandshakeContext(ctx); err != nil {
 		return nil, ctxErr(ctx, &OpError{Step: StepAuthenticate, Err: err})
@@ -80,7 +94,9 @@ func Propagate(ctx context.Context, conn net.Conn, cfg *Config, dump io.Reader, 
 }
 
 // Send runs the data phase of a propagation on a Conn whose handshake is
-// complete: everything Propagate does after the handshake. It lets a
+// complete: everything Propagate does after the handshake. The dump goes
+// in the fast data phase if the handshake negotiated it, else as MIT's
+// KRB-PRIV messages. It lets a
 // caller that manages its own handshake (or many replicas) reuse the
 // transfer. ctx bounds the exchange as for Propagate.
 func Send(ctx context.Context, c *krbauth.Conn, cfg *Config, dump io.Reader, size int64) (*Result, error) {
@@ -94,6 +110,10 @@ func Send(ctx context.Context, c *krbauth.Conn, cfg *Config, dump io.Reader, siz
 	if chunk <= 0 {
 		chunk = wire.ChunkSize
 	}
+	fast := c.State().FastData
+	if fast {
+		chunk = krbauth.FastRecordSize
+	}
 
 	var sizeBuf [wire.MaxSizeLen]byte
 	if err := c.WriteSafe(wire.AppendSize(sizeBuf[:0], uint64(size))); err != nil {
@@ -104,14 +124,14 @@ func Send(ctx context.Context, c *krbauth.Conn, cfg *Config, dump io.Reader, siz
 	}
 	c.StartChaining()
 
-	res := &Result{Enctype: c.State().SessionEnctype}
+	res := &Result{Enctype: c.State().SessionEnctype, FastData: fast}
 	// The chunks go through a pipeline: while this loop reads chunk i
 	// from the dump into the writer's buffer, earlier chunks are being
 	// encrypted, their checksums computed and their frames written to the
 	// connection. The buffers are allocated once: the loop does not
 	// allocate.
 	var written int64
-	opts := krbauth.PrivWriterOptions{MaxData: chunk}
+	opts := krbauth.PrivWriterOptions{MaxData: chunk, Total: size}
 	if cfg.Progress != nil {
 		opts.Written = func(n int) {
 			written += int64(n)

@@ -31,7 +31,7 @@
 //	Debug  waiting for connection  (none; see below)
 //	Info   connection
 //	Debug  authenticating          server (principal), appl_version
-//	Debug  authenticated           client (principal), ticket_enctype
+//	Debug  authenticated           client (principal), ticket_enctype, fast_data
 //	Debug  waiting for turn        client (another transfer is in progress)
 //	Debug  transfer started        size
 //	Debug  transfer finished       bytes

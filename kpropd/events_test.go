@@ -68,7 +68,7 @@ func TestEvents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = kprop.Propagate(context.Background(), conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds}}, bytes.NewReader(dump), int64(len(dump)))
+		_, err = kprop.Propagate(context.Background(), conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds}, MITWire: true}, bytes.NewReader(dump), int64(len(dump)))
 		conn.Close()
 		<-closed
 		return err

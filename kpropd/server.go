@@ -49,6 +49,13 @@ type Server struct {
 	// ApplVersion means kprop's ("kprop5_01").
 	Auth *krbauth.ServerConfig
 
+	// MITWire turns off the fast data phase (krbauth.ServerConfig.FastData,
+	// which the Server sets to !MITWire): every connection is then MIT
+	// kpropd's exactly. By default a kprop of this module that offers it
+	// moves the dump as AES-256-GCM records; MIT's kprop never offers, so
+	// it always gets MIT's wire.
+	MITWire bool
+
 	// Authorizer decides which authenticated clients may propagate. nil
 	// refuses every client.
 	Authorizer Authorizer
@@ -303,6 +310,7 @@ func (s *Server) authConfig() *krbauth.ServerConfig {
 		if a.ApplVersion == "" {
 			a.ApplVersion = wire.ApplVersion
 		}
+		a.FastData = !s.MITWire
 		s.auth = &a
 	}
 	return s.auth

@@ -126,6 +126,12 @@ func (f *fixture) creds(t *testing.T, enctype krb5.Enctype) *krbauth.Credentials
 // connection wrapper.
 func (f *fixture) push(t *testing.T, enctype krb5.Enctype, dump []byte, wrap func(net.Conn) net.Conn) (*kprop.Result, error) {
 	t.Helper()
+	return f.pushWire(t, enctype, dump, wrap, false)
+}
+
+// pushWire is push with kprop's MITWire setting.
+func (f *fixture) pushWire(t *testing.T, enctype krb5.Enctype, dump []byte, wrap func(net.Conn) net.Conn, mitWire bool) (*kprop.Result, error) {
+	t.Helper()
 	conn, err := net.Dial("tcp", f.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +142,7 @@ func (f *fixture) push(t *testing.T, enctype krb5.Enctype, dump []byte, wrap fun
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return kprop.Propagate(ctx, conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: f.creds(t, enctype)}}, bytes.NewReader(dump), int64(len(dump)))
+	return kprop.Propagate(ctx, conn, &kprop.Config{Auth: krbauth.ClientConfig{Credentials: f.creds(t, enctype)}, MITWire: mitWire}, bytes.NewReader(dump), int64(len(dump)))
 }
 
 func randomDump(t *testing.T, n int) []byte {
@@ -147,28 +153,44 @@ func randomDump(t *testing.T, n int) []byte {
 	return b
 }
 
+// TestPropagateGoToGo propagates between our kprop and kpropd for every
+// enctype, in the fast data phase (negotiated by default, never with
+// des3) and with MITWire set on kprop's or kpropd's side (MIT's 32 KiB
+// KRB-PRIV chunks).
 func TestPropagateGoToGo(t *testing.T) {
 	for _, e := range []krb5.Enctype{17, 18, 19, 20, 16, 23} {
-		t.Run(krb5.Enctype(e).String(), func(t *testing.T) {
-			f := newFixture(t, e, nil)
-			dump := randomDump(t, 5*32768+1234)
-			res, err := f.push(t, e, dump, nil)
-			if err != nil {
-				t.Fatalf("Propagate: %v", err)
-			}
-			if res.Size != int64(len(dump)) || res.Chunks != 6 || res.Enctype != e {
-				t.Errorf("result %+v", res)
-			}
-			if got := <-f.loaded; !bytes.Equal(got, dump) {
-				t.Fatal("loaded dump differs from the one sent")
-			}
-			if got, _ := os.ReadFile(f.srv.File); !bytes.Equal(got, dump) {
-				t.Fatal("installed file differs from the dump sent")
-			}
-			if _, err := os.Stat(f.srv.File + ".temp"); !os.IsNotExist(err) {
-				t.Errorf("temporary file left behind: %v", err)
-			}
-		})
+		for _, w := range []struct {
+			name          string
+			kprop, kpropd bool
+		}{{"fast", false, false}, {"kprop-mit-wire", true, false}, {"kpropd-mit-wire", false, true}} {
+			t.Run(krb5.Enctype(e).String()+"/"+w.name, func(t *testing.T) { propagateGoToGo(t, e, w.kprop, w.kpropd) })
+		}
+	}
+}
+
+func propagateGoToGo(t *testing.T, e krb5.Enctype, kpropMIT, kpropdMIT bool) {
+	f := newFixture(t, e, func(s *kpropd.Server) { s.MITWire = kpropdMIT })
+	dump := randomDump(t, 5*32768+1234)
+	res, err := f.pushWire(t, e, dump, nil, kpropMIT)
+	if err != nil {
+		t.Fatalf("Propagate: %v", err)
+	}
+	fast := !kpropMIT && !kpropdMIT && e != krb5.EnctypeDES3CBCSHA1
+	chunks := 6
+	if fast {
+		chunks = 1
+	}
+	if res.Size != int64(len(dump)) || res.Chunks != chunks || res.Enctype != e || res.FastData != fast {
+		t.Errorf("result %+v, want %d chunks, fast data %v", res, chunks, fast)
+	}
+	if got := <-f.loaded; !bytes.Equal(got, dump) {
+		t.Fatal("loaded dump differs from the one sent")
+	}
+	if got, _ := os.ReadFile(f.srv.File); !bytes.Equal(got, dump) {
+		t.Fatal("installed file differs from the dump sent")
+	}
+	if _, err := os.Stat(f.srv.File + ".temp"); !os.IsNotExist(err) {
+		t.Errorf("temporary file left behind: %v", err)
 	}
 }
 

@@ -50,7 +50,7 @@ func (s *Server) receive(ctx context.Context, conn net.Conn) (loaded bool, err e
 		return false, &TransferError{Step: StepAuthenticate, Err: err}
 	}
 	st := c.State()
-	log.DebugContext(ctx, "authenticated", "peer", peer, "client", st.Client.String(), "ticket_enctype", st.TicketEnctype)
+	log.DebugContext(ctx, "authenticated", "peer", peer, "client", st.Client.String(), "ticket_enctype", st.TicketEnctype, "fast_data", st.FastData)
 	s.setState(conn, StateAuthenticated)
 
 	t := &transfer{s: s, ctx: actx, c: c, peer: &Peer{

@@ -117,6 +117,12 @@ type State struct {
 	// that of the ticket's enc-part (which MIT kpropd compares against the
 	// optional enctype column of kpropd.acl).
 	SessionEnctype, TicketEnctype krb5.Enctype
+	// FastData reports that the handshake negotiated the fast data phase
+	// (ClientConfig.FastData offered it, ServerConfig.FastData accepted
+	// it): PrivWriter and PrivReader then move AES-256-GCM records of up
+	// to FastRecordSize bytes instead of MIT's KRB-PRIV messages. It is
+	// false with any MIT peer.
+	FastData bool
 }
 
 // State returns the connection's state; it is the zero State until the
@@ -132,6 +138,7 @@ func (c *Conn) State() State {
 		Server:            s.server,
 		SessionEnctype:    krb5.Enctype(s.key.KeyType),
 		TicketEnctype:     krb5.Enctype(s.ticketEtype),
+		FastData:          s.fastKey != nil,
 	}
 }
 

@@ -25,6 +25,15 @@
 //     of ReadPriv, with encryption, tags, I/O and, on the receiving side,
 //     the decryption of successive messages overlapped, a few messages in
 //     flight in buffers allocated once.
+//   - fastdata.go: the fast data phase, a departure from MIT's wire that
+//     two ends of this module negotiate during the handshake
+//     (ClientConfig.FastData offers it in the authenticator, as
+//     AD-IF-RELEVANT authorization data MIT ignores;
+//     ServerConfig.FastData accepts it with an AP-REP subkey, which MIT
+//     never sends; State.FastData tells). PrivWriter and PrivReader then
+//     move AES-256-GCM records under a key derived from the subkey,
+//     bound to their index, offset and the stream's total. With any MIT
+//     peer the connection stays MIT's, byte for byte.
 //   - errors.go: the errors of the protocol; their texts are MIT's.
 //
 // Supported session enctypes are aes256-cts-hmac-sha1-96,

@@ -73,6 +73,11 @@ type ServerConfig struct {
 	// MaxMessageSize caps one message received after the handshake; 0
 	// means DefaultMaxMessageSize.
 	MaxMessageSize int
+	// FastData accepts the fast data phase when a client offers it (see
+	// State.FastData): the AP-REP then carries a fresh random subkey of
+	// the session key's enctype. MIT's kprop never offers, so it gets
+	// MIT's AP-REP whatever this says.
+	FastData bool
 }
 
 // ErrGetKeytab is matched (errors.Is) by the error of a handshake whose
@@ -111,8 +116,13 @@ func (e *keytabError) Unwrap() []error { return []error{ErrGetKeytab, e.err} }
 //     ctime and cusec (and its subkey, if it had one) with a fresh random
 //     sequence number, encrypted with the ticket session key.
 //
+// If the client offered the fast data phase and cfg.FastData is set, the
+// AP-REP also carries a fresh random subkey of the session key's enctype,
+// the acceptance (see State.FastData).
+//
 // The session's key is the ticket session key, or the authenticator
-// subkey if the client sent one (MIT kprop never does). Its local
+// subkey if the client sent one (MIT kprop never does), or the AP-REP
+// subkey of an accepted fast data phase. Its local
 // sequence number is the AP-REP's (or, without mutual authentication, the
 // client's, as MIT arranges), its remote one the authenticator's, its
 // s-address the connection's local IP address, its client the ticket
@@ -181,6 +191,18 @@ func (c *Conn) serverHandshake() error {
 		k := v.auth.SubKey
 		subkey = &k
 	}
+	var fastKey []byte
+	if cfg.FastData && subkey == nil && req.mutualRequired() &&
+		fastEligible(sessionKey.KeyType) && hasFastOffer(v.auth.AuthorizationData) {
+		k, err := newFastSubkey(cfg.Rand, sessionKey.KeyType)
+		if err != nil {
+			return fmt.Errorf("recvauth: %w", err)
+		}
+		if fastKey, err = fastDataKey(k.KeyValue); err != nil {
+			return fmt.Errorf("recvauth: %w", err)
+		}
+		subkey = &k
+	}
 	remoteSeq := uint32(v.auth.SeqNumber)
 	var localSeq uint32
 	if req.mutualRequired() {
@@ -205,6 +227,7 @@ func (c *Conn) serverHandshake() error {
 		key = *subkey
 	}
 	sess, err := newSession(sessionParams{
+		fastKey:     fastKey,
 		role:        roleServer,
 		rand:        cfg.Rand,
 		key:         key,

@@ -54,6 +54,13 @@ type ClientConfig struct {
 	// MaxMessageSize caps one message received after the handshake; 0
 	// means DefaultMaxMessageSize.
 	MaxMessageSize int
+	// FastData offers the fast data phase (see State.FastData): the
+	// authenticator then carries the offer as AD-IF-RELEVANT
+	// authorization data, which MIT's kpropd ignores. Whether it was
+	// accepted is known once the handshake is complete; with a peer
+	// that did not accept (any MIT kpropd), the connection is exactly
+	// MIT's. It is never offered for a des3 session key.
+	FastData bool
 }
 
 // clientHandshake runs MIT's krb5_sendauth as kprop does:
@@ -65,7 +72,7 @@ type ClientConfig struct {
 //  2. It sends an AP-REQ with ap-options mutual-required and the ticket as
 //     issued. The authenticator carries the client principal, the current
 //     time and a random sequence number in 1..2^30-1, and no checksum,
-//     subkey or authorization data. It is encrypted with the session key
+//     subkey, and no authorization data unless FastData is set. It is encrypted with the session key
 //     and carries no kvno.
 //  3. An empty answer frame means the server accepted the AP-REQ; a
 //     KRB-ERROR gives an error matching ErrSendauthRejected and
@@ -75,7 +82,8 @@ type ClientConfig struct {
 //     krb5.ErrMutualFail). Its sequence number becomes the session's
 //     remote sequence number. MIT kpropd never sends an AP-REP subkey; if
 //     a server does, the session uses it for both directions, as MIT's
-//     krb5_rd_rep arranges.
+//     krb5_rd_rep arranges, and if the fast data phase was offered, the
+//     subkey is its acceptance.
 //
 // The session's local sequence number is the authenticator's, and its
 // s-address is the connection's local IP address (see
@@ -127,6 +135,12 @@ func (c *Conn) clientHandshake() error {
 	// MIT timestamps the authenticator when it builds it, after the
 	// version exchange.
 	auth := newAuthenticator(creds.Client, now(), seq)
+	offered := cfg.FastData && fastEligible(creds.SessionKey.KeyType)
+	if offered {
+		if auth.AuthorizationData, err = fastOfferAD(); err != nil {
+			return fmt.Errorf("sendauth: %w", err)
+		}
+	}
 	req, err := buildAPReq(creds, auth)
 	if err != nil {
 		return fmt.Errorf("sendauth: %w", err)
@@ -154,10 +168,19 @@ func (c *Conn) clientHandshake() error {
 		return fmt.Errorf("sendauth: %w", err)
 	}
 	key := creds.SessionKey
+	var fastKey []byte
 	if f.subkey != nil {
 		key = *f.subkey
+		// Only a server of this module sends a subkey, and only when
+		// offered: it is the acceptance.
+		if offered {
+			if fastKey, err = fastDataKey(key.KeyValue); err != nil {
+				return fmt.Errorf("sendauth: %w", err)
+			}
+		}
 	}
 	sess, err := newSession(sessionParams{
+		fastKey:     fastKey,
 		role:        roleClient,
 		rand:        cfg.Rand,
 		key:         key,

@@ -48,6 +48,9 @@ type session struct {
 	// sequence-number encoding has been found to be.
 	seqSane, seqHeimdal bool
 	scratch             []byte // decrypted KRB-PRIV plaintext, reused
+	// fastKey is the AES-256-GCM key of the negotiated fast data phase
+	// (see fastdata.go); nil: MIT's KRB-PRIV stream.
+	fastKey []byte
 }
 
 // sessionParams carries what a handshake established.
@@ -61,6 +64,7 @@ type sessionParams struct {
 	server      krb5.Principal      // the service principal
 	ticketEtype int32               // enctype of the ticket's enc-part
 	rand        io.Reader           // confounder source; nil means crypto/rand
+	fastKey     []byte              // the fast data phase's key, if negotiated
 }
 
 // newSession builds the record state of a completed handshake. It fails
@@ -99,5 +103,6 @@ func newSession(p sessionParams) (*session, error) {
 		spec:        spec,
 		priv:        priv,
 		rand:        r,
+		fastKey:     p.fastKey,
 	}, nil
 }

@@ -1,6 +1,7 @@
 package krbauth
 
 import (
+	"crypto/cipher"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -45,6 +46,12 @@ type PrivWriterOptions struct {
 	// Depth is the number of messages in flight; 0 means
 	// DefaultStreamDepth. Memory is about 2*Depth*MaxData.
 	Depth int
+	// Total is the user data the whole stream will carry: the size kprop
+	// announced. It is required once the fast data phase has been
+	// negotiated (State.FastData), where records are bound to it and
+	// Buffer refuses data beyond it, and MaxData is then at most
+	// FastRecordSize. MIT's KRB-PRIV stream ignores it.
+	Total int64
 	// Written, if set, is called with the user data length of each
 	// message once the message has been written to the connection, in
 	// order, from one of the PrivWriter's goroutines (never two calls at
@@ -83,6 +90,10 @@ type PrivWriter struct {
 	callerWorker kcrypto.Worker
 	max          int
 	written      func(int)
+	// The fast data phase: the AEAD, the total and the offset of the
+	// next record; nil fast means MIT's KRB-PRIV stream.
+	fast          cipher.AEAD
+	total, offset int64
 
 	free   chan *wslot
 	encQ   chan *wslot // to the encrypting goroutine
@@ -105,6 +116,7 @@ type PrivWriter struct {
 type wslot struct {
 	index  int
 	n      int
+	off    int64  // fast data: the record's offset in the stream
 	pt     []byte // not pipelined: the user data (pipelined, it is sealed in frame)
 	frame  []byte // length prefix, KRB-PRIV header, ciphertext, tag
 	flen   int    // of the finished frame
@@ -133,6 +145,25 @@ func (c *Conn) NewPrivWriter(opts PrivWriterOptions) (*PrivWriter, error) {
 		free: make(chan *wslot, depth), encQ: make(chan *wslot, depth),
 		writeQ: make(chan *wslot, depth),
 		done:   make(chan struct{})}
+	if s.fastKey != nil {
+		if opts.MaxData > FastRecordSize {
+			return nil, fmt.Errorf("krbauth: PrivWriter with MaxData %d, fast data records hold at most %d", opts.MaxData, FastRecordSize)
+		}
+		if opts.Total < 0 {
+			return nil, fmt.Errorf("krbauth: PrivWriter with Total %d", opts.Total)
+		}
+		aead, err := newFastAEAD(s.fastKey)
+		if err != nil {
+			return nil, err
+		}
+		w.fast, w.total = aead, opts.Total
+		for range depth {
+			w.free <- &wslot{frame: make([]byte, frameHeaderLen+1+opts.MaxData+fastTagLen)}
+		}
+		go w.encrypt()
+		go w.write(nil)
+		return w, nil
+	}
 	if p, ok := s.priv.(kcrypto.Pipelined); ok && s.chained {
 		w.pipe, w.tagLen, w.tagPlain = p, p.TagLen(), p.TagOverPlaintext()
 	}
@@ -175,9 +206,21 @@ func (w *PrivWriter) Buffer(n int) ([]byte, error) {
 	if w.closed {
 		return nil, errors.New("krbauth: PrivWriter is closed")
 	}
+	if w.fast != nil && (n == 0 || int64(n) > w.total-w.offset) {
+		return nil, fmt.Errorf("krbauth: PrivWriter record of %d bytes at offset %d of %d", n, w.offset, w.total)
+	}
 	sl := <-w.free
 	sl.index, sl.n, sl.err = w.issued, n, nil
 	w.issued++
+	if w.fast != nil {
+		sl.off = w.offset
+		w.offset += int64(n)
+		sl.flen = frameHeaderLen + 1 + n + fastTagLen
+		binary.BigEndian.PutUint32(sl.frame, uint32(sl.flen-frameHeaderLen))
+		sl.frame[frameHeaderLen] = fastRecordType
+		w.cur = sl
+		return sl.frame[frameHeaderLen+1 : frameHeaderLen+1+n], nil
+	}
 	if w.pipe == nil {
 		w.cur = sl
 		return sl.pt[:n], nil
@@ -243,7 +286,9 @@ func (w *PrivWriter) Close() error {
 		if sl := w.cur; sl != nil {
 			w.cur = nil
 			w.issued--
-			if w.pipe != nil {
+			if w.fast != nil {
+				w.offset -= int64(sl.n)
+			} else if w.pipe != nil {
 				w.s.localSeq-- // its number was never used
 			}
 			w.free <- sl
@@ -272,7 +317,18 @@ func (w *PrivWriter) fail(index int, err error) {
 // encrypt is the goroutine that owns the chained cipher state.
 func (w *PrivWriter) encrypt() {
 	defer close(w.writeQ)
+	var nonce [12]byte
+	var aad [fastAADLen]byte
 	for sl := range w.encQ {
+		if w.fast != nil {
+			// Sealed in place: the tag goes into the room after the data.
+			pt := sl.frame[frameHeaderLen+1 : frameHeaderLen+1+sl.n]
+			fastNonce(&nonce, uint64(sl.index))
+			fastAAD(&aad, sl.off, w.total)
+			w.fast.Seal(pt[:0], nonce[:], pt, aad[:])
+			w.writeQ <- sl
+			continue
+		}
 		if w.pipe == nil {
 			frame, err := w.s.sealPriv(startFrame(sl.frame[:0]), sl.pt[:sl.n])
 			if err == nil {
@@ -413,6 +469,7 @@ type PrivReader struct {
 	total   int64
 	max     int
 	workers int
+	fast    []byte // the fast data phase's key; nil: KRB-PRIV
 
 	back  chan *rslot // slots the caller is done with, to the reader
 	work  chan *rslot // to the workers
@@ -443,6 +500,7 @@ type rslot struct {
 	data          []byte
 	seq           uint32
 	upper         int64 // a bound on its user data
+	off           int64 // fast data: the record's offset in the stream
 	err           error
 	done          chan struct{}
 }
@@ -473,7 +531,15 @@ func (c *Conn) NewPrivReader(opts PrivReaderOptions) (*PrivReader, error) {
 		r.max = DefaultMaxMessageSize
 	}
 	workers := 1
-	if p, ok := s.priv.(kcrypto.Pipelined); ok && s.chained {
+	if s.fastKey != nil {
+		r.fast = s.fastKey
+		r.max = min(r.max, 1+FastRecordSize+fastTagLen)
+		workers = opts.Workers
+		if workers <= 0 {
+			workers = runtime.GOMAXPROCS(0)
+		}
+		workers = max(1, min(workers, depth-2))
+	} else if p, ok := s.priv.(kcrypto.Pipelined); ok && s.chained {
 		r.pipe = p
 		workers = opts.Workers
 		if workers <= 0 {
@@ -487,7 +553,13 @@ func (c *Conn) NewPrivReader(opts PrivReaderOptions) (*PrivReader, error) {
 	}
 	r.wg.Add(workers)
 	for range workers {
-		if r.pipe != nil {
+		if r.fast != nil {
+			aead, err := newFastAEAD(r.fast)
+			if err != nil {
+				panic(err) // a 32-byte key always makes an AES-256-GCM
+			}
+			go r.openFast(aead)
+		} else if r.pipe != nil {
 			go r.open(r.pipe.NewWorker())
 		} else {
 			go r.openSerial()
@@ -522,7 +594,7 @@ func (r *PrivReader) Next() ([]byte, error) {
 		r.err = sl.err
 		return nil, r.err
 	}
-	if r.pipe != nil {
+	if r.pipe != nil && r.fast == nil {
 		sane, heimdal, err := r.s.checkSeq(sl.seq)
 		if err != nil {
 			r.err = err
@@ -571,6 +643,7 @@ func (r *PrivReader) read() {
 	if r.pipe != nil {
 		state = r.pipe.ChainState()
 	}
+	var offset int64 // fast data: of the next record
 	for index := 0; ; index++ {
 		// Read the next frame only if it is needed whatever the sizes of
 		// those in flight, and a buffer is free.
@@ -595,7 +668,19 @@ func (r *PrivReader) read() {
 			return
 		}
 		terminal := sl.err != nil
-		if !terminal {
+		if !terminal && r.fast != nil {
+			// The shape is checked here, the contents by openFast.
+			n := int64(len(sl.frame)) - 1 - fastTagLen
+			switch {
+			case len(sl.frame) == 0 || sl.frame[0] != fastRecordType:
+				sl.err = fastShapeError(sl.frame)
+			case n <= 0 || n > r.total-offset:
+				sl.err = fmt.Errorf("%w: %d bytes at offset %d of %d", ErrFastRecord, len(sl.frame), offset, r.total)
+			}
+			terminal = sl.err != nil
+			sl.off = offset
+			offset += n
+		} else if !terminal {
 			sl.ct, sl.err = r.s.privCiphertext(sl.frame)
 			terminal = sl.err != nil
 		}
@@ -616,7 +701,7 @@ func (r *PrivReader) read() {
 		sl.upper = int64(len(sl.frame))
 		bound += sl.upper
 		outstanding++
-		if r.pipe == nil && cap(sl.pt) < len(sl.frame) {
+		if r.pipe == nil && r.fast == nil && cap(sl.pt) < len(sl.frame) {
 			sl.pt = make([]byte, len(sl.frame))
 		}
 		r.work <- sl
@@ -680,6 +765,16 @@ func (r *PrivReader) open(wk kcrypto.Worker) {
 				sl.data, sl.seq = body.userData, body.seq
 			}
 		}
+		sl.done <- struct{}{}
+	}
+}
+
+// openFast is a worker goroutine of a PrivReader in the fast data phase.
+func (r *PrivReader) openFast(aead cipher.AEAD) {
+	defer r.wg.Done()
+	o := &fastOpener{aead: aead}
+	for sl := range r.work {
+		sl.data, sl.err = o.open(sl.frame, uint64(sl.index), sl.off, r.total)
 		sl.done <- struct{}{}
 	}
 }

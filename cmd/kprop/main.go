@@ -20,6 +20,11 @@
 // "kdb5_util dump" first and checks the result, a terminal shows a
 // progress bar per replica, and --log-format writes log/slog records
 // instead of MIT's error lines. See the manual page.
+//
+// A replica running this module's kpropd gets the dump in a faster data
+// phase (AES-256-GCM records, see krbauth.State.FastData) negotiated
+// during authentication; MIT's kpropd ignores the offer and gets MIT's
+// wire. --mit-wire makes no offer.
 package main
 
 import (
@@ -68,6 +73,7 @@ type options struct {
 	dump                      bool
 	parallel                  int
 	logFormat                 string
+	mitWire                   bool
 }
 
 // usage prints MIT kprop's usage message, exactly, on a command-line
@@ -80,7 +86,7 @@ func usage(prog string, stderr io.Writer) int {
 // help prints the whole usage, MIT's options and ours, for --help.
 func help(prog string, stdout io.Writer) int {
 	fmt.Fprintf(stdout, "Usage: %s [-r realm] [-f file] [-d] [-P port] [-s keytab]\n"+
-		"\t[--dump] [--parallel N] [--log-format text|json]\n"+
+		"\t[--dump] [--parallel N] [--log-format text|json] [--mit-wire]\n"+
 		"\treplica_host[:port]...\n", prog)
 	return 0
 }
@@ -88,7 +94,7 @@ func help(prog string, stdout io.Writer) int {
 func parseArgs(args []string, stdout, stderr io.Writer) (*options, int) {
 	prog := args[0]
 	o := &options{file: defaultFile}
-	opts, operands, err := getopt.Parse(args[1:], "r:f:dP:s:", []string{"dump", "parallel=", "log-format=", "help"})
+	opts, operands, err := getopt.Parse(args[1:], "r:f:dP:s:", []string{"dump", "parallel=", "log-format=", "help", "mit-wire"})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return nil, usage(prog, stderr)
@@ -107,6 +113,8 @@ func parseArgs(args []string, stdout, stderr io.Writer) (*options, int) {
 			o.keytab = op.Arg
 		case "dump":
 			o.dump = true
+		case "mit-wire":
+			o.mitWire = true
 		case "parallel":
 			n, err := strconv.Atoi(op.Arg)
 			if err != nil || n < 1 {
@@ -284,7 +292,7 @@ func fanout(ctx context.Context, o *options, targets []target, cfg *krbconf.Conf
 			Name:   t.label,
 			Addr:   net.JoinHostPort(t.host, t.port),
 			Dial:   func(ctx context.Context) (net.Conn, error) { return dialTarget(ctx, t.host, t.port) },
-			Config: replicaConfig(cfg, creds[i]),
+			Config: mitWire(replicaConfig(cfg, creds[i]), o.mitWire),
 		})
 		index = append(index, i)
 	}
@@ -318,6 +326,12 @@ func fanout(ctx context.Context, o *options, targets []target, cfg *krbconf.Conf
 // krb5_mk_req_extended checks them.
 func replicaConfig(cfg *krbconf.Config, creds *krbauth.Credentials) *kprop.Config {
 	return &kprop.Config{Auth: krbauth.ClientConfig{Credentials: creds, ClockSkew: cfg.ClockSkew()}}
+}
+
+// mitWire applies --mit-wire to a replica's configuration.
+func mitWire(c *kprop.Config, on bool) *kprop.Config {
+	c.MITWire = on
+	return c
 }
 
 // newOutput chooses how run reports: log records with --log-format, else

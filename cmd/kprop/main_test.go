@@ -23,11 +23,11 @@ func TestParseArgs(t *testing.T) {
 		t.Fatalf("parseArgs = %+v (%s)", o, stderr.String())
 	}
 	o, _ = parseArgs([]string{"kprop", "kdc2"}, io.Discard, &stderr)
-	if o.file != defaultFile || o.dump || o.parallel != 0 || o.logFormat != "" {
+	if o.file != defaultFile || o.dump || o.parallel != 0 || o.logFormat != "" || o.mitWire {
 		t.Errorf("defaults %+v", o)
 	}
-	o, _ = parseArgs([]string{"kprop", "--dump", "kdc2", "--parallel", "2", "--log-format=json", "[::1]:7540", "kdc4"}, io.Discard, &stderr)
-	if o == nil || !o.dump || o.parallel != 2 || o.logFormat != "json" || !slices.Equal(o.hosts, []string{"kdc2", "[::1]:7540", "kdc4"}) {
+	o, _ = parseArgs([]string{"kprop", "--dump", "kdc2", "--parallel", "2", "--log-format=json", "--mit-wire", "[::1]:7540", "kdc4"}, io.Discard, &stderr)
+	if o == nil || !o.dump || o.parallel != 2 || o.logFormat != "json" || !o.mitWire || !slices.Equal(o.hosts, []string{"kdc2", "[::1]:7540", "kdc4"}) {
 		t.Errorf("extensions: %+v (%s)", o, stderr.String())
 	}
 	// A command-line error prints MIT's usage message, exactly.

@@ -240,7 +240,7 @@ func (o *logOutput) succeeded(i int, res *kprop.Result, d time.Duration, lastPro
 		o.log.Error("writing last_prop failed", o.replica(i), "err", capitalizeErr(lastProp))
 	}
 	o.log.Info("propagation succeeded", o.replica(i), "bytes", res.Size, "chunks", res.Chunks,
-		"enctype", res.Enctype.String(), "duration_seconds", d.Seconds())
+		"enctype", res.Enctype.String(), "fast_data", res.FastData, "duration_seconds", d.Seconds())
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	fmt.Fprintf(o.stdout, "Database propagation to %s: SUCCEEDED\n", o.targets[i].label)

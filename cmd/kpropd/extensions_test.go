@@ -13,8 +13,8 @@ import (
 
 func TestParseArgsExtensions(t *testing.T) {
 	var stderr bytes.Buffer
-	o, _ := parseArgs([]string{"kpropd", "-D", "--metrics-listen", "127.0.0.1:9754", "--log-format=json"}, &stderr)
-	if o == nil || o.metricsListen != "127.0.0.1:9754" || o.logFormat != "json" || o.help {
+	o, _ := parseArgs([]string{"kpropd", "-D", "--metrics-listen", "127.0.0.1:9754", "--log-format=json", "--mit-wire"}, &stderr)
+	if o == nil || o.metricsListen != "127.0.0.1:9754" || o.logFormat != "json" || o.help || !o.mitWire {
 		t.Fatalf("parseArgs = %+v (%s)", o, stderr.String())
 	}
 	if o, _ := parseArgs([]string{"kpropd", "--help"}, &stderr); o == nil || !o.help {

@@ -5,8 +5,12 @@
 //	       [-F kerberos_db_file] [-p kdb5_util_pathname] [-x db_args]*
 //	       [-P port] [-a acl_file] [-A admin_server] [--pid-file=pid_file]
 //
-// and options of its own: --no-verify (see below), --metrics-listen and
-// --log-format.
+// and options of its own: --no-verify (see below), --mit-wire,
+// --metrics-listen and --log-format.
+//
+// A kprop of this module offers a faster data phase (AES-256-GCM records,
+// see krbauth.State.FastData), which kpropd accepts unless --mit-wire is
+// given; MIT's kprop never offers it and always gets MIT's wire.
 //
 // Started from inetd (standard input is a socket) it serves that one
 // connection; otherwise it listens on the kprop port (krb5_prop, else 754)
@@ -64,7 +68,7 @@ type options struct {
 	adminServer                                                 string
 	dbArgs                                                      []string
 	debug, nodaemon                                             int
-	runOnce, noVerify                                           bool
+	runOnce, noVerify, mitWire                                  bool
 	metricsListen, logFormat                                    string
 	help                                                        bool
 }
@@ -83,14 +87,14 @@ func help(prog string, stdout io.Writer) int {
 		"\t[-f replica_file] [-F kerberos_db_file ]\n"+
 		"\t[-p kdb5_util_pathname] [-x db_args]* [-P port]\n"+
 		"\t[-a acl_file] [-A admin_server] [--pid-file=pid_file]\n"+
-		"\t[--metrics-listen=addr] [--log-format=text|json] [--no-verify]\n", prog)
+		"\t[--metrics-listen=addr] [--log-format=text|json] [--no-verify] [--mit-wire]\n", prog)
 	return 0
 }
 
 func parseArgs(args []string, stderr io.Writer) (*options, int) {
 	prog := args[0]
 	o := &options{file: defaultFile, kdb5util: kpropd.DefaultKDB5Util, acl: defaultACL}
-	opts, operands, err := getopt.Parse(args[1:], "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file=", "metrics-listen=", "log-format=", "help", "no-verify"})
+	opts, operands, err := getopt.Parse(args[1:], "A:f:F:p:P:r:s:DdSa:tx:", []string{"pid-file=", "metrics-listen=", "log-format=", "help", "no-verify", "mit-wire"})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return nil, usage(prog, stderr)
@@ -124,6 +128,8 @@ func parseArgs(args []string, stderr io.Writer) (*options, int) {
 			o.pidFile = op.Arg
 		case "no-verify":
 			o.noVerify = true
+		case "mit-wire":
+			o.mitWire = true
 		case "metrics-listen":
 			o.metricsListen = op.Arg
 		case "log-format":
@@ -231,6 +237,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			ReplayCache:            rcache,
 			ApplVersion:            wire.ApplVersion,
 		},
+		MITWire:     o.mitWire,
 		Authorizer:  kpropd.ACLFile(o.acl),
 		File:        o.file,
 		Validate:    validate,
