@@ -35,8 +35,12 @@ type ring struct {
 	stall time.Duration
 	now   func() time.Time
 
-	mu      sync.Mutex
-	changed chan struct{} // closed and replaced whenever the state below changes
+	mu sync.Mutex
+	// wake is the producer's: notify leaves a token in it (and in each
+	// reader's changed) whenever the state below changes. Tokens, not a
+	// closed-and-replaced channel, so that a change allocates nothing.
+	wake    chan struct{}
+	watch   chan struct{} // a token on every change too, for an observer (the tests)
 	filled  int64         // chunks read into the ring so far
 	err     error         // the producer's read error, after filled chunks
 	readers []*ringReader
@@ -54,6 +58,7 @@ type ringReader struct {
 	evicted  error         // why the producer evicted it
 	cancel   func()        // called on eviction
 	wake     chan struct{} // closed on eviction, to unblock Read
+	changed  chan struct{} // a token whenever the ring's state changes (see notify)
 }
 
 // newRing prepares a pass over size bytes of src with n readers. A reader
@@ -68,7 +73,8 @@ func newRing(src io.Reader, size int64, n int, chunk int64, slots int, stall tim
 		chunk:   chunk,
 		stall:   stall,
 		now:     time.Now,
-		changed: make(chan struct{}),
+		wake:    make(chan struct{}, 1),
+		watch:   make(chan struct{}, 1),
 		done:    make(chan struct{}),
 		nActive: n,
 	}
@@ -78,7 +84,7 @@ func newRing(src io.Reader, size int64, n int, chunk int64, slots int, stall tim
 	}
 	start := r.now()
 	for range n {
-		r.readers = append(r.readers, &ringReader{r: r, last: start, cancel: func() {}, wake: make(chan struct{})})
+		r.readers = append(r.readers, &ringReader{r: r, last: start, cancel: func() {}, wake: make(chan struct{}), changed: make(chan struct{}, 1)})
 	}
 	if n == 0 {
 		close(r.done)
@@ -87,9 +93,23 @@ func newRing(src io.Reader, size int64, n int, chunk int64, slots int, stall tim
 }
 
 // notify wakes every goroutine waiting on the ring; r.mu must be held.
+// A waiter checks the state under r.mu before it waits on its channel,
+// and the token left here (at most one is pending per channel) makes it
+// look again, so no change is missed; an extra wake-up only costs a look.
 func (r *ring) notify() {
-	close(r.changed)
-	r.changed = make(chan struct{})
+	poke(r.wake)
+	poke(r.watch)
+	for _, rd := range r.readers {
+		poke(rd.changed)
+	}
+}
+
+// poke leaves a token in c unless one is already there.
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
 }
 
 // chunkLen is the length of chunk k.
@@ -174,10 +194,9 @@ func (r *ring) waitSlot(k int64) bool {
 			}
 			timeout = timer.C
 		}
-		ch := r.changed
 		r.mu.Unlock()
 		select {
-		case <-ch:
+		case <-r.wake:
 		case <-timeout:
 		}
 		r.mu.Lock()
@@ -238,10 +257,9 @@ func (rd *ringReader) read(ctx context.Context, p []byte) (int, error) {
 			r.mu.Unlock()
 			return 0, err
 		}
-		ch := r.changed
 		r.mu.Unlock()
 		select {
-		case <-ch:
+		case <-rd.changed:
 		case <-rd.wake:
 		case <-ctx.Done():
 			return 0, ctx.Err()

@@ -30,7 +30,7 @@ func waitRing(t *testing.T, r *ring, what string, cond func() bool) {
 	deadline := time.After(30 * time.Second)
 	for {
 		r.mu.Lock()
-		ok, ch := cond(), r.changed
+		ok, ch := cond(), r.watch
 		r.mu.Unlock()
 		if ok {
 			return
@@ -195,5 +195,40 @@ func TestRingReadHonoursContext(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("read = %v, want context.Canceled", err)
+	}
+}
+
+// A pass over the ring allocates nothing per chunk: a dump ten times as
+// long costs the same allocations (the ring, its readers, the goroutine),
+// so the heap of a long propagation stays where a short one's is.
+func TestRingAllocatesNothingPerChunk(t *testing.T) {
+	const chunk, slots = 512, 4
+	buf := make([]byte, chunk)
+	pass := func(chunks int) float64 {
+		dump := testDump(chunks * chunk)
+		return testing.AllocsPerRun(5, func() {
+			r := newRing(bytes.NewReader(dump), int64(len(dump)), 2, chunk, slots, 0)
+			go r.run()
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for {
+					if _, err := r.readers[1].read(context.Background(), buf[:chunk/2]); err != nil {
+						return
+					}
+				}
+			}()
+			own := make([]byte, chunk)
+			for {
+				if _, err := r.readers[0].read(context.Background(), own); err != nil {
+					break
+				}
+			}
+			<-done
+		})
+	}
+	short, long := pass(40), pass(400)
+	if long > short+2 {
+		t.Fatalf("a pass of 40 chunks made %.0f allocations, of 400 chunks %.0f: the ring allocates per chunk", short, long)
 	}
 }
