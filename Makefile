@@ -2,7 +2,7 @@
 GO ?= go
 # Packages whose code runs goroutines; they are tested again under -race
 # (those not yet present are left out).
-RACE_DIRS = krbauth krbkdc kprop cmd/kprop kpropd oncrpc iprop ulog gsskrb5 rpcsecgss kiprop internal/mitrealm internal/netctx cmd/kpropd
+RACE_DIRS = krbauth krbkdc kprop cmd/kprop kpropd oncrpc iprop iprop/replica ulog gsskrb5 rpcsecgss kiprop internal/mitrealm internal/netctx cmd/kpropd
 RACE_PKGS = $(foreach d,$(RACE_DIRS),$(if $(wildcard $(d)),./$(d)/...))
 
 # The interop tests skip when MIT krb5 programs are missing, unless CI is
@@ -11,7 +11,7 @@ RACE_PKGS = $(foreach d,$(RACE_DIRS),$(if $(wildcard $(d)),./$(d)/...))
 CI ?= 1
 export CI
 
-.PHONY: all build test vet race fuzz interop reliability demo man bench bench-propagation bench-large bench-fanout
+.PHONY: all build test vet race fuzz interop reliability demo demo-iprop man bench bench-propagation bench-large bench-fanout bench-iprop
 
 all: build
 
@@ -47,9 +47,10 @@ reliability:
 	if [ $$status -ne 0 ]; then grep -E -- '--- FAIL|_test.go' $$log | grep -v RELIABILITY; fi; \
 	rm -f $$log; exit $$status
 
-# Only the tests against real MIT krb5 programs, verbosely.
+# Only the tests against real MIT krb5 programs (incremental propagation's
+# in interop/incremental too), verbosely.
 interop:
-	$(GO) test -count=1 -v ./interop
+	$(GO) test -count=1 -v ./interop/...
 
 # The whole suite: static checks, every test (interop tests drive real MIT
 # krb5 binaries), the race detector on the concurrent packages, and a few
@@ -78,6 +79,18 @@ bench-propagation:
 
 bench-large:
 	GO="$(GO)" ./scripts/bench.sh large
+
+# Incremental propagation: MIT kadmind serving iprop on kdc01, our kpropd
+# in iprop mode on kdc02; a full resync, then a principal added on the
+# primary gets its ticket from kdc02's KDC (see scripts/demo-iprop.sh).
+demo-iprop:
+	GO="$(GO)" ./scripts/demo-iprop.sh
+
+# Incremental propagation speed, MIT kpropd against ours, on a primary of
+# N principals (default 1000000; takes minutes; see scripts/iprop-bench.sh).
+N ?= 1000000
+bench-iprop:
+	GO="$(GO)" ./scripts/iprop-bench.sh $(N)
 
 # Check that the manual pages render without a groff warning; read them
 # with "man -l man/kprop.8".

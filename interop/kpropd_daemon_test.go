@@ -284,16 +284,33 @@ func TestKpropdTransferTimeout(t *testing.T) {
 	}
 }
 
-// TestKpropdIpropEnabled: with iprop_enable in kdc.conf our kpropd says
-// that incremental propagation is not supported and serves full
-// propagation.
+// TestKpropdIpropEnabled: with iprop_enable in kdc.conf our kpropd is in
+// incremental-propagation mode. Without an admin server to poll it says
+// so and exits. With one, it polls (here a port nothing listens on: it
+// retries with backoff, as MIT's does) beside its listener, which loads
+// with "kdb5_util load -i", as MIT's does: a plain kprop push of a
+// normal dump is refused with kdb5_util's "dump header bad". The
+// scenarios against MIT kadmind are in interop/incremental.
 func TestKpropdIpropEnabled(t *testing.T) {
 	w := newParityWorld(t)
-	d := startGoKpropd(t, w, ipropEnv(t, w.replica))
-	d.WaitFor(t, "incremental propagation is not supported yet", 5*time.Second)
-	if o := w.kprop(t, w.mitKprop, nil, w.args(d.Port, mitrealm.ReplicaHost)...); o.status != 0 {
-		t.Fatalf("full propagation with iprop enabled: %+v", o)
+	env := ipropEnv(t, w.replica)
+	cmd := w.replica.Command(goProgram(t, "github.com/gokprop/gokprop/cmd/kpropd"), append(w.replica.KpropdArgs(t, freePort(t)), "-d")...)
+	cmd.Env = env
+	_, stderr, err := mitrealm.Exec(cmd, "")
+	if err == nil || !strings.Contains(stderr, "no admin_server for the realm") {
+		t.Fatalf("without an admin server: %v\n%s", err, stderr)
 	}
+
+	port := freePort(t)
+	cmd = w.replica.Command(goProgram(t, "github.com/gokprop/gokprop/cmd/kpropd"), append(w.replica.KpropdArgs(t, port), "-d", "-A", "127.0.0.1")...)
+	cmd.Env = env
+	d := mitrealm.StartDaemon(t, cmd, "ready")
+	d.WaitFor(t, "Sleeping 4 seconds to re-initialize kadm5", 30*time.Second)
+	o := w.kprop(t, w.mitKprop, nil, w.args(port, mitrealm.ReplicaHost)...)
+	if o.status == 0 {
+		t.Fatalf("a plain dump was loaded in iprop mode: %+v", o)
+	}
+	d.WaitFor(t, "dump header bad", 30*time.Second)
 }
 
 // goCredentials gets kprop's ticket for the replica with our library.

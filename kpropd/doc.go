@@ -45,6 +45,13 @@
 // listening: where MIT kpropd, which serves one connection at a time,
 // prints it before each accept.
 //
+// A Poller is the other half of MIT kpropd in incremental propagation
+// (iprop) mode: it polls the primary's kadmind through an IpropSession
+// (package kiprop's Session) and applies what it sends to an IpropReplica
+// (package iprop/replica's DB), beside a Server whose Loader installs the
+// full resyncs ("kdb5_util load -i": KDB5Util.Iprop) and whose ConnState
+// calls Poller.Poll when a connection is done.
+//
 // Flags, kdc.conf, syslog and signals belong to the kpropd command, not
 // to this package.
 package kpropd

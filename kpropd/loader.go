@@ -40,7 +40,7 @@ func (f VerifierFunc) Verify(ctx context.Context, path string) error { return f(
 const DefaultKDB5Util = "/usr/sbin/kdb5_util"
 
 // KDB5Util is the Loader of MIT kpropd (what cmd/kpropd uses): it runs
-// "kdb5_util [-r REALM] load [-d DATABASE] FILE".
+// "kdb5_util [-r REALM] load [-d DATABASE] [-i] FILE".
 type KDB5Util struct {
 	// Path of kdb5_util; empty means DefaultKDB5Util.
 	Path string
@@ -48,6 +48,11 @@ type KDB5Util struct {
 	Realm string
 	// Database, if set, is passed to load as -d.
 	Database string
+	// Iprop loads an incremental-propagation dump ("load -i", what MIT
+	// kpropd runs when iprop_enable is set): the dump's serial number
+	// becomes the update log's position. kdb5_util refuses other dumps
+	// with -i, so a replica in iprop mode takes only full resyncs.
+	Iprop bool
 	// Env, if non-nil, is the environment of kdb5_util (else ours).
 	Env []string
 	// Output, if set, receives kdb5_util's standard output and error as
@@ -70,6 +75,9 @@ func (k *KDB5Util) Args(path string) []string {
 	args = append(args, "load")
 	if k.Database != "" {
 		args = append(args, "-d", k.Database)
+	}
+	if k.Iprop {
+		args = append(args, "-i")
 	}
 	return append(args, path)
 }

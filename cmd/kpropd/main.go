@@ -23,6 +23,10 @@
 // KRB5RCACHETYPE, default_rcache_name, else krb5_EUID.rcache2 in
 // KRB5RCACHEDIR or /var/tmp), which MIT's kpropd on the same host shares
 // and which survives restarts.
+//
+// With iprop_enable in the realm's kdc.conf section, a standalone kpropd
+// also polls the primary's kadmind for incremental updates (iprop.go),
+// and loads the full resyncs the listener receives with "load -i".
 package main
 
 import (
@@ -61,6 +65,8 @@ func main() {
 
 type options struct {
 	realm, keytab, file, database, kdb5util, port, acl, pidFile string
+	adminServer                                                 string
+	dbArgs                                                      []string
 	debug, nodaemon                                             int
 	runOnce, noVerify, mitWire                                  bool
 	metricsListen, logFormat                                    string
@@ -134,10 +140,12 @@ func parseArgs(args []string, stderr io.Writer) (*options, int) {
 			o.logFormat = op.Arg
 		case "help":
 			o.help = true
-		case "A", "S", "x":
-			// -A names the admin server for incremental propagation,
-			// which is not supported; -S is obsolete (standalone mode is
-			// detected); -x database arguments only matter to iprop.
+		case "A":
+			o.adminServer = op.Arg
+		case "x":
+			o.dbArgs = append(o.dbArgs, op.Arg)
+		case "S":
+			// Obsolete: standalone mode is detected.
 		}
 	}
 	return o, 0
@@ -182,8 +190,11 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 
 	log := newLogger(o.debug > 0, o.nodaemon > 0, o.logFormat, stderr)
-	if iprop, _ := cfg.RealmBool(realm, "iprop_enable", false); iprop {
-		log.Warn("iprop_enable is set for " + realm + ", but incremental propagation is not supported yet: serving full propagation only")
+	// With iprop_enable, incremental propagation (see iprop.go).
+	ip, err := newIprop(prog, o, cfg, realm, o.debug, o.nodaemon > 0, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return 1
 	}
 
 	ktName := o.keytab
@@ -198,7 +209,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err, "while resolving replay cache %s", rcName)
 	}
-	loader := &kpropd.KDB5Util{Path: o.kdb5util, Realm: realm, Database: o.database}
+	loader := &kpropd.KDB5Util{Path: o.kdb5util, Realm: realm, Database: o.database, Iprop: ip != nil}
 	switch {
 	case o.debug > 0 && o.logFormat == "":
 		loader.Output = stderr
@@ -236,8 +247,20 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		ConnContext: withConn,
 	}
 
+	if ip != nil {
+		srv.Loader = ip.loader(loader)
+		srv.ConnState = ip.connState
+	}
+
 	if isSocket(stdin) {
-		// inetd: one connection on standard input.
+		// inetd: one connection on standard input; iprop mode loads
+		// with -i but never polls.
+		if ip != nil {
+			if err := ip.open(o, realm); err != nil {
+				return fail(err, "Unable to map log!\n")
+			}
+			defer ip.db.Close()
+		}
 		conn, err := net.FileConn(stdin)
 		if err != nil {
 			return fail(err, "while checking if stdin is a socket")
@@ -265,7 +288,17 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if err != nil {
 		return reportReady(fail(err, "while binding listener socket"), comerr.Line(prog, err, "while binding listener socket"))
 	}
-	if o.runOnce {
+	if ip != nil {
+		if err := ip.open(o, realm); err != nil {
+			l.Close()
+			return reportReady(fail(err, "Unable to map log!\n"), comerr.Line(prog, err, "Unable to map log!"))
+		}
+		if _, err := ip.newPoller(ctx, cfg, realm, ktName); err != nil {
+			l.Close()
+			fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+			return reportReady(1, prog+": "+err.Error())
+		}
+	} else if o.runOnce {
 		l = &onceListener{Listener: l}
 	}
 	if o.metricsListen != "" {
@@ -292,6 +325,11 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	if ip != nil {
+		// SIGUSR1 polls at once, as it makes MIT kpropd's poller.
+		signal.Notify(sigs, syscall.SIGQUIT, syscall.SIGUSR1)
+		return ip.serve(srv, l, sigs, stderr, o.debug > 0)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	for {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -30,8 +31,8 @@ func TestParseArgs(t *testing.T) {
 		t.Fatalf("parseArgs failed: %s", stderr.String())
 	}
 	want := options{realm: "R", keytab: "/kt", file: "/from", database: "/db", kdb5util: "/kdb5_util", port: "7754",
-		acl: "/acl", pidFile: "/run/p", debug: 1, nodaemon: 1, runOnce: true}
-	if *o != want {
+		acl: "/acl", pidFile: "/run/p", debug: 1, nodaemon: 1, runOnce: true, adminServer: "admin", dbArgs: []string{"a", "b"}}
+	if !reflect.DeepEqual(*o, want) {
 		t.Errorf("parseArgs = %+v, want %+v", *o, want)
 	}
 	if o, _ := parseArgs([]string{"kpropd", "--no-verify"}, &stderr); o == nil || !o.noVerify {
