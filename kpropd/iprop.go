@@ -119,6 +119,13 @@ type Poller struct {
 	RunOnce bool
 	// Logger receives the records above; nil discards them.
 	Logger *slog.Logger
+	// Position, if set, is called after each poll that placed the
+	// replica against the primary: after a batch was applied (replica is
+	// the replica's position then, primary the last update the primary
+	// holds) and when the primary answered that the replica is up to date
+	// (both the same). kpropd's metrics take the serial number and the lag
+	// from it. It is called from Run's goroutine and must not block.
+	Position func(replica, primary iprop.Last)
 
 	kickOnce sync.Once
 	kick     chan struct{}
@@ -261,6 +268,11 @@ func (p *Poller) Run(ctx context.Context) error {
 				break
 			}
 			log.InfoContext(ctx, "updates applied", "updates", len(res.Updates), "elapsed", now().Sub(start))
+			if p.Position != nil {
+				if pos, err := p.Replica.Last(); err == nil {
+					p.Position(pos, res.Last)
+				}
+			}
 		case iprop.UpdatePermDenied:
 			log.ErrorContext(ctx, "get updates denied")
 			return p.bail(ctx, log, ErrIpropPermissionDenied)
@@ -273,6 +285,9 @@ func (p *Poller) Run(ctx context.Context) error {
 		case iprop.UpdateNil:
 			log.DebugContext(ctx, "synchronized")
 			backoffCnt = 0
+			if p.Position != nil {
+				p.Position(last, last)
+			}
 			frRequested = time.Time{}
 		default:
 			backoffCnt = 0

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -424,5 +425,54 @@ func TestKDB5UtilIpropArgs(t *testing.T) {
 	got := strings.Join(k.Args("/f"), " ")
 	if want := "/usr/sbin/kdb5_util -r R load -d /db/principal -i /f"; got != want {
 		t.Fatalf("%s\nwant %s", got, want)
+	}
+}
+
+// Position reports the replica's place after an applied batch (the
+// primary may hold more than the batch brought) and when it is up to
+// date; not after a failed apply.
+func TestPollerPosition(t *testing.T) {
+	t3 := iprop.Last{Sno: 9, Time: iprop.Time{Seconds: 260, Useconds: 1}}
+	f := &fakePrimary{steps: []step{
+		{call: "get", expect: t1, incr: &iprop.IncrResult{Status: iprop.UpdateOK, Last: t3, Updates: []iprop.Update{upd(iprop.Last{Sno: 7}), upd(t2)}}},
+		{call: "get", expect: t2, incr: &iprop.IncrResult{Status: iprop.UpdateOK, Last: t3, Updates: []iprop.Update{upd(t3)}}},
+		{call: "get", expect: t3, incr: &iprop.IncrResult{Status: iprop.UpdateNil, Last: t3}},
+	}}
+	rep := &fakeReplica{last: t1}
+	var waits []time.Duration
+	p := newPoller(f, rep, &recorder{}, &waits)
+	type pos struct{ replica, primary iprop.Last }
+	var got []pos
+	p.Position = func(replica, primary iprop.Last) { got = append(got, pos{replica, primary}) }
+	ctx, cancel := context.WithCancel(context.Background())
+	p.wait = func(ctx context.Context, d time.Duration, kick <-chan struct{}) error {
+		if len(waits) == 2 {
+			cancel()
+		}
+		waits = append(waits, d)
+		return ctx.Err()
+	}
+	if err := p.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v", err)
+	}
+	want := []pos{{t2, t3}, {t3, t3}, {t3, t3}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("positions %v, want %v", got, want)
+	}
+
+	// A failed apply reports nothing.
+	f = &fakePrimary{steps: []step{
+		{call: "get", expect: t1, incr: &iprop.IncrResult{Status: iprop.UpdateOK, Last: t2, Updates: []iprop.Update{upd(t2)}}},
+	}}
+	rep = &fakeReplica{last: t1, fail: errors.New("disk full")}
+	p = newPoller(f, rep, &recorder{}, &waits)
+	p.RunOnce = true
+	got = nil
+	p.Position = func(replica, primary iprop.Last) { got = append(got, pos{replica, primary}) }
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(got) != 0 {
+		t.Fatalf("positions after a failed apply: %v", got)
 	}
 }

@@ -302,7 +302,11 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		l = &onceListener{Listener: l}
 	}
 	if o.metricsListen != "" {
-		stopMetrics, err := serveMetrics(o.metricsListen, srv, log)
+		var poller *kpropd.Poller
+		if ip != nil {
+			poller = ip.poller
+		}
+		stopMetrics, err := serveMetrics(o.metricsListen, srv, poller, log)
 		if err != nil {
 			l.Close()
 			return reportReady(fail(err, "while binding metrics listener"), comerr.Line(prog, err, "while binding metrics listener"))

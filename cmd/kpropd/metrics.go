@@ -13,14 +13,19 @@ import (
 )
 
 // serveMetrics serves srv's Prometheus metrics at http://addr/metrics
-// (--metrics-listen) and returns the function that stops serving.
-func serveMetrics(addr string, srv *kpropd.Server, log *slog.Logger) (stop func(), err error) {
+// (--metrics-listen), and those of poller's incremental propagation when
+// there is one (call it before the poller runs), and returns the function
+// that stops serving.
+func serveMetrics(addr string, srv *kpropd.Server, poller *kpropd.Poller, log *slog.Logger) (stop func(), err error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	m := metrics.New()
 	m.Instrument(srv)
+	if poller != nil {
+		poller.Position = m.IpropPosition
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}

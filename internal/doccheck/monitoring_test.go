@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gokprop/gokprop/iprop"
 	"github.com/gokprop/gokprop/kpropd/metrics"
 )
 
@@ -59,10 +60,13 @@ func TestPrometheusRules(t *testing.T) {
 }
 
 // exportedMetrics is the names of the metrics kpropd --metrics-listen
-// serves.
+// serves, those of incremental propagation included (exported once its
+// poller has placed the replica).
 func exportedMetrics(t *testing.T) []string {
 	t.Helper()
-	families, err := metrics.New().Registry().Gather()
+	m := metrics.New()
+	m.IpropPosition(iprop.Last{Sno: 1}, iprop.Last{Sno: 1})
+	families, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,10 +3,13 @@ package incremental
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +20,7 @@ import (
 	"github.com/gokprop/gokprop/internal/iproptest"
 	"github.com/gokprop/gokprop/internal/mitrealm"
 	"github.com/gokprop/gokprop/krb5"
+	"github.com/gokprop/gokprop/ulog"
 )
 
 // results collects the outcome of every scenario for every session
@@ -352,9 +356,14 @@ func (r *replica) setPoll(t *testing.T, p *primary, poll string) {
 func (c *cell) daemonScenarios() {
 	t := c.t
 	var ds []*mitrealm.Daemon
+	metricsAddr := "127.0.0.1:" + strconv.Itoa(mitrealm.ReservePort(t))
 	for _, r := range []*replica{c.mit, c.go_} {
 		r.setPoll(t, c.p, "600")
-		d := r.start(t, c.p, mitrealm.ReservePort(t))
+		var extra []string
+		if r == c.go_ {
+			extra = []string{"--metrics-listen", metricsAddr}
+		}
+		d := r.start(t, c.p, mitrealm.ReservePort(t), extra...)
 		d.WaitFor(t, "Waiting for 600 seconds before checking for updates again", time.Minute)
 		ds = append(ds, d)
 	}
@@ -399,6 +408,7 @@ func (c *cell) daemonScenarios() {
 	c.p.h.Kadmin(t, `modprinc -maxlife "4 hours" alice`)
 	kick("Incremental updates: 1 updates")
 	c.check("SIGUSR1")
+	c.ipropMetrics(metricsAddr)
 
 	c.p.stopKadmind(t)
 	c.p.startKadmind(t)
@@ -413,6 +423,41 @@ func (c *cell) daemonScenarios() {
 	}
 	for _, r := range []*replica{c.mit, c.go_} {
 		r.setPoll(t, c.p, "1")
+	}
+}
+
+// ipropMetrics checks what our kpropd's --metrics-listen says of its
+// position: the serial number of its update log's last entry, no lag
+// (it has just applied everything the primary holds).
+func (c *cell) ipropMetrics(addr string) {
+	t := c.t
+	t.Helper()
+	l, err := ulog.Open(c.go_.ulog, ulog.Options{Slots: uint32(c.go_.slots), ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := l.Last()
+	l.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("\nkpropd_iprop_last_serial %d\n", last.Sno),
+		"\nkpropd_iprop_lag_seconds 0\n",
+		"\nkpropd_iprop_last_poll_timestamp_seconds ",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("no %q in our kpropd's metrics (update log at serial %d):\n%s", strings.TrimSpace(want), last.Sno, body)
+		}
 	}
 }
 

@@ -27,9 +27,13 @@
 //
 // # Incremental propagation
 //
-// Incremental propagation's metrics belong on the same registry
-// (Registry), named kpropd_iprop_*: the serial number of the last update
-// applied (kpropd_iprop_last_serial, a gauge) and the replica's lag behind
-// the primary (kpropd_iprop_lag_seconds, a gauge), exported by the iprop
-// replica once it runs inside kpropd. Those names are reserved for that.
+// A kpropd in iprop mode also exports, once its poller has placed the
+// replica (IpropPosition, the kpropd.Poller's Position hook), the serial
+// number of the last update the replica holds (kpropd_iprop_last_serial,
+// a gauge) and how far that update's time stamp is behind the primary's
+// last at the last poll (kpropd_iprop_lag_seconds, a gauge; 0 when up to
+// date) and when that poll was (kpropd_iprop_last_poll_timestamp_seconds).
+// In this mode kpropd_last_success_* move only with full resyncs, so the
+// alert rules in contrib/prometheus judge such a replica by these instead.
+// Other collectors of the same process can go on Registry.
 package metrics

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gokprop/gokprop/iprop"
 	"github.com/gokprop/gokprop/kpropd"
 )
 
@@ -26,6 +27,11 @@ type Metrics struct {
 	received    prometheus.Counter
 	failures    *prometheus.CounterVec
 	inProgress  prometheus.Gauge
+
+	ipropOnce   sync.Once
+	ipropSerial prometheus.Gauge
+	ipropLag    prometheus.Gauge
+	ipropPolled prometheus.Gauge
 
 	now   func() time.Time
 	mu    sync.Mutex
@@ -112,6 +118,37 @@ func (m *Metrics) Instrument(s *kpropd.Server) {
 			prevEvents(e)
 		}
 	}
+}
+
+// IpropPosition records where incremental propagation has brought the
+// replica: kpropd_iprop_last_serial (the serial number of the last update
+// applied), kpropd_iprop_lag_seconds (how far the time stamp of that
+// update is behind the primary's last, 0 when up to date) and
+// kpropd_iprop_last_poll_timestamp_seconds (when the primary last
+// answered, in seconds since the epoch). It is a kpropd.Poller's Position
+// hook. The gauges are exported from its first call on, so a kpropd
+// without incremental propagation has none.
+func (m *Metrics) IpropPosition(replica, primary iprop.Last) {
+	m.ipropOnce.Do(func() {
+		m.ipropSerial = prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kpropd_iprop_last_serial",
+			Help: "Serial number of the last incremental update the replica holds.",
+		})
+		m.ipropLag = prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kpropd_iprop_lag_seconds",
+			Help: "How far the replica's last update is behind the primary's last, in seconds, at the last poll.",
+		})
+		m.ipropPolled = prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kpropd_iprop_last_poll_timestamp_seconds",
+			Help: "When the primary last placed the replica (a batch applied, or up to date), in seconds since the epoch.",
+		})
+		m.reg.MustRegister(m.ipropSerial, m.ipropLag, m.ipropPolled)
+	})
+	m.ipropPolled.Set(float64(m.now().UnixNano()) / 1e9)
+	m.ipropSerial.Set(float64(replica.Sno))
+	lag := float64(int64(primary.Time.Seconds)-int64(replica.Time.Seconds)) +
+		float64(int64(primary.Time.Useconds)-int64(replica.Time.Useconds))/1e6
+	m.ipropLag.Set(max(lag, 0))
 }
 
 // ConnState records a connection's change of state; it is a

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/gokprop/gokprop/internal/krbtest"
+	"github.com/gokprop/gokprop/iprop"
 	"github.com/gokprop/gokprop/kprop"
 	"github.com/gokprop/gokprop/kpropd"
 	"github.com/gokprop/gokprop/kpropd/metrics"
@@ -199,5 +200,42 @@ func TestReason(t *testing.T) {
 	r := metrics.Reasons()
 	if !slices.Contains(r, "send_ack") || !slices.Contains(r, "other") || slices.Contains(r, "") {
 		t.Errorf("Reasons() = %q", r)
+	}
+}
+
+func TestIpropPosition(t *testing.T) {
+	m := metrics.New()
+	scrape := func() string {
+		rec := httptest.NewRecorder()
+		m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		return rec.Body.String()
+	}
+	if body := scrape(); strings.Contains(body, "kpropd_iprop_") {
+		t.Fatalf("iprop metrics before any poll:\n%s", body)
+	}
+	at := func(sno, sec, usec uint32) iprop.Last {
+		return iprop.Last{Sno: sno, Time: iprop.Time{Seconds: sec, Useconds: usec}}
+	}
+	m.IpropPosition(at(41, 1000, 750000), at(44, 1012, 250000))
+	if v := value(t, m.Registry(), "kpropd_iprop_last_serial", ""); v != 41 {
+		t.Errorf("last serial %v, want 41", v)
+	}
+	if v := value(t, m.Registry(), "kpropd_iprop_lag_seconds", ""); v != 11.5 {
+		t.Errorf("lag %v, want 11.5", v)
+	}
+	if v := value(t, m.Registry(), "kpropd_iprop_last_poll_timestamp_seconds", ""); v < float64(time.Now().Add(-time.Minute).Unix()) {
+		t.Errorf("last poll %v, not now", v)
+	}
+	m.IpropPosition(at(44, 1012, 250000), at(44, 1012, 250000))
+	if v := value(t, m.Registry(), "kpropd_iprop_lag_seconds", ""); v != 0 {
+		t.Errorf("lag when up to date %v, want 0", v)
+	}
+	// A primary whose clock went back is not a negative lag.
+	m.IpropPosition(at(45, 2000, 0), at(46, 1990, 0))
+	if v := value(t, m.Registry(), "kpropd_iprop_lag_seconds", ""); v != 0 {
+		t.Errorf("lag %v, want 0", v)
+	}
+	if problems, err := testutil.GatherAndLint(m.Registry()); err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %+v", err, problems)
 	}
 }
