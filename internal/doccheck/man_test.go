@@ -231,7 +231,7 @@ func TestManPages(t *testing.T) {
 
 func TestDemoScriptSyntax(t *testing.T) {
 	bash := requireTool(t, "bash", "bash")
-	for _, name := range []string{"demo.sh", "bench-fanout.sh"} {
+	for _, name := range []string{"demo.sh", "demo-iprop.sh", "bench-fanout.sh"} {
 		script := filepath.Join(root, "scripts", name)
 		if b, err := exec.Command(bash, "-n", script).CombinedOutput(); err != nil {
 			t.Fatalf("bash -n %s: %v\n%s", script, err, b)
