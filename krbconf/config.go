@@ -245,7 +245,13 @@ func (c *Config) Subsections(path ...string) []string {
 	return out
 }
 
-// parseProfileBool interprets a boolean as MIT's profile library does.
+// ParseBool interprets a boolean as MIT's profile library does: y, yes,
+// true, t, 1 or on are true and n, no, false, nil, 0 or off false, in any
+// case; ok is false for anything else.
+func ParseBool(s string) (v, ok bool) {
+	return parseProfileBool(s)
+}
+
 func parseProfileBool(s string) (bool, bool) {
 	switch strings.ToLower(s) {
 	case "y", "yes", "true", "t", "1", "on":

@@ -48,17 +48,6 @@ func lastValue(cfg *krbconf.Config, realm, tag string) (string, bool) {
 	return vs[len(vs)-1], true
 }
 
-// profileBool is MIT's string_to_boolean.
-func profileBool(s string) (bool, bool) {
-	switch strings.ToLower(s) {
-	case "y", "yes", "true", "t", "1", "on":
-		return true, true
-	case "n", "no", "false", "nil", "0", "off":
-		return false, true
-	}
-	return false, false
-}
-
 // profileInt is MIT's profile integer (strtol in base 0 of the whole
 // value).
 func profileInt(s string) (int, bool) {
@@ -72,7 +61,7 @@ func profileInt(s string) (int, bool) {
 func readIpropSettings(cfg *krbconf.Config, realm, adminServer string) ipropSettings {
 	s := ipropSettings{ulogSize: 1000, poll: 2 * time.Minute, resyncTimeout: kpropd.DefaultTimeout}
 	if v, ok := lastValue(cfg, realm, "iprop_enable"); ok {
-		s.enabled, _ = profileBool(v)
+		s.enabled, _ = krbconf.ParseBool(v)
 	}
 	s.adminServer = adminServer
 	if s.adminServer == "" {
