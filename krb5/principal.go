@@ -28,16 +28,36 @@ func HostPrincipal(service, host, realm string) Principal {
 // backslash escapes). A name without a realm gets defaultRealm. The
 // name-type is NT-PRINCIPAL.
 func ParsePrincipal(s, defaultRealm string) (Principal, error) {
+	p, haveRealm, err := parsePrincipal(s)
+	if err == nil && !haveRealm {
+		p.Realm = defaultRealm
+	}
+	return p, err
+}
+
+// ParseFullPrincipal parses s as ParsePrincipal does, but s must name
+// the realm itself (after an unquoted '@', which may be followed by
+// nothing): there is no default realm to fall back on.
+func ParseFullPrincipal(s string) (Principal, error) {
+	p, haveRealm, err := parsePrincipal(s)
+	if err == nil && !haveRealm {
+		return Principal{}, fmt.Errorf("principal %q: no realm", s)
+	}
+	return p, err
+}
+
+// parsePrincipal splits s with krb5_parse_name's rules and reports
+// whether it named a realm.
+func parsePrincipal(s string) (p Principal, haveRealm bool, err error) {
 	var comps []string
 	var cur strings.Builder
-	realm, haveRealm := "", false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '\\':
 			i++
 			if i == len(s) {
-				return Principal{}, fmt.Errorf("principal %q: trailing backslash", s)
+				return Principal{}, false, fmt.Errorf("principal %q: trailing backslash", s)
 			}
 			switch s[i] {
 			case 'n':
@@ -59,21 +79,18 @@ func ParsePrincipal(s, defaultRealm string) (Principal, error) {
 			cur.Reset()
 			haveRealm = true
 		case c == '@' || c == '/':
-			return Principal{}, fmt.Errorf("principal %q: %q in realm", s, c)
+			return Principal{}, false, fmt.Errorf("principal %q: %q in realm", s, c)
 		default:
 			cur.WriteByte(c)
 		}
 	}
 	if haveRealm {
-		realm = cur.String()
+		p.Realm = cur.String()
 	} else {
 		comps = append(comps, cur.String())
-		realm = defaultRealm
 	}
-	return Principal{
-		Name:  types.PrincipalName{NameType: nametype.KRB_NT_PRINCIPAL, NameString: comps},
-		Realm: realm,
-	}, nil
+	p.Name = types.PrincipalName{NameType: nametype.KRB_NT_PRINCIPAL, NameString: comps}
+	return p, haveRealm, nil
 }
 
 // String unparses the principal as MIT's krb5_unparse_name does, escaping

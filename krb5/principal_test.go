@@ -41,3 +41,17 @@ func TestPrincipalRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestParseFullPrincipal(t *testing.T) {
+	for in, want := range map[string]string{`a/b@R`: `a/b@R`, `a@`: `a@`, `a\@b@R`: `a\@b@R`} {
+		p, err := ParseFullPrincipal(in)
+		if err != nil || p.String() != want {
+			t.Errorf("ParseFullPrincipal(%q) = %q, %v; want %q", in, p.String(), err, want)
+		}
+	}
+	for _, bad := range []string{`a`, `a\@b`, `a@R@S`, `a\`} {
+		if _, err := ParseFullPrincipal(bad); err == nil {
+			t.Errorf("ParseFullPrincipal(%q) accepted", bad)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gokprop/gokprop/dumpfmt"
 	"github.com/gokprop/gokprop/iprop"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 // baseLength is KRB5_KDB_V1_BASE_LENGTH, the only entry length MIT's db2
@@ -60,7 +61,7 @@ func Apply(cur *dumpfmt.Principal, u *iprop.Update) (*dumpfmt.Principal, error) 
 	fail := func(format string, args ...any) (*dumpfmt.Principal, error) {
 		return nil, fmt.Errorf("%w: update %d of %s: %s", ErrUnstorable, u.Sno, u.Principal, fmt.Sprintf(format, args...))
 	}
-	var modPrinc *name
+	var modPrinc *krb5.Principal
 	var modTime uint32
 	for i := range u.Attrs {
 		a := &u.Attrs[i]
@@ -78,7 +79,7 @@ func Apply(cur *dumpfmt.Principal, u *iprop.Update) (*dumpfmt.Principal, error) 
 		case iprop.AttrLastSuccess, iprop.AttrLastFailed, iprop.AttrFailAuthCount:
 			// Not replicated: a replica keeps its own lockout state.
 		case iprop.AttrPrinc:
-			p.Name = fromIprop(&a.Principal).unparse()
+			p.Name = fromIprop(&a.Principal).String()
 		case iprop.AttrKeyData:
 			keys, err := convertKeys(a.Keys)
 			if err != nil {
@@ -104,7 +105,7 @@ func Apply(cur *dumpfmt.Principal, u *iprop.Update) (*dumpfmt.Principal, error) 
 		}
 	}
 	if modTime != 0 && modPrinc != nil {
-		p.TLData = updateTL(p.TLData, dumpfmt.TLModPrinc, dumpfmt.EncodeModPrinc(modTime, modPrinc.unparse()))
+		p.TLData = updateTL(p.TLData, dumpfmt.TLModPrinc, dumpfmt.EncodeModPrinc(modTime, modPrinc.String()))
 	}
 	switch {
 	case p.Name == "":

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gokprop/gokprop/dumpfmt"
 	"github.com/gokprop/gokprop/iprop"
+	"github.com/gokprop/gokprop/krb5"
 )
 
 func princ(realm string, comps ...string) iprop.Principal {
@@ -168,10 +169,10 @@ func TestApplyNewPrincipal(t *testing.T) {
 func TestNames(t *testing.T) {
 	// Components are copied with strncpy: bytes after a NUL become NUL.
 	n := fromIprop(&iprop.Principal{Realm: "R@/", Components: []iprop.Component{{Data: "a/b"}, {Data: "x\x00y"}, {Data: "tab\there"}}})
-	if got := n.unparse(); got != `a\/b/x\0\0/tab\there@R\@\/` {
+	if got := n.String(); got != `a\/b/x\0\0/tab\there@R\@\/` {
 		t.Errorf("unparse %q", got)
 	}
-	if got := (name{realm: "R"}).unparse(); got != "@R" {
+	if got := (krb5.Principal{Realm: "R"}).String(); got != "@R" {
 		t.Errorf("no components: %q", got)
 	}
 	for in, want := range map[string]string{
@@ -200,9 +201,9 @@ func TestFold(t *testing.T) {
 		return db[n], nil
 	}
 	add := func(sno uint32, n string, attrs ...iprop.Attr) iprop.Update {
-		p, _ := parseName(n)
-		comps := p.comps
-		attrs = append([]iprop.Attr{{Type: iprop.AttrPrinc, Principal: princ(p.realm, comps...)}, {Type: iprop.AttrLen, Len: 38}}, attrs...)
+		p, _ := krb5.ParseFullPrincipal(n)
+		comps := p.Name.NameString
+		attrs = append([]iprop.Attr{{Type: iprop.AttrPrinc, Principal: princ(p.Realm, comps...)}, {Type: iprop.AttrLen, Len: 38}}, attrs...)
 		return iprop.Update{Principal: n, Sno: sno, Attrs: attrs, Commit: true}
 	}
 	del := func(sno uint32, n string) iprop.Update {
