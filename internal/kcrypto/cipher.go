@@ -252,12 +252,19 @@ func deriveUsageKeys(e etype.EType, key []byte, usage uint32) (ke, ki []byte, er
 	return ke, ki, nil
 }
 
-// ---- aes128/256-cts-hmac-sha1-96 (RFC 3962, MIT enc_dk_hmac.c) ----
+// ---- the AES enctypes: aes128/256-cts-hmac-sha1-96 (RFC 3962, MIT
+// enc_dk_hmac.c) and aes128-cts-hmac-sha256-128 / aes256-cts-hmac-sha384-192
+// (RFC 8009, MIT enc_etm.c) ----
 
-// aesSHA1Priv: C = CTS(Ke, state, conf|DER), H = HMAC-SHA1(Ki, conf|DER)[:12].
-type aesSHA1Priv struct {
+// aesPriv is the chained message cipher of every AES enctype:
+// C = CTS(Ke, state, conf|DER), and H = HMAC-SHA1(Ki, conf|DER)[:12] for
+// RFC 3962 or, with etm, H = HMAC(Ki, state|C)[:16/24] for RFC 8009,
+// where state is the cipher state before the message.
+type aesPriv struct {
 	cbc            cbcMode
 	w              aesWorker // the parts without chained state, for Seal and Open
+	trailer        int       // the tag's length
+	etm            bool      // RFC 8009: the tag covers state and ciphertext
 	state, pending [16]byte
 }
 
@@ -339,85 +346,17 @@ func nextAESState(before State, ct []byte, trailer int) (State, error) {
 }
 
 func newAESSHA1Priv(e etype.EType, key []byte, usage uint32) (MessageCipher, error) {
-	ke, ki, err := deriveUsageKeys(e, key, usage)
-	if err != nil {
-		return nil, err
-	}
-	b, err := aes.NewCipher(ke)
-	if err != nil {
-		return nil, err
-	}
-	mac := func() hash.Hash { return hmac.New(sha1.New, ki) }
-	return &aesSHA1Priv{cbc: newCBCMode(b), w: newAESWorker(b, mac, aesSHA1Trailer, false)}, nil
-}
-
-func (c *aesSHA1Priv) PrefixLen() int    { return aes.BlockSize }
-func (c *aesSHA1Priv) SealLen(n int) int { return aes.BlockSize + n + aesSHA1Trailer }
-func (c *aesSHA1Priv) Reset()            { c.state = [16]byte{} }
-func (c *aesSHA1Priv) Commit()           { c.state = c.pending }
-
-func (c *aesSHA1Priv) Seal(ct []byte, n int, rand io.Reader, chained bool) error {
-	p := ct[:aes.BlockSize+n]
-	if _, err := io.ReadFull(rand, p[:aes.BlockSize]); err != nil {
-		return fmt.Errorf("confounder: %w", err)
-	}
-	c.w.Tag(ct[len(p):], State{}, p, nil)
-	var iv [16]byte
-	if chained {
-		iv = c.state
-	}
-	next := c.cbc.ctsEncrypt(p, p, iv)
-	if chained {
-		c.state = next
-	}
-	return nil
-}
-
-func (c *aesSHA1Priv) Open(pt, ct []byte, chained bool) ([]byte, error) {
-	var iv State
-	if chained {
-		iv = c.state
-	}
-	next, _ := nextAESState(iv, ct, aesSHA1Trailer) // before pt may overwrite ct
-	der, err := c.w.Open(pt, ct, iv)
-	if err != nil {
-		return nil, err
-	}
-	c.pending = next
-	return der, nil
-}
-
-// Pipeline methods (see Pipelined).
-func (c *aesSHA1Priv) TagLen() int            { return aesSHA1Trailer }
-func (c *aesSHA1Priv) TagOverPlaintext() bool { return true }
-func (c *aesSHA1Priv) ChainState() State      { return c.state }
-func (c *aesSHA1Priv) SetChainState(s State)  { c.state = s }
-func (c *aesSHA1Priv) NewWorker() Worker      { return c.w.clone() }
-func (c *aesSHA1Priv) NextState(before State, ct []byte) (State, error) {
-	return nextAESState(before, ct, aesSHA1Trailer)
-}
-func (c *aesSHA1Priv) EncryptNext(body, plain []byte) State {
-	before := c.state
-	c.state = c.cbc.ctsEncrypt(body, plain, before)
-	return before
-}
-
-// ---- aes128-cts-hmac-sha256-128 / aes256-cts-hmac-sha384-192 (RFC 8009, MIT enc_etm.c) ----
-
-// aesSHA2Priv: C = CTS(Ke, state, conf|DER), H = HMAC(Ki, state|C)[:16/24],
-// where state is the cipher state before the message.
-type aesSHA2Priv struct {
-	cbc            cbcMode
-	w              aesWorker
-	trailer        int
-	state, pending [16]byte
+	return newAESPriv(e, key, usage, sha1.New, aesSHA1Trailer, false)
 }
 
 func newAESSHA2Priv(e etype.EType, key []byte, usage uint32) (MessageCipher, error) {
-	h, trailer := sha256.New, 16
 	if len(key) == 32 {
-		h, trailer = sha512.New384, 24
+		return newAESPriv(e, key, usage, sha512.New384, 24, true)
 	}
+	return newAESPriv(e, key, usage, sha256.New, 16, true)
+}
+
+func newAESPriv(e etype.EType, key []byte, usage uint32, h func() hash.Hash, trailer int, etm bool) (MessageCipher, error) {
 	ke, ki, err := deriveUsageKeys(e, key, usage)
 	if err != nil {
 		return nil, err
@@ -427,32 +366,37 @@ func newAESSHA2Priv(e etype.EType, key []byte, usage uint32) (MessageCipher, err
 		return nil, err
 	}
 	mac := func() hash.Hash { return hmac.New(h, ki) }
-	return &aesSHA2Priv{cbc: newCBCMode(b), w: newAESWorker(b, mac, trailer, true), trailer: trailer}, nil
+	return &aesPriv{cbc: newCBCMode(b), w: newAESWorker(b, mac, trailer, etm), trailer: trailer, etm: etm}, nil
 }
 
-func (c *aesSHA2Priv) PrefixLen() int    { return aes.BlockSize }
-func (c *aesSHA2Priv) SealLen(n int) int { return aes.BlockSize + n + c.trailer }
-func (c *aesSHA2Priv) Reset()            { c.state = [16]byte{} }
-func (c *aesSHA2Priv) Commit()           { c.state = c.pending }
+func (c *aesPriv) PrefixLen() int    { return aes.BlockSize }
+func (c *aesPriv) SealLen(n int) int { return aes.BlockSize + n + c.trailer }
+func (c *aesPriv) Reset()            { c.state = [16]byte{} }
+func (c *aesPriv) Commit()           { c.state = c.pending }
 
-func (c *aesSHA2Priv) Seal(ct []byte, n int, rand io.Reader, chained bool) error {
+func (c *aesPriv) Seal(ct []byte, n int, rand io.Reader, chained bool) error {
 	p := ct[:aes.BlockSize+n]
 	if _, err := io.ReadFull(rand, p[:aes.BlockSize]); err != nil {
 		return fmt.Errorf("confounder: %w", err)
+	}
+	if !c.etm {
+		c.w.Tag(ct[len(p):], State{}, p, nil)
 	}
 	var iv [16]byte
 	if chained {
 		iv = c.state
 	}
 	next := c.cbc.ctsEncrypt(p, p, iv)
-	c.w.Tag(ct[len(p):], iv, nil, p)
+	if c.etm {
+		c.w.Tag(ct[len(p):], iv, nil, p)
+	}
 	if chained {
 		c.state = next
 	}
 	return nil
 }
 
-func (c *aesSHA2Priv) Open(pt, ct []byte, chained bool) ([]byte, error) {
+func (c *aesPriv) Open(pt, ct []byte, chained bool) ([]byte, error) {
 	var iv State
 	if chained {
 		iv = c.state
@@ -467,15 +411,15 @@ func (c *aesSHA2Priv) Open(pt, ct []byte, chained bool) ([]byte, error) {
 }
 
 // Pipeline methods (see Pipelined).
-func (c *aesSHA2Priv) TagLen() int            { return c.trailer }
-func (c *aesSHA2Priv) TagOverPlaintext() bool { return false }
-func (c *aesSHA2Priv) ChainState() State      { return c.state }
-func (c *aesSHA2Priv) SetChainState(s State)  { c.state = s }
-func (c *aesSHA2Priv) NewWorker() Worker      { return c.w.clone() }
-func (c *aesSHA2Priv) NextState(before State, ct []byte) (State, error) {
+func (c *aesPriv) TagLen() int            { return c.trailer }
+func (c *aesPriv) TagOverPlaintext() bool { return !c.etm }
+func (c *aesPriv) ChainState() State      { return c.state }
+func (c *aesPriv) SetChainState(s State)  { c.state = s }
+func (c *aesPriv) NewWorker() Worker      { return c.w.clone() }
+func (c *aesPriv) NextState(before State, ct []byte) (State, error) {
 	return nextAESState(before, ct, c.trailer)
 }
-func (c *aesSHA2Priv) EncryptNext(body, plain []byte) State {
+func (c *aesPriv) EncryptNext(body, plain []byte) State {
 	before := c.state
 	c.state = c.cbc.ctsEncrypt(body, plain, before)
 	return before
