@@ -173,16 +173,6 @@ wait_for() {
 	die "$4: no \"$2\" after 60s"
 }
 
-# start HOST LOGFILE CMD...: start a daemon on HOST, output in LOGFILE.
-start() {
-	local h=$1 log=$2
-	shift 2
-	printf '%s# %s &\n' "$h" "$(show "$@")"
-	exec_on_host "$h" "$@" >"${dir[$h]}/$log" 2>&1 &
-	last_pid=$!
-	pids+=("$last_pid")
-}
-
 # show_log FILE FROM_LINE: the lines of FILE from FROM_LINE on, indented.
 show_log() {
 	sed -n "$2,\$p" "$1" | sed 's/^/    /'

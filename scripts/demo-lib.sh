@@ -266,3 +266,12 @@ free_port() {
 	printf '%s' "$p"
 }
 
+# start HOST LOGFILE CMD...: start a daemon on HOST, output in LOGFILE.
+start() {
+	local h=$1 log=$2
+	shift 2
+	printf '%s# %s &\n' "$h" "$(show "$@")"
+	exec_on_host "$h" "$@" >"${dir[$h]}/$log" 2>&1 &
+	last_pid=$!
+	pids+=("$last_pid")
+}

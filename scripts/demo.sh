@@ -160,16 +160,6 @@ wait_for() {
 	die "$4 not ready after 30s"
 }
 
-# start HOST LOGFILE CMD...: start a daemon on HOST, output in LOGFILE.
-start() {
-	local h=$1 log=$2
-	shift 2
-	printf '%s# %s &\n' "$h" "$(show "$@")"
-	exec_on_host "$h" "$@" >"${dir[$h]}/$log" 2>&1 &
-	last_pid=$!
-	pids+=("$last_pid")
-}
-
 # ---------------------------------------------------------------------------
 # The guide's steps.
 # ---------------------------------------------------------------------------
