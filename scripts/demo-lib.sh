@@ -1,6 +1,6 @@
 # Shared by scripts/demo.sh and scripts/demo-iprop.sh (sourced, not run):
 # the messages, the cleanup trap, the work directory, MIT krb5's
-# installation, the choice of mode, the network namespaces and free ports.
+# installation, the choice of mode, the network namespaces, free ports and starting daemons.
 # The caller sets demo_name (its name in messages and the work directory),
 # ns_tag (the namespaces' names: gokprop-TAG-PID-kdc01/-kdc02) and
 # mit_bins (the MIT programs it needs) before sourcing this file.
