@@ -6,25 +6,13 @@ import (
 	"runtime"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/gokprop/gokprop/dumpfmt"
 	"github.com/gokprop/gokprop/dumpfmt/dumptest"
+	"github.com/gokprop/gokprop/internal/cputime"
 )
 
 const benchPrincipals = 100000
-
-// cpuRate reports throughput per CPU second (all of the process's
-// threads, GC included) next to the wall-clock MB/s, which on a shared
-// machine measures the neighbours as much as the code. Call it after the
-// b.Loop loop with the CPU time taken before it.
-func cpuRate(b *testing.B, start time.Duration, bytesPerOp int) {
-	used := cpuTime() - start
-	if used <= 0 || b.N == 0 {
-		return
-	}
-	b.ReportMetric(float64(bytesPerOp)*float64(b.N)/used.Seconds()/1e6, "MB/cpu-s")
-}
 
 var benchDump = sync.OnceValue(func() []byte {
 	return dumptest.Bytes(dumptest.Config{Principals: benchPrincipals, Policies: 50, Seed: 42})
@@ -36,7 +24,7 @@ func BenchmarkReader(b *testing.B) {
 	data := benchDump()
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Now()
 	for b.Loop() {
 		r := dumpfmt.NewReader(bytes.NewReader(data))
 		r.ReuseRecord = true
@@ -44,7 +32,7 @@ func BenchmarkReader(b *testing.B) {
 			b.Fatalf("%d records", n)
 		}
 	}
-	cpuRate(b, cpu0, len(data))
+	cputime.ReportRate(b, cpu0, int64(len(data)))
 }
 
 // BenchmarkReaderNewRecords is BenchmarkReader with a fresh record each
@@ -53,12 +41,12 @@ func BenchmarkReaderNewRecords(b *testing.B) {
 	data := benchDump()
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Now()
 	for b.Loop() {
 		r := dumpfmt.NewReader(bytes.NewReader(data))
 		forEach(b, r, nil)
 	}
-	cpuRate(b, cpu0, len(data))
+	cputime.ReportRate(b, cpu0, int64(len(data)))
 }
 
 // BenchmarkValidate runs the validation fast path, duplicate and K/M
@@ -67,14 +55,14 @@ func BenchmarkValidate(b *testing.B) {
 	data := benchDump()
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Now()
 	for b.Loop() {
 		s, err := dumpfmt.Validate(bytes.NewReader(data), dumpfmt.ValidateOptions{})
 		if err != nil || s.Principals != benchPrincipals+3 {
 			b.Fatal(s, err)
 		}
 	}
-	cpuRate(b, cpu0, len(data))
+	cputime.ReportRate(b, cpu0, int64(len(data)))
 }
 
 // BenchmarkValidateStreaming is BenchmarkValidate through a Validator
@@ -91,7 +79,7 @@ func benchValidateStreaming(b *testing.B, dups dumpfmt.DuplicateCheck) {
 	const chunk = 32 << 10
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Now()
 	for b.Loop() {
 		v := dumpfmt.NewValidator(dumpfmt.ValidateOptions{Duplicates: dups})
 		for p := data; len(p) > 0; {
@@ -106,7 +94,7 @@ func benchValidateStreaming(b *testing.B, dups dumpfmt.DuplicateCheck) {
 			b.Fatal(s, err)
 		}
 	}
-	cpuRate(b, cpu0, len(data))
+	cputime.ReportRate(b, cpu0, int64(len(data)))
 }
 
 // BenchmarkWriter writes the records of the 100k-principal dump.
@@ -125,7 +113,7 @@ func BenchmarkWriter(b *testing.B) {
 	b.ReportAllocs()
 	var out bytes.Buffer
 	out.Grow(len(data))
-	cpu0 := cpuTime()
+	cpu0 := cputime.Now()
 	for b.Loop() {
 		out.Reset()
 		w := dumpfmt.NewWriter(&out, h)
@@ -138,7 +126,7 @@ func BenchmarkWriter(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	cpuRate(b, cpu0, len(data))
+	cputime.ReportRate(b, cpu0, int64(len(data)))
 	if !bytes.Equal(out.Bytes(), data) {
 		b.Fatal("output differs")
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gokprop/gokprop/dumpfmt"
 	"github.com/gokprop/gokprop/dumpfmt/dumptest"
+	"github.com/gokprop/gokprop/internal/cputime"
 	"github.com/gokprop/gokprop/internal/krbtest"
 	"github.com/gokprop/gokprop/kprop"
 	"github.com/gokprop/gokprop/kpropd"
@@ -86,8 +87,8 @@ func benchPropagate(b *testing.B, e krb5.Enctype, dump []byte, validate *dumpfmt
 	defer srv.Close()
 	b.SetBytes(size)
 	b.ReportAllocs()
-	cpu0 := cpuTime()
-	defer func() { cpuRate(b, cpu0, size) }()
+	cpu0 := cputime.Now()
+	defer func() { cputime.ReportRate(b, cpu0, int64(size)) }()
 	b.ResetTimer()
 	for range b.N {
 		creds, err := krbtest.Credentials[krbauth.Credentials](kt, primary, replica, e, 1, time.Now(), time.Hour)

@@ -12,6 +12,7 @@ import (
 	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/types"
 
+	"github.com/gokprop/gokprop/internal/cputime"
 	"github.com/gokprop/gokprop/krb5"
 )
 
@@ -314,7 +315,7 @@ func BenchmarkFastWriter(b *testing.B) {
 	b.SetBytes(recs * FastRecordSize)
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	cpu0 := cpuTime()
+	cpu0 := cputime.Now()
 	for range b.N {
 		c := handshakenConn(b, &sinkConn{}, sessionParams{role: roleClient, key: testKey(krb5.EnctypeAES256CTSSHA1, 1),
 			localSeq: testSc, localAddr: clientAddr, rand: rand.Reader, fastKey: key})
@@ -336,7 +337,7 @@ func BenchmarkFastWriter(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	cpuRate(b, cpu0, recs*FastRecordSize)
+	cputime.ReportRate(b, cpu0, int64(recs*FastRecordSize))
 	runtime.ReadMemStats(&m1)
 	b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/float64(b.N*recs), "allocs/record")
 }
@@ -352,7 +353,7 @@ func BenchmarkFastReader(b *testing.B) {
 	b.SetBytes(recs * FastRecordSize)
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	cpu0 := cpuTime()
+	cpu0 := cputime.Now()
 	for range b.N {
 		s := handshakenConn(b, newMemConn(stream), sessionParams{role: roleServer, key: testKey(krb5.EnctypeAES256CTSSHA1, 1),
 			localSeq: testSs, remoteSeq: testSc, localAddr: serverAddr, fastKey: key})
@@ -360,7 +361,7 @@ func BenchmarkFastReader(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	cpuRate(b, cpu0, recs*FastRecordSize)
+	cputime.ReportRate(b, cpu0, int64(recs*FastRecordSize))
 	runtime.ReadMemStats(&m1)
 	b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/float64(b.N*recs), "allocs/record")
 }

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/gokprop/gokprop/internal/cputime"
 	"github.com/gokprop/gokprop/krb5"
 )
 
@@ -27,13 +28,13 @@ func BenchmarkSealPriv(b *testing.B) {
 			b.SetBytes(kpropChunk)
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Now()
 			for range b.N {
 				if buf, err = c.sealPriv(buf[:0], data); err != nil {
 					b.Fatal(err)
 				}
 			}
-			cpuRate(b, cpu0, kpropChunk)
+			cputime.ReportRate(b, cpu0, int64(kpropChunk))
 		})
 	}
 }
@@ -64,7 +65,7 @@ func BenchmarkOpenPriv(b *testing.B) {
 			b.SetBytes(kpropChunk)
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Now()
 			for i := range b.N {
 				if i%run == 0 {
 					s.initCipherState()
@@ -74,7 +75,7 @@ func BenchmarkOpenPriv(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			cpuRate(b, cpu0, kpropChunk)
+			cputime.ReportRate(b, cpu0, int64(kpropChunk))
 		})
 	}
 }
@@ -95,7 +96,7 @@ func BenchmarkPrivWriter(b *testing.B) {
 			b.SetBytes(msgs * kpropChunk)
 			var m0, m1 runtime.MemStats
 			runtime.ReadMemStats(&m0)
-			cpu0 := cpuTime()
+			cpu0 := cputime.Now()
 			for range b.N {
 				c := handshakenConn(b, &sinkConn{}, sessionParams{role: roleClient, key: testKey(id, 1),
 					localSeq: testSc, localAddr: clientAddr, rand: rand.Reader})
@@ -118,7 +119,7 @@ func BenchmarkPrivWriter(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			cpuRate(b, cpu0, msgs*kpropChunk)
+			cputime.ReportRate(b, cpu0, int64(msgs*kpropChunk))
 			runtime.ReadMemStats(&m1)
 			// Setup included: the buffers, goroutines and session of each
 			// stream, spread over its messages.
@@ -147,7 +148,7 @@ func BenchmarkPrivReader(b *testing.B) {
 			b.SetBytes(msgs * kpropChunk)
 			var m0, m1 runtime.MemStats
 			runtime.ReadMemStats(&m0)
-			cpu0 := cpuTime()
+			cpu0 := cputime.Now()
 			for range b.N {
 				s := handshakenConn(b, newMemConn(stream), sessionParams{role: roleServer, key: testKey(id, uint64(id)),
 					localSeq: testSs, remoteSeq: testSc, localAddr: serverAddr})
@@ -156,7 +157,7 @@ func BenchmarkPrivReader(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			cpuRate(b, cpu0, msgs*kpropChunk)
+			cputime.ReportRate(b, cpu0, int64(msgs*kpropChunk))
 			runtime.ReadMemStats(&m1)
 			// Setup included: the buffers, goroutines and session of each
 			// stream, spread over its messages.

@@ -1,14 +1,15 @@
 //go:build unix
 
-package dumpfmt_test
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime returns the CPU time (user and system) the process used so far.
-func cpuTime() time.Duration {
+// Now returns the CPU time (user and system) the process has used so
+// far, or 0 where getrusage fails.
+func Now() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
