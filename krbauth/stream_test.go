@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gokprop/gokprop/krb5"
 )
@@ -401,4 +402,52 @@ func TestStreamOverTCP(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPrivWriterBuffersAligned: the buffer a PrivWriter hands out for the
+// user data starts on a dataAlign boundary, on MIT's wire (where the
+// KRB-PRIV header before it changes length with the sequence number) and
+// in the fast data phase, so that reading a file into it is not slowed
+// down.
+func TestPrivWriterBuffersAligned(t *testing.T) {
+	check := func(t *testing.T, c *Conn, max int, sizes []int) {
+		t.Helper()
+		total := 0
+		for _, n := range sizes {
+			total += n
+		}
+		w, err := c.NewPrivWriter(PrivWriterOptions{MaxData: max, Total: int64(total)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		for i, n := range sizes {
+			buf, err := w.Buffer(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if addr := uintptr(unsafe.Pointer(unsafe.SliceData(buf))); addr%dataAlign != 0 {
+				t.Fatalf("message %d of %d bytes: buffer at %#x, not %d-byte aligned", i, n, addr, dataAlign)
+			}
+			if err := w.Send(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Sequence numbers from testSc on: their DER grows past 127, 32767...
+	var sizes []int
+	for i := range 300 {
+		sizes = append(sizes, []int{kpropChunk, 1, 100, kpropChunk - 1}[i%4])
+	}
+	for _, id := range []krb5.Enctype{krb5.EnctypeAES256CTSSHA1, krb5.EnctypeAES128CTSSHA256} {
+		t.Run(id.String(), func(t *testing.T) {
+			c, _ := streamConns(t, id, &discardConn{}, &discardConn{})
+			c.StartChaining()
+			check(t, c, kpropChunk, sizes)
+		})
+	}
+	t.Run("fast", func(t *testing.T) {
+		c, _ := fastConns(t, testFastKey(9), nil, newMemConn(nil), nil)
+		check(t, c, FastRecordSize, []int{FastRecordSize, 1000, FastRecordSize, 7})
+	})
 }
