@@ -139,11 +139,30 @@ func (f *Fanout) Propagate(ctx context.Context, dump io.ReaderAt, size int64, re
 	var wg sync.WaitGroup
 	for start := 0; start < len(replicas); start += group {
 		end := min(start+group, len(replicas))
-		r := newRing(io.NewSectionReader(dump, 0, size), size, end-start, chunk, slots, f.StallTimeout)
+		src := io.NewSectionReader(dump, 0, size)
+		// The group's readers of the dump, and what closes once the
+		// group is done with it. A replica alone reads the dump
+		// itself, straight into its sender's buffers; several share a
+		// ring.
+		var (
+			readers []dumpReader
+			done    <-chan struct{}
+			r       *ring
+		)
+		if end-start == 1 {
+			solo := newSoloReader(src, size)
+			readers, done = []dumpReader{solo}, solo.done
+		} else {
+			r = newRing(src, size, end-start, chunk, slots, f.StallTimeout)
+			for _, rd := range r.readers {
+				readers = append(readers, rd)
+			}
+			done = r.done
+		}
 		for j := start; j < end; j++ {
-			rd := r.readers[j-start]
+			rd := readers[j-start]
 			rctx, cancel := context.WithCancel(ctx)
-			rd.cancel = cancel
+			rd.setCancel(cancel)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -154,10 +173,12 @@ func (f *Fanout) Propagate(ctx context.Context, dump io.ReaderAt, size int64, re
 				}
 			}()
 		}
-		go r.run()
+		if r != nil {
+			go r.run()
+		}
 		// The next group starts once this one is done with the dump.
 		select {
-		case <-r.done:
+		case <-done:
 		case <-ctx.Done():
 			// Every propagation of this group fails with ctx; the
 			// groups after it are not started.
@@ -176,7 +197,7 @@ func (f *Fanout) Propagate(ctx context.Context, dump io.ReaderAt, size int64, re
 }
 
 // one runs replica i's propagation with rd as its dump.
-func (f *Fanout) one(ctx context.Context, i int, rep *Replica, rd *ringReader, size int64) (res ReplicaResult) {
+func (f *Fanout) one(ctx context.Context, i int, rep *Replica, rd dumpReader, size int64) (res ReplicaResult) {
 	defer rd.detach()
 	res.Replica = rep
 	if f.Started != nil {
@@ -222,7 +243,7 @@ func (f *Fanout) dial(ctx context.Context, rep *Replica) (net.Conn, error) {
 
 // stalledErr marks err as the consequence of an eviction, if rd was
 // evicted.
-func stalledErr(rd *ringReader, timeout time.Duration, err error) error {
+func stalledErr(rd dumpReader, timeout time.Duration, err error) error {
 	if !rd.stalled() {
 		return err
 	}

@@ -300,10 +300,21 @@ func (rd *ringReader) stalled() bool {
 	return rd.evicted != nil
 }
 
-// ctxReader adapts a ringReader to io.Reader under a context.
+// dumpReader is one replica's reader of the dump in a Fanout: a
+// ringReader, or a soloReader for a replica alone in its group.
+type dumpReader interface {
+	read(ctx context.Context, p []byte) (int, error)
+	detach()          // the replica reads no more
+	stalled() bool    // whether it was evicted for holding the others back
+	setCancel(func()) // what eviction calls
+}
+
+func (rd *ringReader) setCancel(cancel func()) { rd.cancel = cancel }
+
+// ctxReader adapts a dumpReader to io.Reader under a context.
 type ctxReader struct {
 	ctx context.Context
-	rd  *ringReader
+	rd  dumpReader
 }
 
 func (c ctxReader) Read(p []byte) (int, error) {
@@ -312,3 +323,40 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	}
 	return c.rd.read(c.ctx, p)
 }
+
+// soloReader is the dump of a replica alone in its group: read from the
+// source straight into the caller's buffer (no ring, so no copy and no
+// producer). done is closed once the dump is read to its end or the
+// replica is done with it.
+type soloReader struct {
+	src  io.Reader
+	left int64
+	done chan struct{}
+	once sync.Once
+}
+
+func newSoloReader(src io.Reader, size int64) *soloReader {
+	return &soloReader{src: src, left: size, done: make(chan struct{})}
+}
+
+func (s *soloReader) read(ctx context.Context, p []byte) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if s.left <= 0 {
+		s.detach()
+		return 0, io.EOF
+	}
+	if int64(len(p)) > s.left {
+		p = p[:s.left]
+	}
+	n, err := s.src.Read(p)
+	if s.left -= int64(n); s.left == 0 {
+		s.detach()
+	}
+	return n, err
+}
+
+func (s *soloReader) detach()          { s.once.Do(func() { close(s.done) }) }
+func (s *soloReader) stalled() bool    { return false }
+func (s *soloReader) setCancel(func()) {}
