@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/gokprop/gokprop/dumpfmt"
 )
@@ -83,4 +84,45 @@ func ExampleValidator() {
 	// 2 1 TEST.ORG <nil>
 	// from_master:2: field key-data[0].contents[0]: bad hex: byte 'Z' at hex offset 7
 	// from_master:2: truncated dump: last line has no newline (70 bytes)
+}
+
+// Pieces of a dump prechecked concurrently, one goroutine each, then
+// written in order: the Validator's verdict is the one Write would give.
+func ExampleValidator_WritePrechecked() {
+	var dump strings.Builder
+	dump.WriteString("kdb5_util load_dump version 7\n")
+	for i := range 1000 {
+		name := fmt.Sprintf("user%04d@TEST.ORG", i)
+		fmt.Fprintf(&dump, "princ\t38\t%d\t0\t0\t0\t%s\t0\t0\t0\t0\t0\t0\t0\t0\t-1;\n", len(name), name)
+	}
+	dump.WriteString("princ\t38\t12\t1\t1\t0\tK/M@TEST.ORG\t0\t0\t0\t0\t0\t0\t0\t0\t8\t2\t0100\t1\t1\t18\t4\tdeadbeef\t-1;\n")
+	dump.WriteString("princ\t38\t24\t0\t0\t0\tkrbtgt/TEST.ORG@TEST.ORG\t0\t0\t0\t0\t0\t0\t0\t0\t-1;\n")
+	data := []byte(dump.String())
+
+	var pieces [][]byte
+	for p := data; len(p) > 0; p = p[min(4096, len(p)):] {
+		pieces = append(pieces, p[:min(4096, len(p))])
+	}
+	prechecks := make([]dumpfmt.Precheck, len(pieces))
+	var wg sync.WaitGroup
+	for i := range pieces {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			prechecks[i].Run(pieces[i])
+		}()
+	}
+	wg.Wait()
+
+	v := dumpfmt.NewValidator(dumpfmt.ValidateOptions{Duplicates: dumpfmt.DuplicatesSorted})
+	for i, p := range pieces {
+		if _, err := v.WritePrechecked(p, &prechecks[i]); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	s, err := v.Close()
+	fmt.Println(s.Principals, s.Realm, err)
+	// Output:
+	// 1002 TEST.ORG <nil>
 }
