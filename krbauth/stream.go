@@ -450,6 +450,18 @@ type PrivReaderOptions struct {
 	// Workers is the number of goroutines verifying and decrypting; 0
 	// means GOMAXPROCS, at most Depth-2.
 	Workers int
+	// Inspect, if set, is called with each message's user data as soon
+	// as it is verified and decrypted, by the goroutine that did it:
+	// concurrently for successive messages, in any order, before Next
+	// returns them. It is where work on the data that does not depend on
+	// earlier messages can run in parallel (kpropd prechecks the dump
+	// there). index is the message's place in the stream, from 0; data
+	// is what Next returns for it (unless Next then finds it out of
+	// sequence) and stays unchanged until the call of Next after that
+	// one. Message index+Depth is not inspected before that call, so
+	// state kept per message can live in Depth entries indexed by
+	// index % Depth.
+	Inspect func(index int, data []byte)
 }
 
 // PrivReader receives a stream of KRB-PRIV messages, each checked and
@@ -476,6 +488,7 @@ type PrivReader struct {
 	max     int
 	workers int
 	fast    []byte // the fast data phase's key; nil: KRB-PRIV
+	inspect func(index int, data []byte)
 
 	back  chan *rslot // slots the caller is done with, to the reader
 	work  chan *rslot // to the workers
@@ -530,7 +543,7 @@ func (c *Conn) NewPrivReader(opts PrivReaderOptions) (*PrivReader, error) {
 		depth = DefaultStreamDepth
 	}
 	s := c.sess
-	r := &PrivReader{c: c, s: s, total: opts.Total, max: c.frames.max,
+	r := &PrivReader{c: c, s: s, total: opts.Total, max: c.frames.max, inspect: opts.Inspect,
 		back: make(chan *rslot, depth), work: make(chan *rslot, depth), order: make(chan *rslot, depth),
 		quit: make(chan struct{}), rdone: make(chan struct{})}
 	if r.max <= 0 {
@@ -769,6 +782,7 @@ func (r *PrivReader) open(wk kcrypto.Worker) {
 			var body privSafeBody
 			if body, sl.err = r.s.privBody(der); sl.err == nil {
 				sl.data, sl.seq = body.userData, body.seq
+				r.inspected(sl)
 			}
 		}
 		sl.done <- struct{}{}
@@ -780,7 +794,9 @@ func (r *PrivReader) openFast(aead cipher.AEAD) {
 	defer r.wg.Done()
 	o := &fastOpener{aead: aead}
 	for sl := range r.work {
-		sl.data, sl.err = o.open(sl.frame, uint64(sl.index), sl.off, r.total)
+		if sl.data, sl.err = o.open(sl.frame, uint64(sl.index), sl.off, r.total); sl.err == nil {
+			r.inspected(sl)
+		}
 		sl.done <- struct{}{}
 	}
 }
@@ -796,9 +812,18 @@ func (r *PrivReader) openSerial() {
 			sl.err = errors.New("krbauth: message after a failed one")
 		} else {
 			sl.data, sl.err = r.s.openPriv(sl.pt[:0], sl.frame)
-			failed = sl.err != nil
+			if failed = sl.err != nil; !failed {
+				r.inspected(sl)
+			}
 		}
 		sl.done <- struct{}{}
+	}
+}
+
+// inspected hands a decrypted message to the Inspect callback.
+func (r *PrivReader) inspected(sl *rslot) {
+	if r.inspect != nil {
+		r.inspect(sl.index, sl.data)
 	}
 }
 

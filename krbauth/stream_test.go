@@ -451,3 +451,97 @@ func TestPrivWriterBuffersAligned(t *testing.T) {
 		check(t, c, FastRecordSize, []int{FastRecordSize, 1000, FastRecordSize, 7})
 	})
 }
+
+// inspectStream reads a stream of total bytes from c with an Inspect
+// callback and checks what the callback promises: each message is
+// inspected once, before Next returns it, with the data Next returns,
+// which stays unchanged until the Next after; and the ring of depth
+// entries indexed by index % depth is never overwritten while in use.
+func inspectStream(t *testing.T, c *Conn, total int64, depth int) []byte {
+	t.Helper()
+	type entry struct {
+		index int
+		data  []byte // a copy
+		live  bool   // inspected, not yet done with
+	}
+	ring := make([]entry, depth)
+	var mu sync.Mutex
+	inspect := func(index int, data []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		e := &ring[index%depth]
+		if e.live {
+			t.Errorf("message %d inspected while message %d still uses its entry", index, e.index)
+		}
+		*e = entry{index: index, data: bytes.Clone(data), live: true}
+	}
+	r, err := c.NewPrivReader(PrivReaderOptions{Total: total, Depth: depth, Inspect: inspect})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var got []byte
+	var prev []byte
+	var prevEntry *entry
+	for i := 0; int64(len(got)) < total; i++ {
+		if prevEntry != nil {
+			// The previous message's data was valid until now, the
+			// next call of Next, and its entry is done with.
+			mu.Lock()
+			if !bytes.Equal(prev, prevEntry.data) {
+				t.Errorf("message %d changed before the next Next", prevEntry.index)
+			}
+			prevEntry.live = false
+			mu.Unlock()
+		}
+		data, err := r.Next()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		mu.Lock()
+		e := &ring[i%depth]
+		if !e.live || e.index != i || !bytes.Equal(e.data, data) {
+			t.Errorf("message %d: inspected %v (index %d), with the data Next returns: %v", i, e.live, e.index, bytes.Equal(e.data, data))
+		}
+		mu.Unlock()
+		prev, prevEntry = data, e
+		got = append(got, data...)
+	}
+	return got
+}
+
+// TestPrivReaderInspect: Inspect sees every message as Next returns it, on
+// MIT's wire pipelined (aes), in order (rc4) and in the fast data phase.
+func TestPrivReaderInspect(t *testing.T) {
+	chunks := streamChunks(20*kpropChunk+99, kpropChunk)
+	all := bytes.Join(chunks, nil)
+	for _, id := range []krb5.Enctype{krb5.EnctypeAES256CTSSHA1, krb5.EnctypeRC4HMAC} {
+		t.Run(id.String(), func(t *testing.T) {
+			for _, depth := range []int{1, 3, 6} {
+				wire := newMemConn(nil)
+				c, _ := streamConns(t, id, wire, newMemConn(nil))
+				c.StartChaining()
+				for _, ch := range chunks {
+					if err := c.WritePriv(ch); err != nil {
+						t.Fatal(err)
+					}
+				}
+				_, s := streamConns(t, id, newMemConn(nil), newMemConn(wire.out.Bytes()))
+				s.StartChaining()
+				if got := inspectStream(t, s, int64(len(all)), depth); !bytes.Equal(got, all) {
+					t.Fatalf("depth %d: data differs", depth)
+				}
+			}
+		})
+	}
+	t.Run("fast", func(t *testing.T) {
+		key := testFastKey(3)
+		recs := fastStream(t, key, all, 16<<10, int64(len(all)))
+		for _, depth := range []int{3, 6} {
+			_, s := fastConns(t, key, key, nil, bytes.Join(recs, nil))
+			if got := inspectStream(t, s, int64(len(all)), depth); !bytes.Equal(got, all) {
+				t.Fatalf("depth %d: data differs", depth)
+			}
+		}
+	})
+}
