@@ -266,12 +266,22 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 	var received uint64
 	var flushed int64 // written back (started) up to here
 	if size > 0 {
-		r, err := t.c.NewPrivReader(krbauth.PrivReaderOptions{Total: int64(min(size, 1<<62))})
+		// With the sorted mode's validation, each record's lines are
+		// prechecked by the goroutine that decrypted it, in parallel
+		// with the records around it; this loop is left with the lines
+		// that cross records (dumpfmt.Precheck).
+		ropts := krbauth.PrivReaderOptions{Total: int64(min(size, 1<<62)), Depth: krbauth.DefaultStreamDepth}
+		var prechecks []dumpfmt.Precheck
+		if check != nil && t.s.Validate.Duplicates == dumpfmt.DuplicatesSorted {
+			prechecks = make([]dumpfmt.Precheck, ropts.Depth)
+			ropts.Inspect = func(i int, data []byte) { prechecks[i%len(prechecks)].Run(data) }
+		}
+		r, err := t.c.NewPrivReader(ropts)
 		if err != nil {
 			return 0, &TransferError{Step: StepDecodeBlock, Err: err}
 		}
 		defer r.Close()
-		for received < size {
+		for msg := 0; received < size; msg++ {
 			off := int64(received)
 			out, err := r.Next()
 			if err != nil && invalid != nil {
@@ -301,7 +311,13 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 					flushed = end
 				}
 				if check != nil {
-					if _, err := check.Write(out); err != nil {
+					var err error
+					if prechecks != nil {
+						_, err = check.WritePrechecked(out, &prechecks[msg%len(prechecks)])
+					} else {
+						_, err = check.Write(out)
+					}
+					if err != nil {
 						invalid = err
 					}
 				}
