@@ -545,3 +545,116 @@ func TestPrivReaderInspect(t *testing.T) {
 		}
 	})
 }
+
+// tcpPair returns both ends of a loopback TCP connection, with a deadline
+// that turns a hang into a failure.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := l.Accept()
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = <-accepted
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	deadline := time.Now().Add(30 * time.Second)
+	client.SetDeadline(deadline)
+	server.SetDeadline(deadline)
+	return client, server
+}
+
+// TestStreamReadAhead: a PrivReader reads several frames at a time and
+// waits for data with the socket's low-water mark, but never takes more
+// than the stream from the connection, nor waits for bytes the stream
+// does not hold: with a sender that pauses between frames and sends the
+// next message only after the stream, on MIT's wire and in the fast data
+// phase, the stream arrives whole, the message after it is read by
+// ReadPriv, and the mark is back to 1 byte.
+func TestStreamReadAhead(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fast  bool
+		total int
+		chunk int
+	}{
+		{"mit-wire", false, 40*kpropChunk + 5, kpropChunk},
+		{"mit-wire small", false, 3*1000 + 1, 1000},
+		{"fast", true, 5*FastRecordSize + 3, FastRecordSize},
+		{"fast small", true, 700, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cc, sc := tcpPair(t)
+			key := testKey(krb5.EnctypeAES256CTSSHA1, 9)
+			var fastKey []byte
+			if tc.fast {
+				fastKey = testFastKey(4)
+			}
+			c := handshakenConn(t, cc, sessionParams{role: roleClient, key: key, localSeq: testSc, remoteSeq: testSs,
+				localAddr: clientAddr, rand: detRand(5), fastKey: fastKey})
+			s := handshakenConn(t, sc, sessionParams{role: roleServer, key: key, localSeq: testSs, remoteSeq: testSc,
+				localAddr: serverAddr, rand: detRand(6), fastKey: fastKey})
+			c.StartChaining()
+			s.StartChaining()
+			data := pattern(tc.total, 11)
+			sent := make(chan error, 1)
+			go func() {
+				w, err := c.NewPrivWriter(PrivWriterOptions{MaxData: tc.chunk, Total: int64(tc.total), Depth: 1})
+				if err != nil {
+					sent <- err
+					return
+				}
+				for i, ch := range streamChunks0(data, tc.chunk) {
+					buf, err := w.Buffer(len(ch))
+					if err != nil {
+						sent <- err
+						return
+					}
+					copy(buf, ch)
+					if err := w.Send(); err != nil {
+						sent <- err
+						return
+					}
+					if i%4 == 3 {
+						time.Sleep(5 * time.Millisecond) // a slow sender
+					}
+				}
+				if err := w.Close(); err != nil {
+					sent <- err
+					return
+				}
+				// Only once the stream is all sent: one more message, and
+				// the connection stays open.
+				time.Sleep(20 * time.Millisecond)
+				sent <- c.WriteSafe([]byte("after"))
+			}()
+			got, err := readStream(s, int64(tc.total), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, data) {
+				t.Fatal("data differs")
+			}
+			if after, err := s.ReadSafe(); err != nil || string(after) != "after" {
+				t.Fatalf("the message after the stream: %q, %v", after, err)
+			}
+			if err := <-sent; err != nil {
+				t.Fatal(err)
+			}
+			if mark, ok := rcvLowat(t, sc); ok && mark != 1 {
+				t.Errorf("SO_RCVLOWAT is %d after the stream, want 1", mark)
+			}
+		})
+	}
+}
