@@ -475,11 +475,7 @@ type PrivReaderOptions struct {
 // session's state advanced. Enctypes without a pipelined cipher (RC4) are
 // opened in order by one goroutine. At most Depth messages are in flight,
 // in buffers allocated by NewPrivReader: the stream allocates nothing per
-// message once its buffers have grown to the largest message. Small frames
-// are read several at a time (256 KiB), and on Linux the reader sleeps
-// until that much has arrived (SO_RCVLOWAT), but never for, nor takes from
-// the connection, more than the rest of the stream holds: whatever the
-// peer sends after the stream is left for the Conn.
+// message once its buffers have grown to the largest message.
 //
 // The caller drives it from one goroutine, Next until it has the Total it
 // expects, then Close. While a PrivReader is open the Conn must not be
@@ -503,7 +499,6 @@ type PrivReader struct {
 
 	slots []*rslot
 	hdr   [frameHeaderLen]byte // the reader's
-	src   *frameSource         // the reader's
 	cur   *rslot               // returned by the last Next
 	err   error                // Next's sticky failure
 
@@ -550,7 +545,7 @@ func (c *Conn) NewPrivReader(opts PrivReaderOptions) (*PrivReader, error) {
 	s := c.sess
 	r := &PrivReader{c: c, s: s, total: opts.Total, max: c.frames.max, inspect: opts.Inspect,
 		back: make(chan *rslot, depth), work: make(chan *rslot, depth), order: make(chan *rslot, depth),
-		quit: make(chan struct{}), rdone: make(chan struct{}), src: newFrameSource(c.conn)}
+		quit: make(chan struct{}), rdone: make(chan struct{})}
 	if r.max <= 0 {
 		r.max = DefaultMaxMessageSize
 	}
@@ -658,7 +653,6 @@ func (r *PrivReader) Close() error {
 // read is the goroutine that reads frames ahead of the caller.
 func (r *PrivReader) read() {
 	defer close(r.rdone)
-	defer r.src.reset()
 	defer close(r.order)
 	defer close(r.work)
 	free := r.slots
@@ -689,10 +683,7 @@ func (r *PrivReader) read() {
 		sl := free[len(free)-1]
 		free = free[:len(free)-1]
 		sl.index, sl.err, sl.data = index, nil, nil
-		// Every frame carries less user data than its length, so the
-		// stream still holds more bytes than the user data not yet
-		// accounted for.
-		if !r.readFrame(sl, r.total-known-bound) {
+		if !r.readFrame(sl) {
 			return
 		}
 		terminal := sl.err != nil
@@ -739,7 +730,7 @@ func (r *PrivReader) read() {
 
 // readFrame reads one frame into sl.frame, or records why it could not.
 // It returns false when Close stopped the reader.
-func (r *PrivReader) readFrame(sl *rslot, sure int64) bool {
+func (r *PrivReader) readFrame(sl *rslot) bool {
 	r.mu.Lock()
 	if r.stopped {
 		r.mu.Unlock()
@@ -747,7 +738,7 @@ func (r *PrivReader) readFrame(sl *rslot, sure int64) bool {
 	}
 	r.reading = true
 	r.mu.Unlock()
-	err := r.readInto(sl, sure)
+	err := r.readInto(sl)
 	r.mu.Lock()
 	r.reading = false
 	stopped := r.stopped
@@ -761,11 +752,9 @@ func (r *PrivReader) readFrame(sl *rslot, sure int64) bool {
 	return true
 }
 
-// readInto reads the next frame into sl.frame; sure is how many bytes the
-// stream is sure to hold from here on (see frameSource).
-func (r *PrivReader) readInto(sl *rslot, sure int64) error {
+func (r *PrivReader) readInto(sl *rslot) error {
 	hdr := r.hdr[:] // not on the stack: it would escape, once a frame
-	if err := r.src.read(hdr, max(sure, frameHeaderLen)); err != nil {
+	if _, err := io.ReadFull(r.c.conn, hdr); err != nil {
 		return readErr(err)
 	}
 	n := binary.BigEndian.Uint32(hdr)
@@ -776,7 +765,7 @@ func (r *PrivReader) readInto(sl *rslot, sure int64) error {
 		sl.frame = make([]byte, n)
 	}
 	sl.frame = sl.frame[:n]
-	if err := r.src.read(sl.frame, max(sure-frameHeaderLen, int64(n))); err != nil {
+	if _, err := io.ReadFull(r.c.conn, sl.frame); err != nil {
 		return readErr(err)
 	}
 	return nil
