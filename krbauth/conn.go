@@ -123,6 +123,11 @@ type State struct {
 	// to FastRecordSize bytes instead of MIT's KRB-PRIV messages. It is
 	// false with any MIT peer.
 	FastData bool
+	// FastDataOffered reports that the client offered the fast data
+	// phase, whether or not it was accepted (on the client: that it
+	// offered). MIT's kprop never offers: a server whose client did not
+	// is most likely talking to it.
+	FastDataOffered bool
 }
 
 // State returns the connection's state; it is the zero State until the
@@ -139,6 +144,7 @@ func (c *Conn) State() State {
 		SessionEnctype:    krb5.Enctype(s.key.KeyType),
 		TicketEnctype:     krb5.Enctype(s.ticketEtype),
 		FastData:          s.fastKey != nil,
+		FastDataOffered:   s.fastOffered,
 	}
 }
 

@@ -56,6 +56,12 @@ func TestFastDataNegotiation(t *testing.T) {
 				if want && !bytes.Equal(c.fastKey, s.fastKey) {
 					t.Errorf("data keys differ")
 				}
+				// Whether the client offered, as each end sees it: never
+				// for des3, whatever the server accepts.
+				offered := tc.offer && et != krb5.EnctypeDES3CBCSHA1
+				if c.fastOffered != offered || s.fastOffered != offered {
+					t.Errorf("offered: client %v, server %v, want %v", c.fastOffered, s.fastOffered, offered)
+				}
 			})
 		}
 	}

@@ -192,8 +192,9 @@ func (c *Conn) serverHandshake() error {
 		subkey = &k
 	}
 	var fastKey []byte
+	offered := hasFastOffer(v.auth.AuthorizationData)
 	if cfg.FastData && subkey == nil && req.mutualRequired() &&
-		fastEligible(sessionKey.KeyType) && hasFastOffer(v.auth.AuthorizationData) {
+		fastEligible(sessionKey.KeyType) && offered {
 		k, err := newFastSubkey(cfg.Rand, sessionKey.KeyType)
 		if err != nil {
 			return fmt.Errorf("recvauth: %w", err)
@@ -228,6 +229,7 @@ func (c *Conn) serverHandshake() error {
 	}
 	sess, err := newSession(sessionParams{
 		fastKey:     fastKey,
+		fastOffered: offered,
 		role:        roleServer,
 		rand:        cfg.Rand,
 		key:         key,

@@ -181,6 +181,7 @@ func (c *Conn) clientHandshake() error {
 	}
 	sess, err := newSession(sessionParams{
 		fastKey:     fastKey,
+		fastOffered: offered,
 		role:        roleClient,
 		rand:        cfg.Rand,
 		key:         key,

@@ -51,6 +51,8 @@ type session struct {
 	// fastKey is the AES-256-GCM key of the negotiated fast data phase
 	// (see fastdata.go); nil: MIT's KRB-PRIV stream.
 	fastKey []byte
+	// fastOffered: the client offered the fast data phase.
+	fastOffered bool
 }
 
 // sessionParams carries what a handshake established.
@@ -65,6 +67,7 @@ type sessionParams struct {
 	ticketEtype int32               // enctype of the ticket's enc-part
 	rand        io.Reader           // confounder source; nil means crypto/rand
 	fastKey     []byte              // the fast data phase's key, if negotiated
+	fastOffered bool                // the client offered the fast data phase
 }
 
 // newSession builds the record state of a completed handshake. It fails
@@ -104,5 +107,6 @@ func newSession(p sessionParams) (*session, error) {
 		priv:        priv,
 		rand:        r,
 		fastKey:     p.fastKey,
+		fastOffered: p.fastOffered,
 	}, nil
 }
