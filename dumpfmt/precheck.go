@@ -47,7 +47,7 @@ func (pc *Precheck) Run(piece []byte) {
 			return
 		}
 		name, at, n, ok := fastPrincipal(b[len(prefix):])
-		if !ok || specialName(name[:at], name[at+1:]) ||
+		if !ok || specialName(name[:at], name[at+1:]) != 0 ||
 			(prev != nil && bytes.Compare(name, prev) <= 0) {
 			return
 		}
@@ -63,13 +63,25 @@ func (pc *Precheck) Run(piece []byte) {
 	pc.ok, pc.first, pc.end, pc.lines, pc.longest, pc.last = true, first, end, lines, longest, prev
 }
 
-// specialName reports whether a principal, given as its components and
-// realm, is one the Checker records (K/M, krbtgt/R@R): WritePrechecked
-// leaves those to Write.
-func specialName(comps, realm []byte) bool {
-	return string(comps) == "K/M" ||
-		bytes.HasPrefix(comps, []byte("krbtgt/")) && bytes.Equal(comps[len("krbtgt/"):], realm)
+// specialName tells whether a principal, given as its components and
+// realm, is one the Checker records: the master key K/M@R or the realm's
+// own ticket-granting service krbtgt/R@R (WritePrechecked leaves those to
+// Write).
+func specialName(comps, realm []byte) int {
+	switch {
+	case string(comps) == "K/M":
+		return masterPrincipal
+	case bytes.HasPrefix(comps, []byte("krbtgt/")) && bytes.Equal(comps[len("krbtgt/"):], realm):
+		return tgsPrincipal
+	}
+	return 0
 }
+
+// What specialName returns for the principals the Checker records.
+const (
+	masterPrincipal = 1 + iota
+	tgsPrincipal
+)
 
 // WritePrechecked is Write for a piece that pc prechecked (Precheck.Run
 // with the same piece): it returns what Write would, having skipped the

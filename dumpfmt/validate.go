@@ -131,10 +131,10 @@ type pendingName struct {
 // flushes first.
 func (c *Checker) queuePrincipal(name, canon, comps, realm []byte, line int) error {
 	c.principals++
-	switch {
-	case string(comps) == "K/M":
+	switch specialName(comps, realm) {
+	case masterPrincipal:
 		c.master = append(c.master, string(realm))
-	case bytes.HasPrefix(comps, []byte("krbtgt/")) && bytes.Equal(comps[len("krbtgt/"):], realm):
+	case tgsPrincipal:
 		c.tgs = append(c.tgs, string(realm))
 	}
 	if c.Sorted {

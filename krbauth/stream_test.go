@@ -352,30 +352,7 @@ func (c *cutConn) Write(p []byte) (int, error) {
 func TestStreamOverTCP(t *testing.T) {
 	for _, id := range implementedEnctypes() {
 		t.Run(id.String(), func(t *testing.T) {
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			accepted := make(chan net.Conn, 1)
-			go func() {
-				c, err := l.Accept()
-				if err != nil {
-					close(accepted)
-					return
-				}
-				accepted <- c
-			}()
-			cc, err := net.Dial("tcp", l.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cc.Close()
-			sc := <-accepted
-			if sc == nil {
-				t.Fatal("accept failed")
-			}
-			defer sc.Close()
+			cc, sc := tcpPair(t)
 			c, s := streamConns(t, id, cc, sc)
 			c.StartChaining()
 			s.StartChaining()
