@@ -143,21 +143,7 @@ func fastStream(t testing.TB, key []byte, data []byte, record int, total int64) 
 	t.Helper()
 	out := newMemConn(nil)
 	c, _ := fastConns(t, key, key, out, nil)
-	w, err := c.NewPrivWriter(PrivWriterOptions{MaxData: record, Total: total})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ch := range streamChunks0(data, record) {
-		buf, err := w.Buffer(len(ch))
-		if err != nil {
-			t.Fatal(err)
-		}
-		copy(buf, ch)
-		if err := w.Send(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
+	if err := sendStream(t, c, PrivWriterOptions{MaxData: record, Total: total}, streamChunks0(data, record)); err != nil {
 		t.Fatal(err)
 	}
 	var recs [][]byte
@@ -316,7 +302,7 @@ func TestFastWriterLimits(t *testing.T) {
 // and allocations per record.
 func BenchmarkFastWriter(b *testing.B) {
 	const recs = 256
-	data := pattern(FastRecordSize, 1)
+	chunks := repeated(pattern(FastRecordSize, 1), recs)
 	key := testFastKey(6)
 	b.SetBytes(recs * FastRecordSize)
 	var m0, m1 runtime.MemStats
@@ -325,21 +311,7 @@ func BenchmarkFastWriter(b *testing.B) {
 	for range b.N {
 		c := handshakenConn(b, &sinkConn{}, sessionParams{role: roleClient, key: testKey(krb5.EnctypeAES256CTSSHA1, 1),
 			localSeq: testSc, localAddr: clientAddr, rand: rand.Reader, fastKey: key})
-		w, err := c.NewPrivWriter(PrivWriterOptions{MaxData: FastRecordSize, Total: recs * FastRecordSize})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for range recs {
-			buf, err := w.Buffer(FastRecordSize)
-			if err != nil {
-				b.Fatal(err)
-			}
-			copy(buf, data)
-			if err := w.Send(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := w.Close(); err != nil {
+		if err := sendStream(b, c, PrivWriterOptions{MaxData: FastRecordSize, Total: recs * FastRecordSize}, chunks); err != nil {
 			b.Fatal(err)
 		}
 	}

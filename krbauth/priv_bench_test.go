@@ -92,7 +92,7 @@ func BenchmarkPrivWriter(b *testing.B) {
 	const msgs = 2048
 	for _, id := range implementedEnctypes() {
 		b.Run(krb5.Enctype(id).String(), func(b *testing.B) {
-			data := pattern(kpropChunk, 1)
+			chunks := repeated(pattern(kpropChunk, 1), msgs)
 			b.SetBytes(msgs * kpropChunk)
 			var m0, m1 runtime.MemStats
 			runtime.ReadMemStats(&m0)
@@ -101,21 +101,7 @@ func BenchmarkPrivWriter(b *testing.B) {
 				c := handshakenConn(b, &sinkConn{}, sessionParams{role: roleClient, key: testKey(id, 1),
 					localSeq: testSc, localAddr: clientAddr, rand: rand.Reader})
 				c.StartChaining()
-				w, err := c.NewPrivWriter(PrivWriterOptions{MaxData: kpropChunk})
-				if err != nil {
-					b.Fatal(err)
-				}
-				for range msgs {
-					buf, err := w.Buffer(kpropChunk)
-					if err != nil {
-						b.Fatal(err)
-					}
-					copy(buf, data)
-					if err := w.Send(); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if err := w.Close(); err != nil {
+				if err := sendStream(b, c, PrivWriterOptions{MaxData: kpropChunk}, chunks); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -40,10 +41,18 @@ func streamChunks0(data []byte, chunk int) [][]byte {
 	return out
 }
 
-// writeStream sends chunks through a PrivWriter on c.
+// writeStream sends chunks through a PrivWriter on c as kprop cuts a dump
+// on MIT's wire.
 func writeStream(t testing.TB, c *Conn, chunks [][]byte, depth int, written func(int)) error {
 	t.Helper()
-	w, err := c.NewPrivWriter(PrivWriterOptions{MaxData: kpropChunk, Depth: depth, Written: written})
+	return sendStream(t, c, PrivWriterOptions{MaxData: kpropChunk, Depth: depth, Written: written}, chunks)
+}
+
+// sendStream sends chunks through a PrivWriter on c with opts and closes
+// it, returning the first failure.
+func sendStream(t testing.TB, c *Conn, opts PrivWriterOptions, chunks [][]byte) error {
+	t.Helper()
+	w, err := c.NewPrivWriter(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +71,30 @@ func writeStream(t testing.TB, c *Conn, chunks [][]byte, depth int, written func
 	return w.Close()
 }
 
+// writePrivWire returns what a client Conn for enctype id (streamConns',
+// chained) writes for chunks and then more, each sent with WritePriv.
+func writePrivWire(t testing.TB, id krb5.Enctype, chunks [][]byte, more ...[]byte) []byte {
+	t.Helper()
+	wire := newMemConn(nil)
+	c, _ := streamConns(t, id, wire, newMemConn(nil))
+	c.StartChaining()
+	for _, ch := range slices.Concat(chunks, more) {
+		if err := c.WritePriv(ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return wire.out.Bytes()
+}
+
+// repeated returns n references to data, a stream of n equal chunks.
+func repeated(data []byte, n int) [][]byte {
+	chunks := make([][]byte, n)
+	for i := range chunks {
+		chunks[i] = data
+	}
+	return chunks
+}
+
 // TestPrivWriterMatchesWritePriv: for every enctype, a PrivWriter sends
 // byte for byte the frames WritePriv sends (same confounders), whatever
 // its depth, and leaves the Conn's state where WritePriv leaves it.
@@ -70,17 +103,7 @@ func TestPrivWriterMatchesWritePriv(t *testing.T) {
 	chunks = append(chunks, []byte{}, pattern(1, 9), pattern(17, 1))
 	for _, id := range implementedEnctypes() {
 		t.Run(id.String(), func(t *testing.T) {
-			want := newMemConn(nil)
-			ref, _ := streamConns(t, id, want, newMemConn(nil))
-			ref.StartChaining()
-			for _, ch := range chunks {
-				if err := ref.WritePriv(ch); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := ref.WritePriv([]byte("after")); err != nil {
-				t.Fatal(err)
-			}
+			want := writePrivWire(t, id, chunks, []byte("after"))
 			for _, depth := range []int{1, 2, 3, 8} {
 				got := newMemConn(nil)
 				c, _ := streamConns(t, id, got, newMemConn(nil))
@@ -93,8 +116,8 @@ func TestPrivWriterMatchesWritePriv(t *testing.T) {
 				if err := c.WritePriv([]byte("after")); err != nil {
 					t.Fatal(err)
 				}
-				if !bytes.Equal(got.out.Bytes(), want.out.Bytes()) {
-					t.Fatalf("depth %d: the stream differs from WritePriv's (%d vs %d bytes)", depth, got.out.Len(), want.out.Len())
+				if !bytes.Equal(got.out.Bytes(), want) {
+					t.Fatalf("depth %d: the stream differs from WritePriv's (%d vs %d bytes)", depth, got.out.Len(), len(want))
 				}
 				if len(sizes) != len(chunks) {
 					t.Fatalf("depth %d: Written called %d times for %d messages", depth, len(sizes), len(chunks))
@@ -141,18 +164,7 @@ func TestPrivReaderOpensStream(t *testing.T) {
 	for _, id := range implementedEnctypes() {
 		t.Run(id.String(), func(t *testing.T) {
 			for _, depth := range []int{1, 3, 4, 8} {
-				wire := newMemConn(nil)
-				c, _ := streamConns(t, id, wire, newMemConn(nil))
-				c.StartChaining()
-				for _, ch := range chunks {
-					if err := c.WritePriv(ch); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if err := c.WritePriv([]byte("after")); err != nil {
-					t.Fatal(err)
-				}
-				in := newMemConn(wire.out.Bytes())
+				in := newMemConn(writePrivWire(t, id, chunks, []byte("after")))
 				_, s := streamConns(t, id, newMemConn(nil), in)
 				s.StartChaining()
 				got, err := readStream(s, total, depth)
@@ -495,15 +507,7 @@ func TestPrivReaderInspect(t *testing.T) {
 	for _, id := range []krb5.Enctype{krb5.EnctypeAES256CTSSHA1, krb5.EnctypeRC4HMAC} {
 		t.Run(id.String(), func(t *testing.T) {
 			for _, depth := range []int{1, 3, 6} {
-				wire := newMemConn(nil)
-				c, _ := streamConns(t, id, wire, newMemConn(nil))
-				c.StartChaining()
-				for _, ch := range chunks {
-					if err := c.WritePriv(ch); err != nil {
-						t.Fatal(err)
-					}
-				}
-				_, s := streamConns(t, id, newMemConn(nil), newMemConn(wire.out.Bytes()))
+				_, s := streamConns(t, id, newMemConn(nil), newMemConn(writePrivWire(t, id, chunks)))
 				s.StartChaining()
 				if got := inspectStream(t, s, int64(len(all)), depth); !bytes.Equal(got, all) {
 					t.Fatalf("depth %d: data differs", depth)
