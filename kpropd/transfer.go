@@ -272,12 +272,11 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 		// leaves the other processors to it (a pipeline here competes
 		// with it for them: on two cores, MIT kprop to this kpropd took
 		// 1.04 times as long as to MIT's kpropd through the pipeline,
-		// 0.94 times in order). Otherwise the
-		// messages come through a pipeline and, with the sorted mode's
-		// validation, each record's lines are prechecked by the
-		// goroutine that decrypted it, in parallel with the records
-		// around it, leaving this loop the lines that cross records
-		// (dumpfmt.Precheck).
+		// 0.94 times in order). Otherwise the messages come through a
+		// pipeline and, with the sorted mode's validation, each
+		// record's lines are prechecked by the goroutine that decrypted
+		// it, in parallel with the records around it, leaving this loop
+		// the lines that cross records (dumpfmt.Precheck).
 		var next func() ([]byte, error)
 		var prechecks []dumpfmt.Precheck
 		if st := t.c.State(); !st.FastData && !st.FastDataOffered {

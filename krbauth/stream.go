@@ -120,7 +120,7 @@ type wslot struct {
 	off    int64  // fast data: the record's offset in the stream
 	pt     []byte // not pipelined: the user data (pipelined, it is sealed in frame)
 	frame  []byte // length prefix, KRB-PRIV header, ciphertext, tag
-	buf    []byte // pipelined KRB-PRIV: where frame is placed, dataAlign bytes longer
+	buf    []byte // KRB-PRIV: where frame is placed, dataAlign bytes longer
 	flen   int    // of the finished frame
 	lay    privLayout
 	ptLen  int
