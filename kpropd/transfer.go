@@ -264,7 +264,7 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 	}
 	var invalid error // the first problem the Validator found
 	var received uint64
-	var flushed int64 // written back (started) up to here
+	file := &dumpFile{f: f}
 	if size > 0 {
 		// A client that did not offer the fast data phase is MIT's
 		// kprop, one thread whose pace sets the transfer's: its
@@ -319,14 +319,8 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 			// received (so that the client, which reads nothing until it
 			// has sent everything, gets the reason), but not kept.
 			if invalid == nil {
-				if _, err := f.WriteAt(out, off); err != nil {
+				if err := file.Write(out); err != nil {
 					return 0, &TransferError{Step: StepWriteBlock, Offset: off, Err: err}
-				}
-				// Have the disk take the data as it comes rather than all
-				// at the final fsync.
-				if end := off + int64(len(out)); end-flushed >= writebackUnit {
-					startWriteback(f, flushed, end-flushed)
-					flushed = end
 				}
 				if check != nil {
 					var err error
@@ -360,16 +354,12 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 	if invalid != nil {
 		return 0, &TransferError{Step: StepVerify, File: t.s.File, Err: invalid}
 	}
-	if err := f.Sync(); err != nil {
+	if err := file.Sync(); err != nil {
 		return 0, &TransferError{Step: StepSync, File: t.s.File, Err: err}
 	}
 	log.DebugContext(t.ctx, "transfer finished", "peer", t.peer.RemoteAddr, "bytes", received)
 	return size, nil
 }
-
-// writebackUnit is how much received data is left to the page cache
-// before its writing back is started.
-const writebackUnit = 8 << 20
 
 // fail tells the client why the transfer failed, unless the client
 // itself gave up with a KRB-ERROR (then, like MIT kpropd, we do not
