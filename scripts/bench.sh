@@ -7,9 +7,9 @@
 # It runs BenchmarkPropagation (or BenchmarkPropagationLarge) of ./interop,
 # which generates a dump the way MIT's kdb5_util writes one (principals in
 # btree order), sets up a throwaway realm (internal/mitrealm: KDC,
-# keytabs, kpropd.acl), then alternates MIT kprop → MIT kpropd and our
-# kprop → our kpropd three times, followed by our kprop → MIT kpropd and
-# MIT kprop → our kpropd, each under /usr/bin/time -v, with both kpropds
+# keytabs, kpropd.acl), then alternates MIT kprop → MIT kpropd, our
+# kprop → our kpropd, our kprop → MIT kpropd and MIT kprop → our kpropd
+# three times, each under /usr/bin/time -v, with both kpropds
 # at their defaults (ours verifies the dump as it arrives) and /bin/true
 # as the loader. It prints every run's throughput, the CPU seconds of
 # both ends and their peak RSS, then the ratios against the targets.
