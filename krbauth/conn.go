@@ -35,8 +35,9 @@ type Conn struct {
 	handshakeErr  error
 	sess          *session
 
-	frames frameReader // messages received after the handshake
-	wbuf   []byte      // the frame being sent, reused
+	frames frameReader  // messages received after the handshake
+	batch  *batchReader // frames.r after ExpectPriv, until ReleasePriv
+	wbuf   []byte       // the frame being sent, reused
 }
 
 // Client returns the kprop side of a connection: HandshakeContext runs
@@ -250,6 +251,33 @@ func (c *Conn) ReadPriv(dst []byte) ([]byte, error) {
 		return dst, transport(err)
 	}
 	return c.sess.openPriv(dst, msg)
+}
+
+// ExpectPriv tells the Conn that the peer is now sending KRB-PRIVs that
+// carry at least n bytes of user data in all, without waiting for an
+// answer (kprop's dump, after its size). Until ReleasePriv, the Conn reads
+// the connection through a 256 KiB buffer and, on Linux, asks the kernel
+// (SO_RCVLOWAT) not to wake it before that much, or what remains of n,
+// has arrived: waking a receiver for every message costs the sender on
+// the same machine more kernel time than the messages themselves. A batch
+// that takes longer than 10 ms is not waited for, so a peer that stops
+// short is still heard. It does not allocate again when called anew.
+func (c *Conn) ExpectPriv(n uint64) {
+	if c.batch == nil {
+		c.batch = newBatchReader(c.conn, 0)
+	}
+	c.batch.expect = int64(min(n, 1<<62))
+	c.frames.r = c.batch
+}
+
+// ReleasePriv ends what ExpectPriv started, once the messages it announced
+// have been read, and restores the socket's low-water mark. Data already
+// buffered is still read first.
+func (c *Conn) ReleasePriv() {
+	if c.batch != nil {
+		c.batch.expect = 0
+		c.batch.release()
+	}
 }
 
 // WriteError sends a KRB-ERROR carrying code and text, filled in as MIT's

@@ -754,7 +754,7 @@ func (r *PrivReader) readFrame(sl *rslot) bool {
 
 func (r *PrivReader) readInto(sl *rslot) error {
 	hdr := r.hdr[:] // not on the stack: it would escape, once a frame
-	if _, err := io.ReadFull(r.c.conn, hdr); err != nil {
+	if _, err := io.ReadFull(r.c.frames.r, hdr); err != nil {
 		return readErr(err)
 	}
 	n := binary.BigEndian.Uint32(hdr)
@@ -765,7 +765,7 @@ func (r *PrivReader) readInto(sl *rslot) error {
 		sl.frame = make([]byte, n)
 	}
 	sl.frame = sl.frame[:n]
-	if _, err := io.ReadFull(r.c.conn, sl.frame); err != nil {
+	if _, err := io.ReadFull(r.c.frames.r, sl.frame); err != nil {
 		return readErr(err)
 	}
 	return nil

@@ -1,0 +1,104 @@
+package krbauth
+
+import (
+	"net"
+	"sync/atomic"
+	"time"
+)
+
+// batchSize is how much a batchReader asks the kernel to gather before
+// waking it, and the size of its buffer.
+const batchSize = 256 << 10
+
+// batchFallback is how long a batchReader waits for a batch before it
+// takes whatever has arrived (a variable for the tests).
+var batchFallback = 10 * time.Millisecond
+
+// batchReader reads a connection through a buffer, a batch at a time,
+// while the stream is known to hold at least expect more bytes: where the
+// kernel allows it (SO_RCVLOWAT), a read that finds nothing waits until
+// min(batchSize, expect) bytes have arrived instead of waking for each
+// segment. A sender on the same machine pays for every wakeup of a
+// sleeping receiver in its own time, and MIT's kprop, one thread, sets the
+// pace of the transfer. If a batch takes longer than batchFallback (a
+// peer that stopped short and waits for an answer), the read takes what
+// has arrived, so nothing waits on data that may never come.
+type batchReader struct {
+	conn   net.Conn
+	buf    []byte
+	r, w   int   // buf[r:w] is unread
+	expect int64 // the stream holds at least this much after buf[w]
+	lowat  int   // the low-water mark as last set, 0 if not known
+	// lowered is set by the fallback once it has tried to drop the mark
+	// to 1 (the mark is then not known).
+	lowered atomic.Bool
+	timer   *time.Timer
+}
+
+func newBatchReader(conn net.Conn, expect int64) *batchReader {
+	b := &batchReader{conn: conn, buf: make([]byte, batchSize), expect: expect}
+	b.timer = time.AfterFunc(time.Hour, b.fallback)
+	b.timer.Stop()
+	return b
+}
+
+// fallback runs when a batch is late: the read in progress then takes
+// what has arrived.
+func (b *batchReader) fallback() {
+	_ = setLowat(b.conn, 1)
+	b.lowered.Store(true)
+}
+
+// Read implements io.Reader.
+func (b *batchReader) Read(p []byte) (int, error) {
+	if b.r == b.w {
+		if len(p) >= len(b.buf) {
+			return b.fill(p)
+		}
+		n, err := b.fill(b.buf)
+		b.r, b.w = 0, n
+		if n == 0 {
+			return 0, err
+		}
+	}
+	n := copy(p, b.buf[b.r:b.w])
+	b.r += n
+	return n, nil
+}
+
+// fill reads once into p, waiting for a batch if the stream is known to
+// hold one.
+func (b *batchReader) fill(p []byte) (int, error) {
+	mark := int(min(b.expect, int64(len(p))))
+	if b.lowered.Swap(false) {
+		b.lowat = 0
+	}
+	if mark < 1 {
+		mark = 1
+	}
+	if mark != b.lowat && setLowat(b.conn, mark) == nil {
+		b.lowat = mark
+	}
+	waiting := b.lowat > 1
+	if waiting {
+		b.timer.Reset(batchFallback)
+	}
+	n, err := b.conn.Read(p)
+	if waiting && !b.timer.Stop() {
+		// The fallback ran or is running: wait for it, so that its
+		// change of the mark is known before the next read.
+		for !b.lowered.Load() {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	b.expect = max(b.expect-int64(n), 0)
+	return n, err
+}
+
+// release restores the connection's low-water mark.
+func (b *batchReader) release() {
+	b.timer.Stop()
+	if b.lowat > 1 || b.lowered.Load() {
+		_ = setLowat(b.conn, 1)
+	}
+}
