@@ -280,6 +280,10 @@ func (t *transfer) receiveInto(f *os.File) (uint64, error) {
 		var next func() ([]byte, error)
 		var prechecks []dumpfmt.Precheck
 		if st := t.c.State(); !st.FastData && !st.FastDataOffered {
+			// MIT kprop sends the whole dump before it reads anything:
+			// have the connection gather its messages before waking us.
+			t.c.ExpectPriv(size)
+			defer t.c.ReleasePriv()
 			var buf []byte
 			next = func() ([]byte, error) {
 				out, err := t.c.ReadPriv(buf[:0])
