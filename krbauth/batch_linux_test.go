@@ -81,12 +81,14 @@ func TestExpectPrivGathers(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("received %d bytes, not the %d sent", len(got), len(want))
 	}
-	if marks[0] != batchSize {
-		t.Errorf("low-water mark %d during the transfer, want %d", marks[0], batchSize)
+	// The kernel may cap the mark below batchSize (at half the largest
+	// receive buffer), never at a message or less.
+	if marks[0] <= kpropChunk || marks[0] > batchSize {
+		t.Errorf("low-water mark %d during the transfer, want %d or the kernel's cap", marks[0], batchSize)
 	}
 	s.ReleasePriv()
-	if m := rcvLowat(t, sc); m != 1 {
-		t.Errorf("low-water mark %d after ReleasePriv, want 1", m)
+	if m := rcvLowat(t, sc); m > 1 {
+		t.Errorf("low-water mark %d after ReleasePriv, want the default (a byte)", m)
 	}
 }
 
