@@ -2,7 +2,6 @@ package krbauth
 
 import (
 	"net"
-	"sync/atomic"
 	"time"
 )
 
@@ -29,14 +28,12 @@ type batchReader struct {
 	r, w   int   // buf[r:w] is unread
 	expect int64 // the stream holds at least this much after buf[w]
 	lowat  int   // the low-water mark as last set, 0 if not known
-	// lowered is set by the fallback once it has tried to drop the mark
-	// to 1 (the mark is then not known).
-	lowered atomic.Bool
-	timer   *time.Timer
+	timer  *time.Timer
+	fired  chan struct{} // the fallback has tried to drop the mark to 1
 }
 
-func newBatchReader(conn net.Conn, expect int64) *batchReader {
-	b := &batchReader{conn: conn, buf: make([]byte, batchSize), expect: expect}
+func newBatchReader(conn net.Conn) *batchReader {
+	b := &batchReader{conn: conn, buf: make([]byte, batchSize), fired: make(chan struct{}, 1)}
 	b.timer = time.AfterFunc(time.Hour, b.fallback)
 	b.timer.Stop()
 	return b
@@ -46,7 +43,7 @@ func newBatchReader(conn net.Conn, expect int64) *batchReader {
 // what has arrived.
 func (b *batchReader) fallback() {
 	_ = setLowat(b.conn, 1)
-	b.lowered.Store(true)
+	b.fired <- struct{}{}
 }
 
 // Read implements io.Reader.
@@ -69,13 +66,7 @@ func (b *batchReader) Read(p []byte) (int, error) {
 // fill reads once into p, waiting for a batch if the stream is known to
 // hold one.
 func (b *batchReader) fill(p []byte) (int, error) {
-	mark := int(min(b.expect, int64(len(p))))
-	if b.lowered.Swap(false) {
-		b.lowat = 0
-	}
-	if mark < 1 {
-		mark = 1
-	}
+	mark := max(int(min(b.expect, int64(len(p)))), 1)
 	if mark != b.lowat && setLowat(b.conn, mark) == nil {
 		b.lowat = mark
 	}
@@ -86,10 +77,9 @@ func (b *batchReader) fill(p []byte) (int, error) {
 	n, err := b.conn.Read(p)
 	if waiting && !b.timer.Stop() {
 		// The fallback ran or is running: wait for it, so that its
-		// change of the mark is known before the next read.
-		for !b.lowered.Load() {
-			time.Sleep(time.Millisecond)
-		}
+		// change of the mark comes before the next read's.
+		<-b.fired
+		b.lowat = 0
 	}
 	b.expect = max(b.expect-int64(n), 0)
 	return n, err
@@ -97,8 +87,8 @@ func (b *batchReader) fill(p []byte) (int, error) {
 
 // release restores the connection's low-water mark.
 func (b *batchReader) release() {
-	b.timer.Stop()
-	if b.lowat > 1 || b.lowered.Load() {
+	if b.lowat != 1 {
 		_ = setLowat(b.conn, 1)
 	}
+	b.lowat = 1
 }

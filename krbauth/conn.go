@@ -264,7 +264,7 @@ func (c *Conn) ReadPriv(dst []byte) ([]byte, error) {
 // short is still heard. It does not allocate again when called anew.
 func (c *Conn) ExpectPriv(n uint64) {
 	if c.batch == nil {
-		c.batch = newBatchReader(c.conn, 0)
+		c.batch = newBatchReader(c.conn)
 	}
 	c.batch.expect = int64(min(n, 1<<62))
 	c.frames.r = c.batch
